@@ -1,0 +1,41 @@
+"""MentorLive's SFU: rooms whose participants' encoded media is forwarded, never transcoded.
+
+Read top to bottom: node -> room -> participant -> publication/subscription ->
+forwarder -> keyframes -> quality -> recorder; aiortc_hooks holds every private
+aiortc name used. Nothing here imports `web`, `models` or `workers`.
+"""
+
+from media_server.errors import MediaServerError, ProtocolError, TokenError, TokenExpired
+from media_server.events import (
+    Listener,
+    NodeEvent,
+    ParticipantJoined,
+    ParticipantLeft,
+    QualityChanged,
+    RecordedFile,
+    RoomEnded,
+    RoomStarted,
+)
+from media_server.node import MediaNode
+from media_server.settings import MediaSettings
+from media_server.tokens import JoinClaims, sign_join_token, verify_join_token
+
+__all__ = [
+    "JoinClaims",
+    "Listener",
+    "MediaNode",
+    "MediaServerError",
+    "MediaSettings",
+    "NodeEvent",
+    "ParticipantJoined",
+    "ParticipantLeft",
+    "ProtocolError",
+    "QualityChanged",
+    "RecordedFile",
+    "RoomEnded",
+    "RoomStarted",
+    "TokenError",
+    "TokenExpired",
+    "sign_join_token",
+    "verify_join_token",
+]

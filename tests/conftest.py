@@ -1,0 +1,79 @@
+"""Shared fixtures: a clock tests move by hand, a real database (SQLite and PostgreSQL), the real app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from models.clock import ManualClock
+from models.db import Database
+from web.app import create_app
+from web.config import Config, load_config
+from web.passwords import fast_test_hasher
+from tests.support.api import ApiClient
+from tests.support.database import test_database
+
+START = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def database(db_kind: str, tmp_path: Path) -> AsyncIterator[Database]:
+    async with test_database(db_kind, tmp_path) as db:
+        yield db
+
+
+def test_config(tmp_path: Path, **sections: dict[str, Any]) -> Config:
+    overrides: dict[str, dict[str, Any]] = {
+        "web": {"secret": "test-secret-not-for-production"},
+        "auth": {"failure_delay_seconds": 0.0},
+        "media": {"ice_hosts": ["127.0.0.1"]},
+        "recordings": {"dir": str(tmp_path / "recordings")},
+    }
+    for name, values in sections.items():
+        overrides.setdefault(name, {}).update(values)
+    return load_config(environ={}, overrides=overrides)
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    return test_config(tmp_path)
+
+
+@pytest.fixture
+def app(config: Config, clock: ManualClock, database: Database) -> web.Application:
+    return create_app(config, clock=clock, passwords=fast_test_hasher(), database=database)
+
+
+@pytest.fixture
+async def api(app: web.Application, aiohttp_client: Callable[..., Awaitable[TestClient]]) -> ApiClient:
+    return ApiClient(await aiohttp_client(app))
+
+
+@pytest.fixture
+def new_api(api: ApiClient) -> Callable[[], Awaitable[ApiClient]]:
+    """Another browser on the same server (its own cookies)."""
+    made: list[TestClient] = []
+
+    async def make() -> ApiClient:
+        client = TestClient(api.client.server)
+        await client.start_server()
+        made.append(client)
+        return ApiClient(client)
+
+    return make

@@ -1,0 +1,85 @@
+"""The application factory: builds every long-lived object once and wires the routes."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+from aiohttp_session import setup as setup_session
+from aiohttp_session.cookie_storage import EncryptedCookieStorage
+
+from models.clock import Clock, SystemClock, iso_utc
+from models.db import Database
+from web import auth, ops, pages
+from web.config import PROJECT_ROOT, Config, ensure_secret
+from web.keys import CLOCK, CONFIG, DB, LOGIN_THROTTLE, METRICS, PASSWORDS, READINESS_CHECKS, SECRET
+from web.login_throttle import LoginThrottle
+from web.middlewares import csrf_middleware, error_middleware
+from web.passwords import Passwords
+from web.templating import template_context
+
+TEMPLATES_DIR = PROJECT_ROOT / "templates"
+STATIC_DIR = PROJECT_ROOT / "web" / "static"
+SESSION_COOKIE = "mentorlive_session"
+
+
+def create_app(
+    config: Config,
+    *,
+    clock: Clock | None = None,
+    passwords: Passwords | None = None,
+    database: Database | None = None,
+) -> web.Application:
+    app = web.Application(middlewares=[error_middleware], client_max_size=8 * 1024 * 1024)
+    secret = ensure_secret(config, "web", "secret", "secret.key")
+    app[CONFIG] = config
+    app[CLOCK] = clock or SystemClock()
+    app[SECRET] = secret
+    app[PASSWORDS] = passwords or Passwords()
+    app[DB] = database or Database(config.database_url, echo=config.bool("database", "echo"))
+    app[METRICS] = []
+    app[READINESS_CHECKS] = {}
+    app[LOGIN_THROTTLE] = LoginThrottle(
+        app[DB],
+        app[CLOCK],
+        max_failures=config.int("auth", "max_failures"),
+        window_seconds=config.int("auth", "lockout_seconds"),
+        delay_seconds=config.float("auth", "failure_delay_seconds"),
+    )
+
+    cookie_key = hashlib.sha256(f"cookie:{secret}".encode()).digest()
+    setup_session(
+        app,
+        EncryptedCookieStorage(
+            cookie_key,
+            cookie_name=SESSION_COOKIE,
+            httponly=True,
+            samesite="Lax",
+            secure=config.bool("web", "cookie_secure"),
+            max_age=14 * 24 * 3600,
+        ),
+    )
+    app.middlewares.append(csrf_middleware)
+    env = aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        context_processors=[template_context],
+        autoescape=jinja2.select_autoescape(["html"]),
+    )
+
+    env.filters["iso_utc"] = iso_utc
+    app.router.add_routes(ops.routes)
+    app.router.add_routes(auth.routes)
+    app.router.add_routes(pages.routes)
+    app.router.add_static("/static", STATIC_DIR)
+    app[aiohttp_jinja2.static_root_key] = "/static"
+    app.cleanup_ctx.append(_database_lifecycle)
+    return app
+
+
+async def _database_lifecycle(app: web.Application) -> AsyncIterator[None]:
+    yield
+    await app[DB].dispose()

@@ -1,0 +1,111 @@
+"""HTML pages. Pages only mirror the server's rules; every action goes through /api/."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp_jinja2
+from aiohttp import web
+from sqlmodel import col, select
+
+from models.enums import Role, SessionStatus
+from models.tables import MentorSession, User
+from web import accounts, signup_steps
+from web.accounts import safe_next
+from web.identity import Identity, current_identity
+from web.keys import CLOCK, DB
+
+routes = web.RouteTableDef()
+# Sessions that started recently may still be running: keep them on the landing page.
+LISTING_GRACE = timedelta(hours=4)
+
+
+
+
+async def require_page_role(request: web.Request, role: str) -> Identity:
+    identity = await current_identity(request)
+    if identity is None:
+        raise web.HTTPFound(f"/login?next={quote(request.path_qs, safe='')}")
+    if identity.role != role:
+        raise forbidden_page(request, f"This page is for {role}s. You are signed in as a {identity.role}.")
+    return identity
+
+
+def forbidden_page(request: web.Request, message: str) -> web.HTTPException:
+    response = aiohttp_jinja2.render_template("error.html", request, {"status": 403, "message": message}, status=403)
+    return web.HTTPForbidden(body=response.body, content_type="text/html")
+
+
+@routes.get("/")
+@aiohttp_jinja2.template("index.html")
+async def landing(request: web.Request) -> dict[str, Any]:
+    db, now = request.app[DB], request.app[CLOCK].now()
+    async with db.session() as s:
+        rows = (await s.exec(
+            select(MentorSession, User)
+            .join(User, col(User.id) == col(MentorSession.mentor_id))
+            .where(col(MentorSession.status).in_([SessionStatus.SCHEDULED, SessionStatus.LIVE]))
+            .where(col(MentorSession.start_at) >= now - LISTING_GRACE)
+            .order_by(col(MentorSession.start_at))
+            .limit(24)
+        )).all()
+    sessions = [{"session": session, "mentor": mentor} for session, mentor in rows]
+    return {"sessions": sessions}
+
+
+@routes.get("/login")
+@aiohttp_jinja2.template("login.html")
+async def login_page(request: web.Request) -> dict[str, Any]:
+    identity = await current_identity(request)
+    next_url = safe_next(request.query.get("next"))
+    if identity is not None:
+        raise web.HTTPFound(next_url or accounts.dashboard_for(identity.role))
+    return {"next": next_url or ""}
+
+
+@routes.get("/signup/{role:learner|mentor}")
+@aiohttp_jinja2.template("signup.html")
+async def signup_page(request: web.Request) -> dict[str, Any]:
+    role = request.match_info["role"]
+    identity = await current_identity(request)
+    if identity is not None:
+        raise web.HTTPFound(accounts.dashboard_for(identity.role))
+    steps = signup_steps.steps_for(role)
+    return {
+        "role": role,
+        "steps": [{"key": s.key, "title": s.title} for s in steps],
+        "next": safe_next(request.query.get("next")) or "",
+        "suggested_domains": SUGGESTED_DOMAINS,
+    }
+
+
+SUGGESTED_DOMAINS = (
+    "python", "web development", "data science", "machine learning", "system design",
+    "interview prep", "career", "product management", "design", "devops",
+)
+
+
+@routes.get("/dashboard/learner")
+@aiohttp_jinja2.template("dashboard_learner.html")
+async def learner_dashboard(request: web.Request) -> dict[str, Any]:
+    await require_page_role(request, Role.LEARNER)
+    return {"suggested_domains": SUGGESTED_DOMAINS}
+
+
+@routes.get("/dashboard/mentor")
+@aiohttp_jinja2.template("dashboard_mentor.html")
+async def mentor_dashboard(request: web.Request) -> dict[str, Any]:
+    await require_page_role(request, Role.MENTOR)
+    return {"suggested_domains": SUGGESTED_DOMAINS}
+
+
+@routes.get("/dashboard/admin")
+@aiohttp_jinja2.template("dashboard_admin.html")
+async def admin_dashboard(request: web.Request) -> dict[str, Any]:
+    await require_page_role(request, Role.ADMIN)
+    async with request.app[DB].session() as s:
+        users = (await s.exec(select(User).order_by(col(User.created_at).desc()).limit(50))).all()
+        sessions = (await s.exec(select(MentorSession).order_by(col(MentorSession.start_at).desc()).limit(50))).all()
+    return {"users": users, "sessions": sessions}

@@ -1,0 +1,124 @@
+"""Field checks shared by every form: each raises a 400 ApiError naming the field."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from web.errors import bad_request
+
+EMAIL_RE = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$"
+)
+TAG_RE = re.compile(r"^[a-z0-9][a-z0-9+#.\- ]{0,29}$")
+HUMAN = {"email": "Email", "password": "Password", "name": "Name"}
+
+
+def label(field: str) -> str:
+    return HUMAN.get(field, field.replace("_", " ").capitalize())
+
+
+def text(data: dict[str, Any], field: str, *, required: bool = True, min_len: int = 1, max_len: int = 200) -> str:
+    raw = data.get(field)
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        if required:
+            raise bad_request(f"{label(field)} is required.", field)
+        return ""
+    if not isinstance(raw, str):
+        raise bad_request(f"{label(field)} must be text.", field)
+    value = raw.strip()
+    if len(value) < min_len:
+        raise bad_request(f"{label(field)} must be at least {min_len} characters.", field)
+    if len(value) > max_len:
+        raise bad_request(f"{label(field)} must be at most {max_len} characters.", field)
+    return value
+
+
+def email(data: dict[str, Any], field: str = "email") -> str:
+    value = text(data, field, max_len=254).lower()
+    if not EMAIL_RE.match(value):
+        raise bad_request("Enter a valid email address, like name@example.com.", field)
+    return value
+
+
+def password(data: dict[str, Any], field: str = "password", *, email_value: str = "") -> str:
+    raw = data.get(field)
+    if not isinstance(raw, str) or not raw:
+        raise bad_request("Password is required.", field)
+    if len(raw) < 8:
+        raise bad_request("Password must be at least 8 characters.", field)
+    if len(raw) > 128:
+        raise bad_request("Password must be at most 128 characters.", field)
+    if not (re.search(r"[A-Za-z]", raw) and re.search(r"[0-9]", raw)):
+        raise bad_request("Password must contain letters and numbers.", field)
+    if email_value and raw.lower() == email_value.lower():
+        raise bad_request("Password must not be your email address.", field)
+    return raw
+
+
+def integer(data: dict[str, Any], field: str, *, low: int, high: int, default: int | None = None) -> int:
+    raw = data.get(field, default)
+    if raw is None or raw == "":
+        if default is not None:
+            return default
+        raise bad_request(f"{label(field)} is required.", field)
+    if isinstance(raw, bool):
+        raise bad_request(f"{label(field)} must be a whole number.", field)
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise bad_request(f"{label(field)} must be a whole number.", field) from None
+    if isinstance(raw, float) and raw != value:
+        raise bad_request(f"{label(field)} must be a whole number.", field)
+    if not low <= value <= high:
+        raise bad_request(f"{label(field)} must be between {low} and {high}.", field)
+    return value
+
+
+def choice(data: dict[str, Any], field: str, options: tuple[str, ...], *, default: str | None = None) -> str:
+    raw = data.get(field, default)
+    if raw not in options:
+        raise bad_request(f"{label(field)} must be one of: {', '.join(options)}.", field)
+    return str(raw)
+
+
+def tags(data: dict[str, Any], field: str, *, min_count: int = 1, max_count: int = 10) -> list[str]:
+    raw = data.get(field)
+    if isinstance(raw, str):
+        raw = [part for part in raw.split(",")]
+    if not isinstance(raw, list):
+        raise bad_request(f"Choose at least {min_count} {label(field).lower()}.", field)
+    cleaned: list[str] = []
+    for item in raw:
+        if not isinstance(item, str):
+            raise bad_request(f"{label(field)} must be a list of words.", field)
+        tag = " ".join(item.strip().lower().split())
+        if not tag:
+            continue
+        if not TAG_RE.match(tag):
+            raise bad_request(f"“{item}” is not a valid tag (letters, numbers, up to 30 characters).", field)
+        if tag not in cleaned:
+            cleaned.append(tag)
+    if len(cleaned) < min_count:
+        raise bad_request(f"Choose at least {min_count} {label(field).lower()}.", field)
+    if len(cleaned) > max_count:
+        raise bad_request(f"Choose at most {max_count} {label(field).lower()}.", field)
+    return cleaned
+
+
+def timezone(data: dict[str, Any], field: str = "timezone") -> str:
+    raw = data.get(field) or "UTC"
+    if not isinstance(raw, str):
+        raise bad_request("Choose a valid timezone.", field)
+    try:
+        ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise bad_request(f"Unknown timezone “{raw}”.", field) from None
+    return raw
+
+
+def accepted(data: dict[str, Any], field: str) -> bool:
+    if data.get(field) is not True:
+        raise bad_request("Please accept the terms to continue.", field)
+    return True
