@@ -59,11 +59,12 @@ def _no(reason: str) -> Decision:
 
 
 def _closed_reason(status: str) -> str:
-    return {
+    reasons: dict[str, str] = {
         SessionStatus.CANCELLED: "This session was cancelled.",
         SessionStatus.ENDED: "This session has ended.",
         SessionStatus.LIVE: "This session is already live.",
-    }.get(status, "This session is not scheduled.")
+    }
+    return reasons.get(status, "This session is not scheduled.")
 
 
 def _at(instant: datetime) -> str:

@@ -2,15 +2,38 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, DateTime, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, DateTime, Dialect, String, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out on every database.
+
+    SQLite keeps no offset, so values are stored there as naive UTC and given their zone back when read;
+    code never meets a naive datetime, and ORM comparisons in Python never mix the two kinds.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def _when(nullable: bool = False, index: bool = False) -> Any:
-    return Field(default=None, sa_type=DateTime(timezone=True), nullable=nullable, index=index)
+    return Field(default=None, sa_type=UTCDateTime(), nullable=nullable, index=index)
 
 
 def _json_list() -> Any:

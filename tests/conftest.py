@@ -38,12 +38,14 @@ async def database(db_kind: str, tmp_path: Path) -> AsyncIterator[Database]:
         yield db
 
 
-def test_config(tmp_path: Path, **sections: dict[str, Any]) -> Config:
+def make_config(tmp_path: Path, **sections: dict[str, Any]) -> Config:
     overrides: dict[str, dict[str, Any]] = {
         "web": {"secret": "test-secret-not-for-production"},
         "auth": {"failure_delay_seconds": 0.0},
         "media": {"ice_hosts": ["127.0.0.1"]},
         "recordings": {"dir": str(tmp_path / "recordings")},
+        # Tests run due jobs themselves (`await app[JOB_RUNNER].run_due()`) after moving the clock.
+        "workers": {"dispatcher": False},
     }
     for name, values in sections.items():
         overrides.setdefault(name, {}).update(values)
@@ -52,7 +54,7 @@ def test_config(tmp_path: Path, **sections: dict[str, Any]) -> Config:
 
 @pytest.fixture
 def config(tmp_path: Path) -> Config:
-    return test_config(tmp_path)
+    return make_config(tmp_path)
 
 
 @pytest.fixture

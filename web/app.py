@@ -15,6 +15,10 @@ from models.clock import Clock, SystemClock, iso_utc
 from models.db import Database
 from web import auth, ops, pages
 from web.config import PROJECT_ROOT, Config, ensure_secret
+from web.jobs import setup_jobs
+from web.realtime import setup_realtime
+from web.reminders import register_reminders
+from web.realtime.keys import BUS
 from web.keys import CLOCK, CONFIG, DB, LOGIN_THROTTLE, METRICS, PASSWORDS, READINESS_CHECKS, SECRET
 from web.login_throttle import LoginThrottle
 from web.middlewares import csrf_middleware, error_middleware
@@ -71,6 +75,11 @@ def create_app(
     )
 
     env.filters["iso_utc"] = iso_utc
+    setup_jobs(app)
+    setup_realtime(app)
+    register_reminders(app)
+    if config.str("redis", "url"):
+        app[READINESS_CHECKS]["redis"] = app[BUS].ping
     app.router.add_routes(ops.routes)
     app.router.add_routes(auth.routes)
     app.router.add_routes(pages.routes)

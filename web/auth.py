@@ -28,7 +28,9 @@ async def check_signup_step(request: web.Request) -> web.Response:
     data = await json_object(request)
     role, step = data.get("role"), data.get("step")
     steps = signup_steps.steps_for(role)
-    index = step - 1 if isinstance(step, int) else -1
+    if not isinstance(step, int) or isinstance(step, bool):
+        raise bad_request(f"Step must be between 1 and {len(steps)}.", "step")
+    index = step - 1
     cleaned = signup_steps.check_step(role, index, data)
     if index == 0:
         if await accounts.email_taken(request.app[DB], cleaned["email"]):
@@ -115,11 +117,9 @@ async def me(request: web.Request) -> web.Response:
         await forget(request)
         raise unauthorized()
     body: dict[str, Any] = accounts.public_user(user)
+    model: type[MentorProfile] | type[LearnerProfile] = MentorProfile if user.role == "mentor" else LearnerProfile
     async with db.session() as s:
-        if user.role == "mentor":
-            profile = (await s.exec(select(MentorProfile).where(MentorProfile.user_id == user.id))).first()
-        else:
-            profile = (await s.exec(select(LearnerProfile).where(LearnerProfile.user_id == user.id))).first()
+        profile = await s.get(model, user.id)
     body["profile"] = profile.model_dump() if profile else None
     body["dashboard"] = accounts.dashboard_for(user.role)
     return web.json_response(body)

@@ -31,6 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int)
     serve.add_argument("--demo", action="store_true", help="load demo data first (idempotent)")
     sub.add_parser("migrate", help="create or upgrade the database schema")
+    sub.add_parser("worker", help="run a Celery worker for due jobs (needs [redis] url)")
     sub.add_parser("demo-data", help="load demo mentors, a learner and sessions")
     admin = sub.add_parser("create-admin", help="create an administrator account")
     admin.add_argument("--email", required=True)
@@ -76,6 +77,25 @@ async def _create_admin(config: Config, email: str, name: str, password: str) ->
     return 0
 
 
+def _worker(config: Config) -> int:
+    from web.worker_runtime import WorkerRuntime
+    from workers.celery_app import make_celery
+
+    broker = config.str("redis", "url")
+    if not broker:
+        print("error: `mentorlive worker` needs a broker: set MENTORLIVE_REDIS_URL", file=sys.stderr)
+        return 2
+    runtime = WorkerRuntime(config)
+    runtime.start()
+    celery = make_celery(broker)
+    celery.executor = runtime
+    try:
+        celery.worker_main(["worker", "--pool=solo", "--loglevel=INFO", "--without-gossip", "--without-mingle"])
+    finally:
+        runtime.stop()
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -92,6 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         password = args.password or os.environ.get("MENTORLIVE_ADMIN_PASSWORD") or getpass.getpass("Password: ")
         return asyncio.run(_create_admin(config, args.email, args.name, password))
+    if args.command == "worker":
+        return _worker(config)
     if args.command == "serve":
         asyncio.run(_migrate(config))
         if args.demo:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import secrets
@@ -50,36 +51,36 @@ def _coerce(raw: str, default: Any, name: str) -> Any:
 class Config:
     """Nested sections as plain dicts, read through typed accessors."""
 
-    sections: dict[str, dict[str, Any]]
+    sections: dict[builtins.str, dict[builtins.str, Any]]
     root: Path = field(default=PROJECT_ROOT)
 
-    def get(self, section: str, key: str) -> Any:
+    def get(self, section: builtins.str, key: builtins.str) -> Any:
         try:
             return self.sections[section][key]
         except KeyError as exc:
             raise ConfigError(f"unknown setting [{section}] {key}") from exc
 
-    def str(self, section: str, key: str) -> str:
+    def str(self, section: builtins.str, key: builtins.str) -> builtins.str:
         return str(self.get(section, key))
 
-    def int(self, section: str, key: str) -> int:
+    def int(self, section: builtins.str, key: builtins.str) -> builtins.int:
         return int(self.get(section, key))
 
-    def float(self, section: str, key: str) -> float:
+    def float(self, section: builtins.str, key: builtins.str) -> builtins.float:
         return float(self.get(section, key))
 
-    def bool(self, section: str, key: str) -> bool:
+    def bool(self, section: builtins.str, key: builtins.str) -> builtins.bool:
         return bool(self.get(section, key))
 
-    def list(self, section: str, key: str) -> list[Any]:
+    def list(self, section: builtins.str, key: builtins.str) -> builtins.list[Any]:
         return list(self.get(section, key))
 
-    def path(self, section: str, key: str) -> Path:
+    def path(self, section: builtins.str, key: builtins.str) -> Path:
         value = Path(self.str(section, key))
         return value if value.is_absolute() else self.root / value
 
     @property
-    def database_url(self) -> str:
+    def database_url(self) -> builtins.str:
         """`[database] url`, with a relative SQLite path anchored at the project (not the shell's cwd)."""
         url = self.str("database", "url")
         prefix = "sqlite+aiosqlite:///"
@@ -93,7 +94,7 @@ class Config:
     def var_dir(self) -> Path:
         return self.root / "var"
 
-    def with_overrides(self, overrides: Mapping[str, Mapping[str, Any]]) -> Config:
+    def with_overrides(self, overrides: Mapping[builtins.str, Mapping[builtins.str, Any]]) -> Config:
         sections = {name: dict(values) for name, values in self.sections.items()}
         for name, values in overrides.items():
             sections.setdefault(name, {}).update(values)

@@ -12,7 +12,7 @@ from playwright.async_api import Browser, async_playwright
 
 from models.clock import SystemClock
 from models.db import Database
-from tests.conftest import test_config
+from tests.conftest import make_config
 from tests.support.browser import chromium_args, chromium_executable
 from tests.support.database import test_database
 from web.app import create_app
@@ -38,7 +38,7 @@ async def browser_db(tmp_path: Path) -> AsyncIterator[Database]:
 @pytest.fixture
 def browser_app(tmp_path: Path, browser_db: Database) -> web.Application:
     # Page tests run on real time: countdowns and timers in the page use the browser's clock too.
-    return create_app(test_config(tmp_path), clock=SystemClock(), passwords=fast_test_hasher(), database=browser_db)
+    return create_app(make_config(tmp_path), clock=SystemClock(), passwords=fast_test_hasher(), database=browser_db)
 
 
 @pytest.fixture

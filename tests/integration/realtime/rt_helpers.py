@@ -1,0 +1,71 @@
+"""Helpers shared by the realtime integration tests (imported by conftest and tests)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from aiohttp_session import setup as setup_session
+from aiohttp_session.cookie_storage import EncryptedCookieStorage
+
+from models.clock import ManualClock
+from models.db import Database
+from models.tables import MentorSession, User
+from web.config import load_config
+from web.identity import remember
+from web.keys import CLOCK, CONFIG, DB, SECRET
+from web.realtime import setup_realtime
+from web.realtime.bus import EventBus
+from web.realtime.envelope import Envelope, Position
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+class Recorder:
+    """A bus listener that keeps what it was told."""
+
+    def __init__(self) -> None:
+        self.events: list[Envelope] = []
+        self.lost: list[tuple[str, Position]] = []
+
+    def on_event(self, envelope: Envelope) -> None:
+        self.events.append(envelope)
+
+    def on_lost(self, channel: str, position: Position) -> None:
+        self.lost.append((channel, position))
+
+
+class People:
+    """Real rows: a mentor with one session, learners with and without bookings, an admin."""
+
+    def __init__(self, mentor: User, booked: User, pending: User, stranger: User, admin: User, s: MentorSession):
+        self.mentor, self.booked, self.pending, self.stranger, self.admin = mentor, booked, pending, stranger, admin
+        self.session = s
+
+
+async def _login(request: web.Request) -> web.Response:
+    body = await request.json()
+    await remember(request, int(body["uid"]), str(body["role"]))
+    return web.json_response({"ok": True})
+
+
+def build_app(db: Database, clock: ManualClock, bus: EventBus | None = None, **hub: Any) -> web.Application:
+    """The small app the realtime tests run against, wired like create_app will wire it."""
+    config = load_config(environ={}, overrides={"hub": hub} if hub else None)
+    app = web.Application()
+    app[CONFIG] = config
+    app[CLOCK] = clock
+    app[DB] = db
+    app[SECRET] = "x" * 32
+    setup_session(app, EncryptedCookieStorage(b"k" * 32, cookie_name="mentorlive_test"))
+    setup_realtime(app, bus=bus)
+    app.router.add_post("/test/login", _login)
+    return app
+
+
+async def receive_json(ws: aiohttp.ClientWebSocketResponse, wait: float = 5.0) -> dict[str, Any]:
+    message = await ws.receive(timeout=wait)
+    assert message.type is aiohttp.WSMsgType.TEXT, message
+    data: dict[str, Any] = message.json()
+    return data

@@ -1,0 +1,72 @@
+"""Realtime: the event bus, the `/ws` hub and persisted notifications (ARCHITECTURE §6).
+
+`setup_realtime(app)` is called by `create_app` once CONFIG, CLOCK, DB and the session
+middleware are in place. It builds the bus named by `[redis] url` (empty: in-process) and
+the hub, stores them under `web.realtime.keys.BUS` / `HUB`, adds `/ws`, `GET
+/api/notifications` and `POST /api/notifications/read`, and closes both on cleanup.
+Readiness checks call `await app[BUS].ping()`, which raises `BusUnavailable`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from models.clock import Clock
+from web.config import Config
+from web.keys import CLOCK, CONFIG, DB, METRICS
+from web.realtime import notifications
+from web.realtime.bus import EventBus, HistoryPolicy
+from web.realtime.hub import Hub, HubSettings
+from web.realtime.keys import BUS, HUB
+from web.realtime.memory import InProcessBus
+from web.realtime.redis_bus import RedisBus
+
+__all__ = ["BUS", "HUB", "build_bus", "history_policy", "hub_settings", "setup_realtime"]
+
+
+def history_policy(config: Config) -> HistoryPolicy:
+    size = config.int("hub", "history_size")
+    # `[hub] max_replay` is optional: by default everything still in history may be replayed.
+    max_replay = int(config.sections.get("hub", {}).get("max_replay", size))
+    return HistoryPolicy(
+        history_size=size, history_ttl_seconds=config.float("hub", "history_ttl_seconds"), max_replay=max_replay
+    )
+
+
+def hub_settings(config: Config) -> HubSettings:
+    return HubSettings(
+        send_queue_size=config.int("hub", "send_queue_size"),
+        heartbeat_seconds=config.float("hub", "heartbeat_seconds"),
+        max_message_bytes=config.int("hub", "max_message_bytes"),
+    )
+
+
+def build_bus(config: Config, clock: Clock) -> EventBus:
+    url = config.str("redis", "url")
+    policy = history_policy(config)
+    if url:
+        return RedisBus.from_url(url, policy=policy, clock=clock)
+    return InProcessBus(policy, clock)
+
+
+def setup_realtime(app: web.Application, *, bus: EventBus | None = None) -> None:
+    """Wire the realtime parts into `app`; `bus` overrides the one `[redis] url` names
+    (tests and benchmarks pass a RedisBus with their own key prefix)."""
+    bus = bus or build_bus(app[CONFIG], app[CLOCK])
+    hub = Hub(bus, app[DB], hub_settings(app[CONFIG]))
+    app[BUS] = bus
+    app[HUB] = hub
+    if METRICS in app:
+        app[METRICS].append(hub.metrics)
+    app.router.add_get("/ws", hub.handle)
+    notifications.add_routes(app)
+
+    async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
+        await bus.start()
+        yield
+        await hub.close()
+        await bus.close()
+
+    app.cleanup_ctx.append(lifecycle)

@@ -1,0 +1,342 @@
+"""`/ws`: one WebSocket per browser tab, many channel subscriptions on it.
+
+Client → server (JSON text frames)::
+
+    {"type": "subscribe", "channel": "sessions:abc", "since": {"id": 41, "epoch": "9f2c..."}}
+    {"type": "unsubscribe", "channel": "sessions:abc"}
+    {"type": "ping"}
+
+Server → client::
+
+    {"type": "subscribed", "channel", "recovered", "epoch", "id"}   then the missed events in order
+    {"type": "event", "channel", "event", "data", "id", "ts", "epoch"}
+    {"type": "error", "error": "...", "channel": "..."}
+    {"type": "pong"}
+
+`recovered` is true only when `since` was sent and every missed event follows; otherwise the
+client reloads its state from the API and continues from (`epoch`, `id`). The same
+`subscribed` message with `recovered: false` is sent again if the bus loses events while a
+subscription is open (a Redis outage longer than the history).
+
+A signed-out socket is accepted and every subscribe gets `{"type": "error", "error":
+"unauthenticated"}`: a browser cannot read an HTTP 401 at upgrade and would reconnect
+forever, while an explicit error lets the page stop. The identity is read once, at upgrade.
+
+Each socket has a bounded send queue. The publisher only ever enqueues; a socket whose queue
+is full (a client too slow to read) is closed with code 4008 and forgotten at once, so it
+never holds memory or slows the publisher and the other sockets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from models.db import Database
+from web.identity import Identity, current_identity
+from web.realtime.authz import can_subscribe, parse_channel
+from web.realtime.bus import BusUnavailable, EventBus
+from web.realtime.envelope import Envelope, Position
+
+log = logging.getLogger(__name__)
+
+CLOSE_SLOW_CONSUMER = 4008
+CLOSE_GOING_AWAY = 1001
+_CLOSE_TIMEOUT = 2.0
+_MAX_CHANNEL_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class HubSettings:
+    send_queue_size: int = 256
+    heartbeat_seconds: float = 20.0
+    max_message_bytes: int = 65536
+
+
+@dataclass
+class _Subscription:
+    # Until the replay is sent, live events wait here so none is lost or sent twice.
+    live: bool = False
+    pending: list[Envelope] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class Connection:
+    """One socket: created at upgrade, closed once, never reused."""
+
+    ws: web.WebSocketResponse
+    identity: Identity | None
+    queue: asyncio.Queue[str]
+    subscriptions: dict[str, _Subscription] = field(default_factory=dict)
+    writer: asyncio.Task[None] | None = None
+    closed: bool = False
+
+
+def _dumps(message: dict[str, Any]) -> str:
+    return json.dumps(message, separators=(",", ":"))
+
+
+class Hub:
+    """The process's only bus listener: fans each channel's events out to its sockets."""
+
+    def __init__(self, bus: EventBus, db: Database, settings: HubSettings | None = None) -> None:
+        self.bus = bus
+        self.db = db
+        self.settings = settings or HubSettings()
+        self._sockets: dict[str, set[Connection]] = {}
+        self._bus_subscriptions: dict[str, asyncio.Task[None]] = {}
+        self._connections: set[Connection] = set()
+        self._background: set[asyncio.Task[Any]] = set()
+        self.slow_disconnects = 0
+
+    # introspection (tests, /metrics)
+
+    @property
+    def connection_count(self) -> int:
+        return len(self._connections)
+
+    def subscriber_count(self, channel: str) -> int:
+        return len(self._sockets.get(channel, ()))
+
+    def metrics(self) -> str:
+        return (
+            "# TYPE mentorlive_ws_connections gauge\n"
+            f"mentorlive_ws_connections {self.connection_count}\n"
+            "# TYPE mentorlive_ws_channels gauge\n"
+            f"mentorlive_ws_channels {len(self._sockets)}\n"
+            "# TYPE mentorlive_ws_slow_disconnects_total counter\n"
+            f"mentorlive_ws_slow_disconnects_total {self.slow_disconnects}\n"
+        )
+
+    # the endpoint
+
+    async def handle(self, request: web.Request) -> web.WebSocketResponse:
+        identity = await current_identity(request)
+        ws = web.WebSocketResponse(
+            heartbeat=self.settings.heartbeat_seconds, max_msg_size=self.settings.max_message_bytes
+        )
+        await ws.prepare(request)
+        conn = Connection(ws=ws, identity=identity, queue=asyncio.Queue(self.settings.send_queue_size))
+        conn.writer = asyncio.create_task(self._write(conn))
+        self._connections.add(conn)
+        try:
+            async for message in ws:
+                if message.type is WSMsgType.TEXT:
+                    await self._on_message(conn, message.data)
+                elif message.type is WSMsgType.BINARY:
+                    self._send(conn, {"type": "error", "error": "send JSON text frames"})
+        finally:
+            await self._forget(conn)
+        return ws
+
+    async def close(self) -> None:
+        for conn in list(self._connections):
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(conn.ws.close(code=CLOSE_GOING_AWAY, message=b"server shutdown"), _CLOSE_TIMEOUT)
+            await self._forget(conn)
+        for task in list(self._background):
+            task.cancel()
+
+    # client messages
+
+    async def _on_message(self, conn: Connection, text: str) -> None:
+        try:
+            message = json.loads(text)
+        except ValueError:
+            message = None
+        if not isinstance(message, dict):
+            self._send(conn, {"type": "error", "error": "messages are JSON objects"})
+            return
+        kind = message.get("type")
+        if kind == "ping":
+            self._send(conn, {"type": "pong"})
+            return
+        channel = message.get("channel")
+        if kind not in ("subscribe", "unsubscribe") or not isinstance(channel, str):
+            self._send(conn, {"type": "error", "error": "unknown message"})
+            return
+        if kind == "unsubscribe":
+            await self._unsubscribe(conn, channel)
+            return
+        since = message.get("since")
+        error = await self._subscribe(conn, channel, since)
+        if error is not None:
+            self._send(conn, {"type": "error", "error": error, "channel": channel})
+
+    async def _subscribe(self, conn: Connection, channel: str, since: Any) -> str | None:
+        """Subscribe `conn`, replay what it missed; the error to report, or None."""
+        if conn.identity is None:
+            return "unauthenticated"
+        if len(channel) > _MAX_CHANNEL_LENGTH or parse_channel(channel) is None:
+            return "unknown channel"
+        resume = _parse_since(since)
+        if since is not None and resume is None:
+            return "since must be {id: integer >= 0, epoch: string}"
+        if channel in conn.subscriptions:
+            return "already subscribed"
+        if not await can_subscribe(self.db, conn.identity, channel):
+            return "forbidden"
+        if conn.closed:
+            return None
+        subscription = _Subscription()
+        conn.subscriptions[channel] = subscription
+        self._sockets.setdefault(channel, set()).add(conn)
+        try:
+            await self._ensure_bus_subscription(channel)
+            if resume is not None:
+                recovered, replay = await self.bus.recover(channel, resume.id, resume.epoch)
+            else:
+                recovered, replay = False, []
+            if recovered:
+                position = Position(resume.epoch, replay[-1].id if replay else resume.id) if resume else None
+            else:
+                position = await self.bus.position(channel)
+                first = subscription.pending[0] if subscription.pending else None
+                if first is not None and first.epoch == position.epoch:
+                    # Published after this socket asked, though before the position was
+                    # read: still news to the client, so start the stream just before it.
+                    position = Position(position.epoch, min(position.id, first.id - 1))
+        except BusUnavailable as exc:
+            log.warning("subscribe to %s failed: %s", channel, exc)
+            await self._unsubscribe(conn, channel)
+            return "realtime unavailable, retry later"
+        assert position is not None
+        self._send(conn, _subscribed(channel, recovered, position))
+        for envelope in replay:
+            self._send(conn, envelope.event_message())
+        last_id = position.id
+        for envelope in subscription.pending:
+            if envelope.epoch != position.epoch or envelope.id > last_id:
+                self._send(conn, envelope.event_message())
+                last_id = envelope.id
+        subscription.pending = []
+        subscription.live = True
+        return None
+
+    async def _ensure_bus_subscription(self, channel: str) -> None:
+        # Sockets subscribing to the same channel at once share one bus subscription.
+        task = self._bus_subscriptions.get(channel)
+        if task is None:
+            task = asyncio.create_task(self.bus.subscribe(channel, self))
+            self._bus_subscriptions[channel] = task
+        try:
+            await asyncio.shield(task)
+        except BaseException:
+            if self._bus_subscriptions.get(channel) is task:
+                del self._bus_subscriptions[channel]
+            raise
+
+    async def _unsubscribe(self, conn: Connection, channel: str) -> None:
+        conn.subscriptions.pop(channel, None)
+        sockets = self._sockets.get(channel)
+        if sockets is None:
+            return
+        sockets.discard(conn)
+        if sockets:
+            return
+        del self._sockets[channel]
+        task = self._bus_subscriptions.pop(channel, None)
+        if task is not None and task.done() and not task.cancelled() and task.exception() is None:
+            with contextlib.suppress(BusUnavailable):
+                await self.bus.unsubscribe(channel, self)
+
+    # bus listener
+
+    def on_event(self, envelope: Envelope) -> None:
+        for conn in list(self._sockets.get(envelope.channel, ())):
+            subscription = conn.subscriptions.get(envelope.channel)
+            if subscription is None:
+                continue
+            if subscription.live:
+                self._send(conn, envelope.event_message())
+            elif len(subscription.pending) < self.settings.send_queue_size:
+                subscription.pending.append(envelope)
+            else:
+                self._drop_slow(conn)
+
+    def on_lost(self, channel: str, position: Position) -> None:
+        for conn in list(self._sockets.get(channel, ())):
+            subscription = conn.subscriptions.get(channel)
+            if subscription is not None and subscription.live:
+                self._send(conn, _subscribed(channel, False, position))
+
+    # sending
+
+    def _send(self, conn: Connection, message: dict[str, Any] | str) -> None:
+        if conn.closed:
+            return
+        try:
+            conn.queue.put_nowait(message if isinstance(message, str) else _dumps(message))
+        except asyncio.QueueFull:
+            self._drop_slow(conn)
+
+    async def _write(self, conn: Connection) -> None:
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            while True:
+                text = await conn.queue.get()
+                await conn.ws.send_str(text)
+
+    def _drop_slow(self, conn: Connection) -> None:
+        if conn.closed:
+            return
+        self.slow_disconnects += 1
+        log.info("closing a WebSocket too slow to read (%d queued)", conn.queue.qsize())
+        self._spawn(self._close_slow(conn))
+
+    async def _close_slow(self, conn: Connection) -> None:
+        await self._forget(conn)
+        # The close frame may never drain to a client that does not read: wait_for's
+        # cancellation makes aiohttp drop the transport instead.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(conn.ws.close(code=CLOSE_SLOW_CONSUMER, message=b"too slow to read"), _CLOSE_TIMEOUT)
+
+    async def _forget(self, conn: Connection) -> None:
+        """Release everything the socket holds; safe to call more than once."""
+        if conn.writer is not None:
+            conn.writer.cancel()
+        if conn.closed:
+            return
+        conn.closed = True
+        self._connections.discard(conn)
+        # Queued frames can be large: free them now, not when the socket object goes.
+        while not conn.queue.empty():
+            conn.queue.get_nowait()
+        for channel in list(conn.subscriptions):
+            await self._unsubscribe(conn, channel)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+
+@dataclass(frozen=True)
+class _Since:
+    id: int
+    epoch: str
+
+
+def _parse_since(raw: Any) -> _Since | None:
+    if not isinstance(raw, dict):
+        return None
+    offset, epoch = raw.get("id"), raw.get("epoch")
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0 or not isinstance(epoch, str):
+        return None
+    return _Since(offset, epoch)
+
+
+def _subscribed(channel: str, recovered: bool, position: Position) -> dict[str, Any]:
+    return {
+        "type": "subscribed",
+        "channel": channel,
+        "recovered": recovered,
+        "epoch": position.epoch,
+        "id": position.id,
+    }
