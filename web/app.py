@@ -13,7 +13,18 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from models.clock import Clock, SystemClock, iso_utc
 from models.db import Database
-from web import auth, ops, pages
+from web import (
+    auth,
+    live_requests,
+    mentors_api,
+    ops,
+    pages,
+    room_page,
+    sessions_api,
+    sessions_bookings_api,
+    sessions_live_api,
+    thumbnails,
+)
 from web.config import PROJECT_ROOT, Config, ensure_secret
 from web.jobs import setup_jobs
 from web.realtime import setup_realtime
@@ -83,6 +94,13 @@ def create_app(
     app.router.add_routes(ops.routes)
     app.router.add_routes(auth.routes)
     app.router.add_routes(pages.routes)
+    app.router.add_routes(room_page.routes)
+    app.router.add_routes(sessions_api.routes)
+    app.router.add_routes(sessions_live_api.routes)
+    app.router.add_routes(sessions_bookings_api.routes)
+    app.router.add_routes(live_requests.routes)
+    app.router.add_routes(mentors_api.routes)
+    app.router.add_static(thumbnails.URL_PREFIX, thumbnails.thumbnails_dir(config))
     app.router.add_static("/static", STATIC_DIR)
     app[aiohttp_jinja2.static_root_key] = "/static"
     app.cleanup_ctx.append(_database_lifecycle)

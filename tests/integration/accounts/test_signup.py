@@ -103,7 +103,8 @@ async def test_finishing_after_a_reload_uses_the_password_kept_from_step_one(api
     final = {k: v for k, v in LEARNER_FIELDS.items() if k != "password"}
     await api.json("POST", "/api/auth/signup", 201, json={**final, "name": "Rel Oad", "email": "reload@example.com"})
     await api.post("/api/auth/logout")
-    login = await api.json("POST", "/api/auth/login", 200, json={"email": "reload@example.com", "password": "reload123"})
+    credentials = {"email": "reload@example.com", "password": "reload123"}
+    login = await api.json("POST", "/api/auth/login", 200, json=credentials)
     assert login["redirect"] == "/dashboard/learner"
 
 

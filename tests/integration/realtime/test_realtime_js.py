@@ -32,13 +32,21 @@ globalThis.window = {
 };
 const out = (line) => process.stdout.write(JSON.stringify(line) + '\\n');
 const { connectRealtime } = await import(moduleUrl);
-connectRealtime({
+const rt = connectRealtime({
   url: `ws://${host}/ws`,
   socketFactory: (url) => new WebSocket(url, { headers: { cookie } }),
   onStatus: (status) => out({ status }),
   onEvent: (e) => out({ kind: 'event', event: e.id, epoch: e.epoch }),
   onError: (error, ch) => out({ error, channel: ch }),
-}).subscribe(channel, { onReset: (ch) => out({ reset: ch }) });
+});
+rt.subscribe(channel, { onReset: (ch) => out({ reset: ch }) });
+// The first `subscribed` reply gives the channel a position: the stream starts there.
+const waiting = setInterval(() => {
+  if (rt.position(channel)) {
+    clearInterval(waiting);
+    out({ kind: 'subscribed' });
+  }
+}, 5);
 """
 
 
@@ -89,11 +97,7 @@ async def test_module_resumes_after_a_drop_and_resets_beyond_history(
     js = Node(proc)
     try:
         await js.expect(status="connected")
-        for _ in range(50):
-            if app[HUB].subscriber_count(channel):
-                break
-            await asyncio.sleep(0.02)
-        print("DBG", app[HUB].subscriber_count(channel), app[HUB].connection_count)
+        await js.expect(kind="subscribed")
         await app[BUS].publish(channel, "new_booking", {})
         await js.expect(event=1)
 

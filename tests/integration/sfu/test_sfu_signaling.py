@@ -1,0 +1,99 @@
+"""The /rtc conversation: tokens, bad messages, room messages; a bad message never breaks the room."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+
+import aiohttp
+import pytest
+
+pytestmark = pytest.mark.media
+
+
+async def raw_socket(url: str, token: str) -> tuple[aiohttp.ClientSession, aiohttp.ClientWebSocketResponse]:
+    session = aiohttp.ClientSession()
+    return session, await session.ws_connect(f"{url}?token={token}")
+
+
+async def test_bad_token_gets_an_error_and_the_socket_closes(sfu) -> None:
+    for token, code in (("garbage", "bad_token"), (sfu.token("x")[:-3] + "abc", "bad_token")):
+        session, ws = await raw_socket(sfu.url, token)
+        reply = await ws.receive_json(timeout=5)
+        assert reply["type"] == "error" and reply["code"] == code
+        assert (await ws.receive(timeout=5)).type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+        await session.close()
+
+
+async def test_expired_token_cannot_join(sfu) -> None:
+    old = sfu.token("x", now=datetime.now(UTC) - timedelta(hours=1), ttl=60)
+    session, ws = await raw_socket(sfu.url, old)
+    await ws.send_json({"type": "join"})
+    reply = await ws.receive_json(timeout=5)
+    assert reply["code"] == "token_expired"
+    await session.close()
+
+
+async def test_malformed_oversized_and_out_of_order_messages_answer_error_and_room_runs_on(sfu, clips) -> None:
+    publisher = sfu.client("mentor", role="mentor")
+    await publisher.connect({"camera": clips.camera()})
+    viewer = sfu.client("learner")
+    await viewer.connect()
+    await viewer.wait_until(lambda: any(r.count for r in viewer.received.values()))
+    limit = sfu.node.settings.max_message_bytes
+    bad = [
+        ("{oops", "bad_json"),
+        ("[]", "bad_message"),
+        (json.dumps({"type": "teleport"}), "unknown_type"),
+        (json.dumps({"type": "chat", "text": "x" * (limit + 10)}), "too_large"),
+        (json.dumps({"type": "answer", "sdp": "v=0"}), "out_of_order"),
+        (json.dumps({"type": "offer", "sdp": "v=0"}), "out_of_order"),
+        (json.dumps({"type": "join"}), "out_of_order"),
+        (json.dumps({"type": "publish", "source": "tv"}), "bad_message"),
+        (json.dumps({"type": "mute", "source": "camera", "muted": "yes"}), "bad_message"),
+        (json.dumps({"type": "end"}), "forbidden"),
+        (json.dumps({"type": "start"}), "forbidden"),
+        (json.dumps({"type": "candidate", "candidate": 12}), "bad_message"),
+    ]
+    for raw, code in bad:
+        mark = len(viewer.messages)
+        await viewer.send_raw(raw)
+        reply = await viewer.wait_for("error", since=mark)
+        assert reply["code"] == code, raw[:40]
+    before = sum(r.count for r in viewer.received.values())
+    await viewer.send({"type": "ping", "ts": 1})
+    assert (await viewer.wait_for("pong"))["ts"] == 1
+    await viewer.wait_until(lambda: sum(r.count for r in viewer.received.values()) > before + 10)
+    assert "room1" in sfu.node.rooms
+
+
+async def test_chat_whiteboard_mute_and_host_controls_reach_the_room(sfu, clips) -> None:
+    mentor = sfu.client("mentor", role="mentor")
+    await mentor.connect({"camera": clips.camera(), "microphone": clips.microphone()})
+    learner = sfu.client("learner")
+    await learner.connect()
+    await learner.send({"type": "chat", "text": "hello"})
+    chat = await mentor.wait_for("chat")
+    assert chat["text"] == "hello" and chat["user_id"] == "learner" and chat["name"] == "User learner"
+    await mentor.send({"type": "whiteboard", "stroke": {"points": [[0, 0], [5, 5]], "color": "#f00"}})
+    stroke = await learner.wait_for("whiteboard")
+    assert stroke["stroke"]["color"] == "#f00"
+    await mentor.send({"type": "mute", "source": "microphone", "muted": True})
+    mute = await learner.wait_for("mute")
+    assert mute == {"type": "mute", "participant_id": mentor.participant_id, "source": "microphone", "muted": True}
+    listing = await learner.wait_for(
+        "participants",
+        lambda m: any(pub["muted"] for p in m["participants"] for pub in p["publications"]),
+    )
+    assert listing
+    late = sfu.client("late")
+    joined = await late.connect()
+    assert [c["text"] for c in joined["chat"]] == ["hello"], "a late joiner sees what was said"
+    assert joined["whiteboard"][0]["stroke"]["color"] == "#f00", "and what was drawn"
+    await mentor.send({"type": "start"})
+    assert (await learner.wait_for("start"))["by"] == mentor.participant_id
+    await mentor.send({"type": "end"})
+    assert (await learner.wait_for("end"))["reason"] == "ended_by_host"
+    await asyncio.sleep(0.2)
+    assert "room1" not in sfu.node.rooms

@@ -1,0 +1,14 @@
+"""Fails loudly when an aiortc upgrade moves a private name the SFU relies on."""
+
+import importlib.metadata
+
+from media_server.aiortc_hooks import check_hooks
+
+
+async def test_every_private_aiortc_name_is_still_there() -> None:
+    assert check_hooks() == []
+
+
+def test_aiortc_is_the_pinned_version() -> None:
+    # The hooks were read against this exact version; re-read them before bumping the pin.
+    assert importlib.metadata.version("aiortc") == "1.16.0"
