@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,11 +14,11 @@ from aiohttp.test_utils import TestClient
 
 from models.clock import ManualClock
 from models.db import Database
+from tests.support.api import ApiClient
+from tests.support.database import test_database
 from web.app import create_app
 from web.config import Config, load_config
 from web.passwords import fast_test_hasher
-from tests.support.api import ApiClient
-from tests.support.database import test_database
 
 START = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
 
@@ -49,7 +50,8 @@ def make_config(tmp_path: Path, **sections: dict[str, Any]) -> Config:
     }
     for name, values in sections.items():
         overrides.setdefault(name, {}).update(values)
-    return load_config(environ={}, overrides=overrides)
+    # Anchored at the test's folder: generated secrets, uploads and SQLite files never land in the repo's var/.
+    return dataclasses.replace(load_config(environ={}, overrides=overrides), root=tmp_path)
 
 
 @pytest.fixture
@@ -68,7 +70,7 @@ async def api(app: web.Application, aiohttp_client: Callable[..., Awaitable[Test
 
 
 @pytest.fixture
-def new_api(api: ApiClient) -> Callable[[], Awaitable[ApiClient]]:
+async def new_api(api: ApiClient) -> AsyncIterator[Callable[[], Awaitable[ApiClient]]]:
     """Another browser on the same server (its own cookies)."""
     made: list[TestClient] = []
 
@@ -78,4 +80,7 @@ def new_api(api: ApiClient) -> Callable[[], Awaitable[ApiClient]]:
         made.append(client)
         return ApiClient(client)
 
-    return make
+    yield make
+    for client in made:
+        # The server belongs to `api`; close only this client's HTTP session.
+        await client.session.close()

@@ -27,13 +27,14 @@ from web import (
 )
 from web.config import PROJECT_ROOT, Config, ensure_secret
 from web.jobs import setup_jobs
-from web.realtime import setup_realtime
-from web.reminders import register_reminders
-from web.realtime.keys import BUS
 from web.keys import CLOCK, CONFIG, DB, LOGIN_THROTTLE, METRICS, PASSWORDS, READINESS_CHECKS, SECRET
 from web.login_throttle import LoginThrottle
 from web.middlewares import csrf_middleware, error_middleware
 from web.passwords import Passwords
+from web.payments.setup import setup_payments
+from web.realtime import setup_realtime
+from web.realtime.keys import BUS
+from web.reminders import register_reminders
 from web.templating import template_context
 
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
@@ -89,6 +90,7 @@ def create_app(
     setup_jobs(app)
     setup_realtime(app)
     register_reminders(app)
+    setup_payments(app)
     if config.str("redis", "url"):
         app[READINESS_CHECKS]["redis"] = app[BUS].ping
     app.router.add_routes(ops.routes)

@@ -7,7 +7,6 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp_session import get_session
-from sqlmodel import select
 
 from models.tables import LearnerProfile, MentorProfile
 from web import accounts, signup_steps

@@ -122,6 +122,12 @@ class PaymentGateway:
             data["amount"] = amount_paise
         return await self._call(lambda c: c.payment.refund(payment_id, data, timeout=self.timeout))
 
+    async def payment_refunds(self, payment_id: str) -> list[dict[str, Any]]:
+        """Every refund Razorpay holds for a payment: a retried refund job checks here before creating one."""
+        reply = await self._call(lambda c: c.payment.fetch_multiple_refund(payment_id, {}, timeout=self.timeout))
+        items: list[dict[str, Any]] = reply.get("items", [])
+        return items
+
     async def fetch_refund(self, refund_id: str) -> dict[str, Any]:
         return await self._call(lambda c: c.refund.fetch(refund_id, {}, timeout=self.timeout))
 

@@ -3,7 +3,8 @@
 `setup_realtime(app)` is called by `create_app` once CONFIG, CLOCK, DB and the session
 middleware are in place. It builds the bus named by `[redis] url` (empty: in-process) and
 the hub, stores them under `web.realtime.keys.BUS` / `HUB`, adds `/ws`, `GET
-/api/notifications` and `POST /api/notifications/read`, and closes both on cleanup.
+/api/notifications` and `POST /api/notifications/read`, closes every socket on shutdown
+(code 1001) and the bus on cleanup. When METRICS is already set, the hub adds its gauges.
 Readiness checks call `await app[BUS].ping()`, which raises `BusUnavailable`.
 """
 
@@ -66,7 +67,12 @@ def setup_realtime(app: web.Application, *, bus: EventBus | None = None) -> None
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
         await bus.start()
         yield
-        await hub.close()
         await bus.close()
 
+    async def close_sockets(_app: web.Application) -> None:
+        # On shutdown, not cleanup: aiohttp waits for open handlers (every WebSocket) before
+        # it runs cleanup, so sockets left open would hold a graceful stop for its full timeout.
+        await hub.close()
+
     app.cleanup_ctx.append(lifecycle)
+    app.on_shutdown.append(close_sockets)

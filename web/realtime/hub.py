@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
+from sqlalchemy.exc import SQLAlchemyError
 
 from models.db import Database
 from web.identity import Identity, current_identity
@@ -181,7 +182,12 @@ class Hub:
             return "since must be {id: integer >= 0, epoch: string}"
         if channel in conn.subscriptions:
             return "already subscribed"
-        if not await can_subscribe(self.db, conn.identity, channel):
+        try:
+            allowed = await can_subscribe(self.db, conn.identity, channel)
+        except SQLAlchemyError:
+            log.exception("authorizing %s failed", channel)
+            return "cannot check access now, retry later"
+        if not allowed:
             return "forbidden"
         if conn.closed:
             return None
@@ -194,8 +200,8 @@ class Hub:
                 recovered, replay = await self.bus.recover(channel, resume.id, resume.epoch)
             else:
                 recovered, replay = False, []
-            if recovered:
-                position = Position(resume.epoch, replay[-1].id if replay else resume.id) if resume else None
+            if recovered and resume is not None:
+                position = Position(resume.epoch, replay[-1].id if replay else resume.id)
             else:
                 position = await self.bus.position(channel)
                 first = subscription.pending[0] if subscription.pending else None
@@ -207,7 +213,6 @@ class Hub:
             log.warning("subscribe to %s failed: %s", channel, exc)
             await self._unsubscribe(conn, channel)
             return "realtime unavailable, retry later"
-        assert position is not None
         self._send(conn, _subscribed(channel, recovered, position))
         for envelope in replay:
             self._send(conn, envelope.event_message())

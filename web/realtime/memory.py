@@ -14,6 +14,10 @@ from web.realtime.envelope import Envelope, Position, Recovery, millis
 
 log = logging.getLogger(__name__)
 
+# Every this many publications, expired history is dropped from every channel, so idle
+# channels do not keep their last `history_size` events for the life of the process.
+_SWEEP_EVERY = 1024
+
 
 @dataclass
 class _Stream:
@@ -30,6 +34,7 @@ class InProcessBus:
         self.clock: Clock = clock or SystemClock()
         self.epoch = secrets.token_hex(6)
         self._streams: dict[str, _Stream] = {}
+        self._publishes = 0
 
     async def start(self) -> None:
         return None
@@ -56,6 +61,11 @@ class InProcessBus:
         stream = self._stream(channel)
         now_ms = millis(self.clock.now())
         self._expire(stream, now_ms)
+        self._publishes += 1
+        if self._publishes % _SWEEP_EVERY == 0:
+            # Only envelopes go: each channel keeps its last id, so ids never repeat in an epoch.
+            for other in self._streams.values():
+                self._expire(other, now_ms)
         stream.last_id += 1
         envelope = Envelope(channel, event, data, stream.last_id, now_ms, self.epoch)
         stream.history.append(envelope)

@@ -70,6 +70,8 @@ return {epoch, seq, entries}
 )
 
 _OUTAGE_ERRORS = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
+# Short: while the reader is away, live events wait for it (replayed from the stream).
+_MAX_RECONNECT_SECONDS = 5.0
 
 
 @dataclass
@@ -243,14 +245,14 @@ class RedisBus:
                 delay = self._reconnect_seconds
                 if message is not None:
                     await self._handle(message)
-            except _OUTAGE_ERRORS as exc:
+            except (*_OUTAGE_ERRORS, BusUnavailable) as exc:
                 log.warning("Redis bus reader lost its connection (%s); retrying in %.1fs", exc, delay)
                 with contextlib.suppress(*_OUTAGE_ERRORS):
                     await self._pubsub.aclose()
                 self._pubsub = self.client.pubsub()
                 resubscribe = True
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
+                delay = min(delay * 2, _MAX_RECONNECT_SECONDS)
             except Exception:
                 # A malformed message or a listener bug must not end fan-out for everyone.
                 log.exception("Redis bus reader failed on a message")

@@ -88,7 +88,12 @@ function wireProtectedCtas() {
     const opener = event.target.closest("[data-open-auth]");
     if (opener) { event.preventDefault(); openAuthSelector(opener.dataset.next || ""); return; }
     const cta = event.target.closest("[data-protected]");
-    if (!cta || signedIn() || cta.disabled) return;
+    if (!cta || cta.disabled) return;
+    if (signedIn()) {
+      // Landing-page CTAs carry where the action happens; pages with their own handlers omit data-next.
+      if (cta.dataset.next) { event.preventDefault(); location.assign(cta.dataset.next); }
+      return;
+    }
     // Signed out: the action waits behind the modal and resumes after signup or login.
     event.preventDefault();
     event.stopImmediatePropagation();

@@ -5,14 +5,16 @@
 //   window.mentorlive.toast(message, kind)                           kind: success | error | info
 // and the `csrf_token` cookie the API sets (echoed in X-CSRF-Token on POST).
 //
-//   import { connectRealtime } from '/static/realtime.js';
-//   import { initNotifications } from '/static/notifications.js';
-//   const realtime = connectRealtime({ onStatus: ... });   // the tab's one socket, shared
+//   import { startNotifications } from '/static/notifications.js';
+//   startNotifications();   // reuses window.mentorlive.realtime, or opens the tab's socket
+// or, with a socket the page already holds:
 //   initNotifications({ realtime });
 //
 // The bell shows the unread count, opens a list of the latest 50 from GET /api/notifications,
 // and marks them read (POST /api/notifications/read) when opened. Every event on the channel
 // raises a toast and refreshes the bell; a reset (events lost) reloads it from the API.
+
+import { connectRealtime } from './realtime.js';
 
 const SUCCESS_KINDS = new Set(['booking_confirmed', 'request_accepted', 'payment_captured']);
 const ERROR_KINDS = new Set(['request_declined', 'session_cancelled', 'payment_failed', 'booking_cancelled']);
@@ -109,7 +111,10 @@ export function initNotifications({
     render(bell, state, toggle);
   }
 
-  function toggle() {
+  function toggle(event) {
+    // Re-rendering detaches the clicked button, so the outside-click check below would
+    // no longer find it inside the bell: keep this click from reaching the document.
+    if (event) event.stopPropagation();
     state.open = !state.open;
     render(bell, state, toggle);
     if (state.open && state.unread > 0) markAllRead();
@@ -135,4 +140,31 @@ export function initNotifications({
   render(bell, state, toggle);
   load();
   return { reload: load, channel };
+}
+
+function reconnectingToast() {
+  let shown = null;
+  return (status) => {
+    const show = window.mentorlive && window.mentorlive.toast;
+    if (status === 'reconnecting' && !shown && typeof show === 'function') {
+      shown = show('Reconnecting…', 'info', { timeout: 0 });
+    } else if (status === 'connected' && shown) {
+      shown.remove();
+      shown = null;
+    }
+  };
+}
+
+// Every signed-in page calls this once (app.js). The bell is wired once per tab, and it
+// shares the tab's one socket: the one a page already put on window.mentorlive.realtime,
+// or one opened here and put there for the page's own subscriptions.
+export function startNotifications({ bell = document.querySelector('#notification-bell') } = {}) {
+  if (!bell || !bell.dataset.userId || bell.dataset.wired) return null;
+  bell.dataset.wired = 'true';
+  let realtime = window.mentorlive && window.mentorlive.realtime;
+  if (!realtime) {
+    realtime = connectRealtime({ onStatus: reconnectingToast() });
+    window.mentorlive = Object.assign(window.mentorlive || {}, { realtime });
+  }
+  return initNotifications({ realtime, bell });
 }

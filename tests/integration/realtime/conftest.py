@@ -11,11 +11,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from redis.asyncio import Redis
-from rt_helpers import REDIS_URL, People
+from rt_helpers import PG_ADMIN_URL, REDIS_URL, BusFactory, ClientFactory, People
 
 from models.clock import ManualClock
 from models.db import Database
@@ -23,8 +24,6 @@ from models.tables import Booking, MentorSession, User
 from web.realtime.bus import EventBus, HistoryPolicy
 from web.realtime.memory import InProcessBus
 from web.realtime.redis_bus import RedisBus
-
-BusFactory = Callable[..., Awaitable[EventBus]]
 
 
 @pytest.fixture
@@ -84,11 +83,27 @@ async def bus_factory(
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'realtime.db'}")
-    await database.create_all()
-    yield database
-    await database.dispose()
+async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    """SQLite by default; `BOTH_DATABASES` also runs a test on a throwaway PostgreSQL database."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        database = Database(f"sqlite+aiosqlite:///{tmp_path / 'realtime.db'}")
+        await database.create_all()
+        yield database
+        await database.dispose()
+        return
+    name = f"rt_{uuid.uuid4().hex[:16]}"
+    admin = await asyncpg.connect(PG_ADMIN_URL)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        database = Database(f"postgresql+asyncpg://root@127.0.0.1:5432/{name}")
+        try:
+            await database.create_all()
+            yield database
+        finally:
+            await database.dispose()
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
 
 
 @pytest.fixture
@@ -129,9 +144,6 @@ async def people(db: Database, clock: ManualClock) -> People:
         )
         await session.commit()
     return People(mentor, booked, pending, stranger, admin, live)
-
-
-ClientFactory = Callable[[User | None], Awaitable[TestClient[Any, Any]]]
 
 
 @pytest.fixture

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
+import pytest
 from aiohttp import web
+from aiohttp.test_utils import TestClient
 from aiohttp_session import setup as setup_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
@@ -20,6 +23,16 @@ from web.realtime.bus import EventBus
 from web.realtime.envelope import Envelope, Position
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
+PG_ADMIN_URL = "postgresql://root@127.0.0.1:5432/test"
+
+# Builds a bus for the test; several RedisBus objects with one prefix stand for several processes.
+BusFactory = Callable[..., Awaitable[EventBus]]
+# A client of the running test app signed in as the given user (None: signed out).
+ClientFactory = Callable[[User | None], Awaitable[TestClient[Any, Any]]]
+# Runs a test on SQLite and again on a throwaway PostgreSQL database (the `db` fixture).
+BOTH_DATABASES = pytest.mark.parametrize(
+    "db", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
 
 
 class Recorder:

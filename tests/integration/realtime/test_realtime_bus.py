@@ -7,16 +7,15 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from conftest import BusFactory
 from redis.asyncio import Redis
-from rt_helpers import REDIS_URL, Recorder
+from rt_helpers import REDIS_URL, BusFactory, Recorder
 
 from models.clock import ManualClock
 from web.realtime.bus import BusUnavailable, HistoryPolicy
 from web.realtime.redis_bus import RedisBus
 
 
-async def eventually(predicate: Callable[[], bool], wait: float = 3.0) -> None:
+async def eventually(predicate: Callable[[], bool], wait: float = 10.0) -> None:
     """Poll: a listener is told from the bus's reader task, which has no completion event."""
     for _ in range(int(wait / 0.01)):
         if predicate():

@@ -10,8 +10,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from conftest import BusFactory, ClientFactory
-from rt_helpers import People, build_app, receive_json
+from rt_helpers import BOTH_DATABASES, BusFactory, ClientFactory, People, build_app, receive_json
 
 from models.clock import ManualClock
 from models.db import Database
@@ -50,21 +49,22 @@ ALLOWED = {
 }
 
 
-@pytest.mark.parametrize("kind", sorted(ALLOWED))
+@BOTH_DATABASES
 async def test_subscribe_authorization_for_every_channel_kind(
-    kind: str, db: Database, clock: ManualClock, people: People, app_clients: Start
+    db: Database, clock: ManualClock, people: People, app_clients: Start
 ) -> None:
     client_for = await app_clients(build_app(db, clock))
-    channel = channel_for(kind, people)
     for who in ("mentor", "booked", "pending", "stranger", "admin"):
         client = await client_for(getattr(people, who))
         async with client.ws_connect("/ws") as ws:
-            reply = await subscribe(ws, channel)
-        if who in ALLOWED[kind]:
-            assert reply["type"] == "subscribed", (who, channel, reply)
-            assert reply["channel"] == channel and reply["recovered"] is False
-        else:
-            assert reply == {"type": "error", "error": "forbidden", "channel": channel}, (who, reply)
+            for kind, allowed in ALLOWED.items():
+                channel = channel_for(kind, people)
+                reply = await subscribe(ws, channel)
+                if who in allowed:
+                    assert reply["type"] == "subscribed", (who, channel, reply)
+                    assert reply["channel"] == channel and reply["recovered"] is False
+                else:
+                    assert reply == {"type": "error", "error": "forbidden", "channel": channel}, (who, reply)
 
 
 async def test_unknown_session_unknown_channel_and_signed_out(
@@ -192,7 +192,8 @@ async def test_slow_reader_is_dropped_while_fast_reader_gets_everything(
     await asyncio.wait_for(reader, 20)
 
     assert received == list(range(1, total + 1))
-    assert slowest_publish < 0.05, f"a publish waited {slowest_publish:.3f}s"
+    # A blocked publish would wait for the slow socket forever; the margin is for a busy CI box.
+    assert slowest_publish < 0.25, f"a publish waited {slowest_publish:.3f}s"
     assert app[HUB].slow_disconnects == 1
     assert app[HUB].subscriber_count(channel) == 1
     assert app[HUB].connection_count == 1
@@ -251,3 +252,19 @@ async def test_event_published_by_another_process_reaches_the_socket(
         await subscribe(ws, channel)
         sent = await worker_bus.publish(channel, "reminder", {"in_minutes": 30})
         assert await receive_json(ws) == {"type": "event", **sent.as_dict()}
+
+
+async def test_shutdown_closes_open_sockets_with_1001(
+    db: Database, clock: ManualClock, people: People, aiohttp_server: Any, aiohttp_client: Any
+) -> None:
+    server = await aiohttp_server(build_app(db, clock))
+    client = await aiohttp_client(server)
+    await client.post("/test/login", json={"uid": people.mentor.id, "role": people.mentor.role})
+    ws = await client.ws_connect("/ws")
+    await subscribe(ws, f"requests:{people.mentor.id}")
+    started = time.perf_counter()
+    await server.close()
+    assert time.perf_counter() - started < 5, "an open socket must not hold the graceful stop"
+    message = await ws.receive(timeout=5)
+    assert message.type is aiohttp.WSMsgType.CLOSE
+    assert message.data == aiohttp.WSCloseCode.GOING_AWAY

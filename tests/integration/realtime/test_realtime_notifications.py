@@ -6,8 +6,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from aiohttp import web
-from conftest import BusFactory, ClientFactory
-from rt_helpers import People, build_app, receive_json
+from rt_helpers import BOTH_DATABASES, BusFactory, ClientFactory, People, build_app, receive_json
 from sqlalchemy import func, select
 
 from models.clock import ManualClock
@@ -28,6 +27,7 @@ async def test_signed_out_gets_401(db: Database, clock: ManualClock, app_clients
     assert marked.status == 401 and "error" in await marked.json()
 
 
+@BOTH_DATABASES
 async def test_notify_after_commit_pushes_and_lists(
     bus_factory: BusFactory, db: Database, clock: ManualClock, people: People, app_clients: Start
 ) -> None:
@@ -86,6 +86,7 @@ async def test_rolled_back_notification_is_neither_stored_nor_published(
         assert await session.scalar(select(func.count()).select_from(Notification)) == 0
 
 
+@BOTH_DATABASES
 async def test_users_only_see_and_mark_their_own(
     db: Database, clock: ManualClock, people: People, app_clients: Start
 ) -> None:
@@ -104,6 +105,7 @@ async def test_users_only_see_and_mark_their_own(
     assert (await (await mentor.get("/api/notifications")).json())["unread"] == 1
 
 
+@BOTH_DATABASES
 async def test_list_is_capped_at_fifty_newest(
     db: Database, clock: ManualClock, people: People, app_clients: Start
 ) -> None:

@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import test_config
 from tests.integration.sessions.helpers import BusTap, People
 from tests.support.api import ApiClient, sign_up
-from web.config import Config
 from web.keys import DB
 from web.realtime.keys import BUS
-
-
-@pytest.fixture
-def config(tmp_path: Path) -> Config:
-    # var_dir follows the config's root: uploads land in this test's tmp_path, never in the repo's var/.
-    return dataclasses.replace(test_config(tmp_path), root=tmp_path)
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -95,5 +94,18 @@ async def test_chat_whiteboard_mute_and_host_controls_reach_the_room(sfu, clips)
     assert (await learner.wait_for("start"))["by"] == mentor.participant_id
     await mentor.send({"type": "end"})
     assert (await learner.wait_for("end"))["reason"] == "ended_by_host"
-    await asyncio.sleep(0.2)
+    await learner.wait_until(lambda: "room1" not in sfu.node.rooms, within=5)
+
+
+async def test_a_refused_join_can_be_corrected_on_the_same_socket(sfu) -> None:
+    session, ws = await raw_socket(sfu.url, sfu.token("x"))
+    await ws.send_json({"type": "chat", "text": "too early"})
+    assert (await ws.receive_json(timeout=5))["code"] == "out_of_order"
+    await ws.send_json({"type": "join", "publish": [{"source": "camera", "codec": "AV1"}]})
+    assert (await ws.receive_json(timeout=5))["code"] == "bad_codec"
     assert "room1" not in sfu.node.rooms
+    await ws.send_json({"type": "join"})
+    reply = await ws.receive_json(timeout=5)
+    assert reply["type"] == "join" and [p["user_id"] for p in reply["participants"]] == ["x"]
+    await ws.send_json({"type": "leave"})
+    await session.close()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -48,8 +47,8 @@ class Collector:
 
 async def seed(db: Database) -> tuple[int, int]:
     clock, hasher = SystemClock(), fast_test_hasher()
-    mentor = await create_account(db, clock, hasher, "mentor", {"email": "m@x.io", "name": "M", "password": "p4ssword"})
-    learner = await create_account(db, clock, hasher, "learner", {"email": "l@x.io", "name": "L", "password": "p4ssword"})
+    mentor = await create_account(db, clock, hasher, "mentor", {"email": "m@x.io", "name": "M", "password": "pw123456"})
+    learner = await create_account(db, clock, hasher, "learner", {"email": "l@x.io", "name": "L", "password": "pw12345"})
     now = clock.now()
     async with db.session() as s:
         session = MentorSession(mentor_id=mentor.id or 0, title="Celery live", start_at=now + timedelta(minutes=20),
@@ -74,8 +73,10 @@ async def test_worker_process_runs_handed_off_job(tmp_path: Path) -> None:
 
     env = {**os.environ, "MENTORLIVE_DATABASE_URL": db_url, "MENTORLIVE_REDIS_URL": REDIS_URL,
            "MENTORLIVE_WEB_SECRET": "test-secret-not-for-production"}
-    worker = subprocess.Popen([sys.executable, "-m", "web.cli", "worker"], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, start_new_session=True)
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "web.cli", "worker", env=env, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT, start_new_session=True,
+    )
     config = make_config(tmp_path, redis={"url": REDIS_URL})
     app = create_app(config, clock=SystemClock(), passwords=fast_test_hasher(), database=db)
     runner = web.AppRunner(app)
@@ -102,8 +103,8 @@ async def test_worker_process_runs_handed_off_job(tmp_path: Path) -> None:
         await runner.cleanup()
         os.killpg(worker.pid, signal.SIGTERM)
         try:
-            output = worker.communicate(timeout=20)[0].decode(errors="replace")
-        except subprocess.TimeoutExpired:
+            output = (await asyncio.wait_for(worker.communicate(), timeout=20))[0]
+        except TimeoutError:
             os.killpg(worker.pid, signal.SIGKILL)
-            output = worker.communicate()[0].decode(errors="replace")
-        print(output[-3000:])
+            output = (await worker.communicate())[0]
+        print((output or b"").decode(errors="replace")[-3000:])

@@ -1,6 +1,5 @@
 from media_server.quality import Sample, Smoothed, TrackWindow, level_for
 
-
 Point = tuple[float, int, int, float, float | None, int, int]
 
 

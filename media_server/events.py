@@ -1,0 +1,67 @@
+"""What the node reports to its owner (the web app turns these into rows and bus events)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ParticipantJoined:
+    room: str
+    participant_id: str
+    user_id: str
+    name: str
+    role: str
+
+
+@dataclass(frozen=True)
+class ParticipantLeft:
+    room: str
+    participant_id: str
+    user_id: str
+    name: str
+    role: str
+    reason: str  # "left", "timeout", "replaced", "room_ended", "kicked"
+
+
+@dataclass(frozen=True)
+class QualityChanged:
+    room: str
+    participant_id: str
+    user_id: str
+    level: str  # excellent | good | poor | lost
+    score: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class RoomStarted:
+    room: str
+    user_id: str
+    recording: bool
+
+
+@dataclass(frozen=True)
+class RecordedFile:
+    path: Path
+    user_id: str
+    participant_id: str
+    source: str  # camera | microphone | screen
+    kind: str  # audio | video
+    codec: str
+    frames: int
+    start_offset: float  # seconds from the start of the room's recording
+    duration: float
+
+
+@dataclass(frozen=True)
+class RoomEnded:
+    room: str
+    reason: str  # "ended_by_host", "empty", "node_closed"
+    recordings: list[RecordedFile] = field(default_factory=list)
+
+
+NodeEvent = ParticipantJoined | ParticipantLeft | QualityChanged | RoomStarted | RoomEnded
+Listener = Callable[[NodeEvent], Awaitable[None] | None]

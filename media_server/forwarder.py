@@ -1,0 +1,61 @@
+"""Moves encoded frames from one publication to its subscriptions and recorder.
+
+Runs on the event loop for every frame, so it does no I/O, no logging and no
+allocation beyond the one av.Packet all subscribers share (pack() only reads it).
+"""
+
+from __future__ import annotations
+
+import fractions
+import time
+from collections.abc import Callable
+
+import av
+
+from media_server.codecs import CodecChoice, is_keyframe
+from media_server.subscription import Subscription
+
+# (data, timestamp in clock units, keyframe, monotonic arrival) for the recorder.
+RecordSink = Callable[[bytes, int, bool, float], None]
+
+
+class Forwarder:
+    def __init__(self, codec: CodecChoice) -> None:
+        self.codec = codec
+        self.time_base = fractions.Fraction(1, codec.clock_rate)
+        self.subscriptions: dict[str, Subscription] = {}
+        self.record_sink: RecordSink | None = None
+        self.frames_in = 0
+        self.bytes_in = 0
+        self.keyframes_in = 0
+        self.last_frame_at: float | None = None
+        self._offset = 0
+        self._last_out: int | None = None
+        self._rebase = False
+
+    def new_source(self) -> None:
+        """The publisher reconnected: its timestamps restart, ours must not jump back."""
+        self._rebase = True
+
+    def on_frame(self, data: bytes, timestamp: int) -> None:
+        now = time.monotonic()
+        if self._rebase:
+            self._rebase = False
+            if self._last_out is not None and self.last_frame_at is not None:
+                gap = int((now - self.last_frame_at) * self.codec.clock_rate)
+                self._offset = self._last_out + max(gap, 1) - timestamp
+        out = timestamp + self._offset
+        self._last_out = out
+        key = is_keyframe(self.codec.name, data)
+        self.frames_in += 1
+        self.bytes_in += len(data)
+        self.last_frame_at = now
+        if key and self.codec.kind == "video":
+            self.keyframes_in += 1
+        packet = av.Packet(data)
+        packet.pts = out
+        packet.time_base = self.time_base
+        for subscription in self.subscriptions.values():
+            subscription.offer(packet, key)
+        if self.record_sink is not None:
+            self.record_sink(data, out, key, now)

@@ -1,0 +1,108 @@
+"""MediaNode: this process's rooms, the listeners told what happens in them, and shutdown.
+
+Closing cascades: node -> rooms -> participants -> peer connections, publications,
+subscriptions; every task the node starts is tracked and awaited on close.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from typing import Any
+
+from media_server import aiortc_hooks, metrics
+from media_server.errors import TokenError
+from media_server.events import Listener, NodeEvent
+from media_server.quality_monitor import QualityMonitor
+from media_server.room import Room
+from media_server.settings import MediaSettings
+from media_server.tokens import JoinClaims, verify_join_token
+
+log = logging.getLogger(__name__)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class MediaNode:
+    def __init__(
+        self, settings: MediaSettings, secret: str, clock: Callable[[], datetime] | None = None
+    ) -> None:
+        self.settings = settings
+        self._secret = secret
+        self.now = clock or _utc_now
+        self.rooms: dict[str, Room] = {}
+        self._listeners: list[Listener] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.quality = QualityMonitor(self)
+        self.closed = False
+
+    async def start(self) -> None:
+        missing = aiortc_hooks.check_hooks()
+        if missing:
+            raise RuntimeError(f"aiortc internals the SFU needs are missing: {missing}")
+        self.quality.start()
+
+    async def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        for room in list(self.rooms.values()):
+            await room.end("node_closed")
+        await self.quality.stop()
+        while self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=5)
+            self._tasks = {t for t in self._tasks if not t.done()}
+
+    # -- events -----------------------------------------------------------------------
+    def add_listener(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: Listener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def emit(self, event: NodeEvent) -> None:
+        for listener in list(self._listeners):
+            try:
+                result = listener(event)
+            except Exception:
+                log.exception("listener failed on %s", type(event).__name__)
+                continue
+            if inspect.isawaitable(result):
+                self.spawn(result)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any] | Any) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("media task failed", exc_info=task.exception())
+
+    # -- rooms ------------------------------------------------------------------------
+    def verify(self, token: str, *, allow_expired: bool = False) -> JoinClaims:
+        claims = verify_join_token(self._secret, token, self.now(), allow_expired=allow_expired)
+        if claims.node != self.settings.node_id:
+            raise TokenError(f"join token is for node {claims.node!r}, this is {self.settings.node_id!r}")
+        return claims
+
+    def room(self, code: str) -> Room:
+        room = self.rooms.get(code)
+        if room is None:
+            room = self.rooms[code] = Room(code, self)
+        return room
+
+    def room_closed(self, room: Room) -> None:
+        if self.rooms.get(room.code) is room:
+            del self.rooms[room.code]
+
+    def metrics_text(self) -> str:
+        return metrics.render(self)

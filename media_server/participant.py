@@ -1,0 +1,324 @@
+"""One person in a room: one peer connection to the server, what they send, what they get.
+
+Lifecycle: active -> (disconnected -> active)* -> left. The signaling socket may be
+replaced (resume) and so may the peer connection (aiortc cannot restart ICE); the
+participant, its publications and its subscriptions keep their identity.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import secrets
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from aiortc import RTCPeerConnection
+
+from media_server import aiortc_hooks, peer
+from media_server.codecs import SOURCES, codec_for
+from media_server.errors import ProtocolError
+from media_server.negotiation import Negotiator
+from media_server.publication import Publication
+from media_server.settings import MediaSettings
+from media_server.subscription import Subscription
+from media_server.tokens import JoinClaims
+
+if TYPE_CHECKING:
+    from media_server.room import Room
+
+
+
+class Channel(Protocol):
+    """The participant's signaling socket, as the media code sees it."""
+
+    def send(self, payload: dict[str, Any]) -> None: ...
+
+    def close(self) -> None: ...
+
+_ids = itertools.count(1)
+
+
+class Participant:
+    def __init__(self, room: Room, claims: JoinClaims, settings: MediaSettings) -> None:
+        self.id = f"p{next(_ids)}"
+        self.room = room
+        self.user_id = claims.user_id
+        self.name = claims.name
+        self.role = claims.role
+        self.is_host = claims.is_host
+        self.record = claims.record
+        self.settings = settings
+        self.resume_key = secrets.token_urlsafe(24)
+        self.state = "active"
+        self.channel: Channel | None = None
+        self.pc: RTCPeerConnection | None = None
+        self.negotiator: Negotiator | None = None
+        self.publications: dict[str, Publication] = {}
+        self.subscriptions: dict[str, Subscription] = {}
+        self.subscribing = False
+        self.media_lost = False
+        self.quality: dict[str, Any] = {"level": "excellent", "score": 100.0, "reason": ""}
+        self._announced: set[str] = set()
+        self._restart_flag = False
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._grace: asyncio.TimerHandle | None = None
+
+    # -- signaling --------------------------------------------------------------
+    def message(self, payload: dict[str, Any]) -> None:
+        if self.channel is not None:
+            self.channel.send(payload)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "participant_id": self.id,
+            "user_id": self.user_id,
+            "name": self.name,
+            "role": self.role,
+            "connected": self.state == "active",
+            "publications": [p.describe() for p in self.publications.values() if p.live],
+            "quality": self.quality,
+        }
+
+    def socket_lost(self, channel: Channel, on_timeout: Callable[[], None]) -> None:
+        if self.channel is not channel:
+            return  # an older socket, already replaced by a resume
+        self.channel = None
+        if self.state == "active":
+            self.state = "disconnected"
+            self._grace = asyncio.get_running_loop().call_later(self.settings.resume_grace, on_timeout)
+
+    async def resumed(self, channel: Channel, restart_media: bool = False) -> None:
+        if self._grace is not None:
+            self._grace.cancel()
+            self._grace = None
+        if self.channel is not None and self.channel is not channel:
+            self.channel.close()
+        self.channel = channel
+        self.state = "active"
+        if self.media_lost or restart_media:
+            await self.restart_media()
+        elif self.negotiator is not None:
+            await self.negotiator.resend()
+
+    # -- media connection --------------------------------------------------------
+    async def start_media(self, sources: list[tuple[str, str | None]], restart: bool = False) -> None:
+        """A new peer connection offering receive m-lines for `sources` (and, on a
+        restart, for every publication kept); the first answer adds subscriptions."""
+        old = self.pc
+        kept = [p for p in self.publications.values() if not p.ended] if restart else []
+        pc = peer.new_peer_connection()
+        self.pc = pc
+        self.media_lost = False
+        self.subscribing = False
+        self._announced.clear()
+        self._restart_flag = restart
+        self.negotiator = Negotiator(pc, self.settings.ice_hosts, self._send_offer)
+
+        @pc.on("connectionstatechange")
+        def on_state() -> None:
+            if pc is self.pc and pc.connectionState in ("failed", "closed") and self.state != "left":
+                self._spawn(self._on_media_failed())
+
+        for publication in kept:
+            publication.attach(peer.add_receiving(pc, publication.codec))
+        for source, codec_name in sources:
+            self._add_publication(source, codec_name)
+        if not pc.getTransceivers():
+            # A first offer needs one m-line to carry ICE/DTLS; subscriptions follow the answer.
+            pc.createDataChannel("sfu")
+        if old is not None:
+            self._spawn(old.close())
+        await self.negotiator.request()
+
+    async def restart_media(self) -> None:
+        await self.start_media([], restart=True)
+
+    async def _on_media_failed(self) -> None:
+        self.media_lost = True
+        if self.channel is not None:
+            await self.restart_media()
+
+    def _add_publication(self, source: str, codec_name: str | None) -> Publication:
+        if source not in SOURCES:
+            raise ProtocolError(f"unknown source {source!r}")
+        existing = self.publications.get(source)
+        if existing is not None and not existing.ended:
+            raise ProtocolError(f"{source} is already published", "already_published")
+        try:
+            codec = codec_for(source, codec_name)
+        except ValueError as exc:
+            raise ProtocolError(str(exc), "bad_codec") from exc
+        assert self.pc is not None
+        publication = Publication(
+            self.id, self.user_id, source, codec, self.settings.keyframe_interval, self._source_ended
+        )
+        publication.attach(peer.add_receiving(self.pc, codec))
+        self.publications[source] = publication
+        return publication
+
+    async def publish(self, source: str, codec_name: str | None) -> None:
+        self._add_publication(source, codec_name)
+        assert self.negotiator is not None
+        await self.negotiator.request()
+
+    async def unpublish(self, source: str) -> None:
+        publication = self.publications.get(source)
+        if publication is None or publication.ended:
+            raise ProtocolError(f"{source} is not published", "not_published")
+        await self._end_publication(publication)
+        assert self.negotiator is not None
+        await self.negotiator.request()
+
+    async def _end_publication(self, publication: Publication) -> None:
+        was_live = publication.live
+        publication.end()
+        self.publications.pop(publication.source, None)
+        if publication.transceiver is not None:
+            publication.transceiver.direction = "inactive"
+            self._spawn(publication.transceiver.receiver.stop())
+        if was_live:
+            await self.room.publication_ended(publication)
+
+    def _source_ended(self, publication: Publication) -> None:
+        self._spawn(self._end_if_still_gone(publication, self.pc))
+
+    async def _end_if_still_gone(self, publication: Publication, pc: RTCPeerConnection | None) -> None:
+        # A stream ends on BYE and also when DTLS drops; in the second case the peer
+        # connection closes a moment later and a reconnect will rebind the
+        # publication, so only end it if its connection is still up after a beat.
+        await asyncio.sleep(0.5)
+        if publication.ended or pc is not self.pc or pc is None:
+            return
+        if pc.connectionState not in ("failed", "closed") and self.state != "left":
+            await self._end_publication(publication)
+
+    def set_muted(self, source: str, muted: bool) -> Publication:
+        publication = self.publications.get(source)
+        if publication is None:
+            raise ProtocolError(f"{source} is not published", "not_published")
+        publication.muted = muted
+        return publication
+
+    # -- negotiation ---------------------------------------------------------------
+    async def _send_offer(self, sdp: str) -> None:
+        for subscription in self.subscriptions.values():
+            if subscription.id not in self._announced and subscription.mid is not None:
+                self._announced.add(subscription.id)
+                self.message({"type": "track_added", **self._track_info(subscription)})
+        self.message(
+            {
+                "type": "offer",
+                "sdp": sdp,
+                "restart": self._restart_flag,
+                "publish": {p.source: p.mid for p in self.publications.values() if not p.ended},
+                "tracks": [self._track_info(s) for s in self.subscriptions.values() if s.mid is not None],
+            }
+        )
+        self._restart_flag = False
+
+    def _track_info(self, subscription: Subscription) -> dict[str, Any]:
+        publication = self.room.find_publication(subscription.publication_id)
+        info: dict[str, Any] = {"mid": subscription.mid, "publication_id": subscription.publication_id}
+        if publication is not None:
+            info.update(publication.describe())
+        return info
+
+    async def on_answer(self, sdp: str) -> None:
+        if self.negotiator is None or self.pc is None:
+            raise ProtocolError("no media connection yet", "out_of_order")
+        await self.negotiator.apply_answer(sdp)
+        for publication in list(self.publications.values()):
+            if publication.ended or publication.transceiver is None:
+                continue
+            if publication.media_ssrc is None:
+                publication.media_ssrc = peer.remote_ssrc(self.pc, publication.mid)
+            accepted = publication.transceiver.currentDirection in ("recvonly", "sendrecv")
+            if accepted and not publication.live:
+                publication.live = True
+                await self.room.publication_live(publication)
+            elif accepted and publication.kind == "video":
+                publication.keyframes.request()
+        if not self.subscribing:
+            self.subscribing = True
+            for subscription in self.subscriptions.values():
+                self._bind_subscription(subscription)
+            for publication in self.room.live_publications(exclude=self):
+                self.subscribe(publication)
+        await self.negotiator.flush()
+
+    def subscribe(self, publication: Publication) -> None:
+        """Forward `publication` to this participant (re-offer follows via negotiator)."""
+        if publication.id in self.subscriptions or self.state == "left":
+            return
+        capacity = self.settings.video_queue_frames if publication.kind == "video" else self.settings.audio_queue_frames
+        subscription = Subscription(
+            publication.id, self.id, publication.kind, capacity, publication.keyframes.request
+        )
+        self.subscriptions[publication.id] = subscription
+        if self.subscribing:
+            self._bind_subscription(subscription)
+
+    def _bind_subscription(self, subscription: Subscription) -> None:
+        publication = self.room.find_publication(subscription.publication_id)
+        if publication is None or self.pc is None:
+            return
+        if subscription.transceiver is not None:
+            subscription.rebind()
+        subscription.transceiver = peer.add_sending(
+            self.pc, subscription, publication.codec, publication.keyframes.request
+        )
+        publication.add_subscription(subscription)
+        self._spawn(self.negotiator.request() if self.negotiator else asyncio.sleep(0))
+
+    def unsubscribe(self, publication: Publication) -> None:
+        subscription = self.subscriptions.pop(publication.id, None)
+        if subscription is None:
+            return
+        publication.remove_subscription(subscription)
+        subscription.close()
+        transceiver = subscription.transceiver
+        if transceiver is not None:
+            transceiver.direction = "inactive"
+            self._spawn(aiortc_hooks.retire_sender(transceiver.sender))
+            if subscription.id in self._announced:
+                self.message({"type": "track_removed", "mid": transceiver.mid, "publication_id": publication.id})
+            if self.negotiator is not None:
+                self._spawn(self.negotiator.request())
+
+    # -- closing ---------------------------------------------------------------------
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def detach(self) -> list[Publication]:
+        """Leave the room's bookkeeping at once; returns the publications that were live."""
+        self.state = "left"
+        if self.channel is not None:
+            self.channel.close()
+            self.channel = None
+        if self._grace is not None:
+            self._grace.cancel()
+            self._grace = None
+        live = [p for p in self.publications.values() if p.live]
+        for publication in self.publications.values():
+            publication.end()
+        self.publications.clear()
+        for publication_id, subscription in list(self.subscriptions.items()):
+            source = self.room.find_publication(publication_id)
+            if source is not None:
+                source.remove_subscription(subscription)
+            subscription.close()
+        self.subscriptions.clear()
+        return live
+
+    async def shutdown(self) -> None:
+        """Close the peer connection and wait (briefly) for the work this participant started."""
+        if self.pc is not None:
+            await self.pc.close()
+        pending = [t for t in self._tasks if not t.done()]
+        if pending:
+            _, late = await asyncio.wait(pending, timeout=2)
+            for task in late:
+                task.cancel()

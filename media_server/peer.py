@@ -1,0 +1,59 @@
+"""Peer connections as the SFU builds them: max-bundle, our ICE hosts, the hooks on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpTransceiver, sdp
+from aiortc.rtcconfiguration import RTCBundlePolicy
+
+from media_server import aiortc_hooks
+from media_server.codecs import CodecChoice
+from media_server.subscription import Subscription
+
+
+def new_peer_connection() -> RTCPeerConnection:
+    # max-bundle: with aiortc's default (balanced) a second video transceiver made
+    # before the first negotiation lands on a transport BUNDLE discards.
+    return RTCPeerConnection(RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
+
+
+def add_receiving(pc: RTCPeerConnection, codec: CodecChoice) -> RTCRtpTransceiver:
+    transceiver = pc.addTransceiver(codec.kind, direction="recvonly")
+    transceiver.setCodecPreferences(codec.preferences())
+    aiortc_hooks.fix_rtx_routing(pc)
+    return transceiver
+
+
+def add_sending(
+    pc: RTCPeerConnection, subscription: Subscription, codec: CodecChoice, on_keyframe: Callable[[], None]
+) -> RTCRtpTransceiver:
+    # A fresh transceiver every time: addTrack() would reuse a stopped one whose
+    # sender never starts again.
+    transceiver = pc.addTransceiver(subscription.track, direction="sendonly")
+    transceiver.setCodecPreferences(codec.preferences())
+    aiortc_hooks.install_packer(transceiver.sender, codec.mime_type)
+    aiortc_hooks.on_keyframe_request(transceiver.sender, on_keyframe)
+    aiortc_hooks.fix_rtx_routing(pc)
+    return transceiver
+
+
+def prepare_local_description(pc: RTCPeerConnection, ice_hosts: Sequence[str]) -> None:
+    aiortc_hooks.use_ice_hosts(pc, ice_hosts)
+
+
+def remote_ssrc(pc: RTCPeerConnection, mid: str | None) -> int | None:
+    """The primary SSRC the remote side announced for `mid` (for PLIs toward it)."""
+    description = pc.remoteDescription
+    if description is None or mid is None:
+        return None
+    parsed = sdp.SessionDescription.parse(description.sdp)
+    for media in parsed.media:
+        if media.rtp.muxId != mid:
+            continue
+        for group in media.ssrc_group:
+            if group.semantic == "FID" and group.items:
+                return int(group.items[0])
+        if media.ssrc:
+            return int(media.ssrc[0].ssrc)
+    return None

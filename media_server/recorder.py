@@ -1,0 +1,83 @@
+"""Records a room: each publication to its own WebM (VP8/Opus) or MKV (H.264) file.
+
+The event loop only enqueues (data, timestamp) per frame; a thread muxes. A
+publication that is rebound after a reconnect keeps writing to the same file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from media_server.events import RecordedFile
+from media_server.publication import Publication
+from media_server.recorder_writer import TrackFile, run_writer
+
+
+class Recorder:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.start = time.monotonic()
+        self._inbox: queue.Queue[tuple[Any, ...]] = queue.Queue()
+        self._files: dict[str, TrackFile] = {}
+        self._known: dict[str, Publication] = {}
+        self._thread = threading.Thread(
+            target=run_writer, args=(self._inbox, self.start, self._files), name="recorder", daemon=True
+        )
+        self._thread.start()
+        self._finished = False
+
+    def add(self, publication: Publication) -> None:
+        if self._finished:
+            return
+        pub_id = publication.id
+        if pub_id not in self._known:
+            self._known[pub_id] = publication
+            codec = publication.codec.name if publication.kind == "video" else "opus"
+            ext = "mkv" if codec == "H264" else "webm"
+            name = f"{publication.user_id}-{publication.source}-{pub_id}.{ext}"
+            meta = {"user_id": publication.user_id, "participant_id": publication.participant_id,
+                    "source": publication.source, "kind": publication.kind, "codec": codec}
+            track = TrackFile(self.directory / name, codec, publication.codec.clock_rate, meta)
+            self._inbox.put(("open", pub_id, track))
+        inbox = self._inbox
+
+        def sink(data: bytes, ts: int, key: bool, arrival: float) -> None:
+            inbox.put(("frame", pub_id, data, ts, key, arrival))
+
+        publication.forwarder.record_sink = sink
+
+    def remove(self, publication: Publication) -> None:
+        publication.forwarder.record_sink = None
+        self._inbox.put(("close", publication.id))
+
+    async def finish(self) -> list[RecordedFile]:
+        if not self._finished:
+            self._finished = True
+            for publication in self._known.values():
+                publication.forwarder.record_sink = None
+            self._inbox.put(("stop",))
+            await asyncio.get_running_loop().run_in_executor(None, self._thread.join)
+        files = []
+        for track in self._files.values():
+            if track.frames == 0 or track.first_pts is None:
+                continue
+            meta = track.meta
+            files.append(
+                RecordedFile(
+                    path=track.path,
+                    user_id=meta["user_id"],
+                    participant_id=meta["participant_id"],
+                    source=meta["source"],
+                    kind=meta["kind"],
+                    codec=meta["codec"],
+                    frames=track.frames,
+                    start_offset=track.first_pts / track.clock_rate,
+                    duration=(track.last_pts - track.first_pts) / track.clock_rate,
+                )
+            )
+        return files

@@ -1,0 +1,164 @@
+"""A room: its participants, what is said and drawn in it, its recording.
+
+Lifecycle: open -> ended (by the host, when the last participant is gone, or when
+the node closes); an ended room is removed from the node and never reopened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from media_server.events import ParticipantJoined, ParticipantLeft, RoomEnded, RoomStarted
+from media_server.participant import Channel, Participant
+from media_server.publication import Publication
+from media_server.recorder import Recorder
+from media_server.tokens import JoinClaims
+
+if TYPE_CHECKING:
+    from media_server.node import MediaNode
+
+
+class Room:
+    def __init__(self, code: str, node: MediaNode) -> None:
+        self.code = code
+        self.node = node
+        self.settings = node.settings
+        self.participants: dict[str, Participant] = {}
+        self.chat: deque[dict[str, Any]] = deque(maxlen=self.settings.chat_history)
+        self.whiteboard: deque[dict[str, Any]] = deque(maxlen=self.settings.whiteboard_history)
+        self.recorder: Recorder | None = None
+        self.started_at: float | None = None
+        self.ended = False
+        self._chat_ids = 0
+
+    # -- membership ------------------------------------------------------------------
+    async def join(self, claims: JoinClaims, channel: Channel, sources: list[tuple[str, str | None]]) -> Participant:
+        for other in list(self.participants.values()):
+            if other.user_id == claims.user_id:
+                other.message({"type": "error", "code": "replaced", "message": "joined from elsewhere"})
+                await self.leave(other, "replaced", end_if_empty=False)
+        participant = Participant(self, claims, self.settings)
+        participant.channel = channel
+        self.participants[participant.id] = participant
+        if claims.record and claims.is_host and self.recorder is None:
+            self.recorder = Recorder(self.settings.recordings_dir / self.code)
+            for publication in self.live_publications():
+                self.recorder.add(publication)
+        channel.send(
+            {
+                "type": "join",
+                "participant_id": participant.id,
+                "resume_key": participant.resume_key,
+                "room": self.code,
+                "role": participant.role,
+                "started": self.started_at is not None,
+                "recording": self.recorder is not None,
+                "participants": self.describe(),
+                "chat": list(self.chat),
+                "whiteboard": list(self.whiteboard),
+            }
+        )
+        self.node.emit(ParticipantJoined(self.code, participant.id, claims.user_id, claims.name, claims.role))
+        self.broadcast_participants(exclude=participant)
+        await participant.start_media(sources)
+        return participant
+
+    async def leave(self, participant: Participant, reason: str, end_if_empty: bool = True) -> None:
+        if self.participants.pop(participant.id, None) is None:
+            return
+        for publication in participant.detach():
+            await self.publication_ended(publication)
+        self.node.emit(
+            ParticipantLeft(
+                self.code, participant.id, participant.user_id, participant.name, participant.role, reason
+            )
+        )
+        self.broadcast_participants()
+        # As a node task: the socket handler that asked may be cancelled when its
+        # client goes away, and a half-closed peer connection would leak its transports.
+        await asyncio.shield(self.node.spawn(participant.shutdown()))
+        if end_if_empty and not self.participants and not self.ended:
+            await self.end("empty")
+
+    def timeout_callback(self, participant: Participant) -> Callable[[], None]:
+        def expire() -> None:
+            self.node.spawn(self.leave(participant, "timeout"))
+
+        return expire
+
+    # -- media -----------------------------------------------------------------------
+    def find_publication(self, publication_id: str) -> Publication | None:
+        for participant in self.participants.values():
+            for publication in participant.publications.values():
+                if publication.id == publication_id:
+                    return publication
+        return None
+
+    def live_publications(self, exclude: Participant | None = None) -> Iterator[Publication]:
+        for participant in list(self.participants.values()):
+            if participant is exclude:
+                continue
+            for publication in list(participant.publications.values()):
+                if publication.live and not publication.ended:
+                    yield publication
+
+    async def publication_live(self, publication: Publication) -> None:
+        for participant in self.participants.values():
+            if participant.id != publication.participant_id:
+                participant.subscribe(publication)
+        if self.recorder is not None:
+            self.recorder.add(publication)
+        self.broadcast_participants()
+
+    async def publication_ended(self, publication: Publication) -> None:
+        for participant in self.participants.values():
+            participant.unsubscribe(publication)
+        if self.recorder is not None:
+            self.recorder.remove(publication)
+        self.broadcast_participants()
+
+    # -- messages --------------------------------------------------------------------
+    def broadcast(self, payload: dict[str, Any], exclude: Participant | None = None) -> None:
+        for participant in self.participants.values():
+            if participant is not exclude:
+                participant.message(payload)
+
+    def describe(self) -> list[dict[str, Any]]:
+        return [p.describe() for p in self.participants.values()]
+
+    def broadcast_participants(self, exclude: Participant | None = None) -> None:
+        self.broadcast({"type": "participants", "participants": self.describe()}, exclude)
+
+    def add_chat(self, participant: Participant, text: str) -> dict[str, Any]:
+        self._chat_ids += 1
+        entry = {
+            "id": self._chat_ids,
+            "participant_id": participant.id,
+            "user_id": participant.user_id,
+            "name": participant.name,
+            "text": text,
+            "ts": self.node.now().isoformat(),
+        }
+        self.chat.append(entry)
+        return entry
+
+    def start(self, participant: Participant) -> None:
+        if self.started_at is None:
+            self.started_at = time.monotonic()
+            self.node.emit(RoomStarted(self.code, participant.user_id, self.recorder is not None))
+        self.broadcast({"type": "start", "by": participant.id, "recording": self.recorder is not None})
+
+    async def end(self, reason: str) -> None:
+        if self.ended:
+            return
+        self.ended = True
+        self.broadcast({"type": "end", "reason": reason})
+        for participant in list(self.participants.values()):
+            await self.leave(participant, "room_ended", end_if_empty=False)
+        files = await self.recorder.finish() if self.recorder is not None else []
+        self.node.room_closed(self)
+        self.node.emit(RoomEnded(self.code, reason, files))

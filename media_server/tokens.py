@@ -1,0 +1,108 @@
+"""Join tokens: who may enter which room on which node, checked without a database.
+
+Format: base64url(JSON claims) "." base64url(HMAC-SHA256). The key is derived from
+the app secret with a purpose label so a join token can never pass as a cookie.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from media_server.errors import TokenError, TokenExpired
+
+_PURPOSE = b"mentorlive/join-token/v1"
+ROLES = ("mentor", "learner", "admin")
+
+
+@dataclass(frozen=True)
+class JoinClaims:
+    user_id: str
+    name: str
+    role: str
+    room: str
+    node: str
+    record: bool
+    expires_at: datetime
+
+    @property
+    def is_host(self) -> bool:
+        return self.role in ("mentor", "admin")
+
+
+def _key(secret: str) -> bytes:
+    return hmac.new(secret.encode(), _PURPOSE, hashlib.sha256).digest()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def sign_join_token(
+    secret: str,
+    *,
+    user_id: str | int,
+    name: str,
+    role: str,
+    room: str,
+    node: str,
+    record: bool,
+    ttl_seconds: int,
+    now: datetime,
+) -> str:
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    claims = {
+        "u": str(user_id),
+        "n": name,
+        "r": role,
+        "m": room,
+        "d": node,
+        "rec": bool(record),
+        "exp": int(now.timestamp()) + int(ttl_seconds),
+    }
+    body = _b64(json.dumps(claims, separators=(",", ":"), sort_keys=True).encode())
+    mac = hmac.new(_key(secret), body.encode(), hashlib.sha256).digest()
+    return f"{body}.{_b64(mac)}"
+
+
+def verify_join_token(secret: str, token: str, now: datetime, *, allow_expired: bool = False) -> JoinClaims:
+    """Return the claims of a well-signed token; raise TokenError (TokenExpired when late)."""
+    if not isinstance(token, str) or token.count(".") != 1 or len(token) > 4096:
+        raise TokenError("malformed join token")
+    body, mac_text = token.split(".")
+    try:
+        mac = _unb64(mac_text)
+        expected = hmac.new(_key(secret), body.encode(), hashlib.sha256).digest()
+        if not hmac.compare_digest(mac, expected):
+            raise TokenError("join token signature does not match")
+        raw = json.loads(_unb64(body))
+        claims = JoinClaims(
+            user_id=str(raw["u"]),
+            name=str(raw["n"]),
+            role=str(raw["r"]),
+            room=str(raw["m"]),
+            node=str(raw["d"]),
+            record=bool(raw["rec"]),
+            expires_at=datetime.fromtimestamp(int(raw["exp"]), UTC),
+        )
+    except (binascii.Error, ValueError, KeyError, TypeError) as exc:
+        if isinstance(exc, TokenError):
+            raise
+        raise TokenError("malformed join token") from exc
+    if claims.role not in ROLES or not claims.room:
+        raise TokenError("join token names no valid role or room")
+    if not allow_expired and now >= claims.expires_at:
+        raise TokenExpired("join token has expired")
+    return claims

@@ -1,0 +1,44 @@
+"""Two Chromium pages publish fake camera+mic through the SFU and decode each other's video."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from playwright.async_api import Browser, Page
+
+from media_server.codec_audit import count_codec_use
+
+pytestmark = pytest.mark.browser
+
+
+async def decoded(page: Page) -> dict[str, int]:
+    return await page.evaluate("window.sfuTest ? window.sfuTest.framesDecoded() : {}")
+
+
+async def test_two_browsers_see_each_other_with_no_transcoding(browser: Browser, sfu_site) -> None:
+    base, node, token = sfu_site
+    with count_codec_use() as counter:
+        pages = []
+        for user in ("asha", "ravi"):
+            context = await browser.new_context()
+            page = await context.new_page()
+            await page.goto(f"{base}/rtc/test?token={token(user)}")
+            pages.append(page)
+        for page in pages:
+            await page.wait_for_function("window.sfuTest && window.sfuTest.ready", timeout=10_000)
+        deadline = asyncio.get_running_loop().time() + 20
+        while True:
+            counts = [await decoded(p) for p in pages]
+            if all(c and max(c.values()) >= 30 for c in counts):
+                break
+            assert asyncio.get_running_loop().time() < deadline, f"decoded frames so far: {counts}"
+            await asyncio.sleep(0.25)
+        room = node.rooms["browser-room"]
+        forwarded = sum(s.forwarded for p in room.participants.values() for s in p.subscriptions.values())
+        assert forwarded > 60
+        assert counter.total == 0, counter.as_dict()
+        labels = [await p.locator("figcaption").all_text_contents() for p in pages]
+        assert all(any("camera" in text for text in page_labels) for page_labels in labels)
+        for page in pages:
+            await page.context.close()

@@ -1,0 +1,94 @@
+"""Seat holds that run out: the `payment_hold_expiry` job, due when a paid booking's hold ends.
+
+It asks Razorpay before expiring, so a payment whose browser never came back and whose webhook
+has not arrived yet still confirms the booking. The job is scheduled in the same transaction as
+the hold itself (before the order exists), so a process that dies between taking the seat and
+creating the order still gets its seat back.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import update
+from sqlmodel import col, select
+
+from models.enums import BookingStatus, PaymentStatus
+from models.tables import Booking, MentorSession, Payment
+from web.jobs import JOBS
+from web.keys import CLOCK, DB
+from web.payments.gateway import PaymentGatewayError
+from web.payments.runtime import PAYMENTS
+from web.payments.settlement import Outcome, cancel_hold, confirm_payment
+from web.realtime.keys import BUS
+from web.realtime.notifications import add_notification, publish_notifications
+
+log = logging.getLogger(__name__)
+
+PAYMENT_HOLD_EXPIRY = "payment_hold_expiry"
+EXPIRED = "The payment window ended before a payment arrived."
+
+
+async def _captured_payment(app: web.Application, order_id: str) -> str | None:
+    """The id of a captured payment on the order, per Razorpay; None when there is none or Razorpay is down."""
+    gateway = app[PAYMENTS].gateway
+    try:
+        order = await gateway.fetch_order(order_id)
+        if order.get("status") != "paid" and not order.get("amount_paid"):
+            return None
+        payments = await gateway.order_payments(order_id)
+    except PaymentGatewayError as exc:
+        # Expire anyway rather than keep the seat from others: a capture we could not see still
+        # arrives by webhook (Razorpay retries for a day) and is confirmed or refunded as late.
+        log.warning("hold check for %s could not reach Razorpay: %s", order_id, exc)
+        return None
+    return next((str(p["id"]) for p in payments if p.get("status") in ("captured", "refunded")), None)
+
+
+async def expire_hold(app: web.Application, booking_id: int) -> None:
+    clock = app[CLOCK]
+    now = clock.now()
+    async with app[DB].session() as s:
+        booking = await s.get(Booking, booking_id)
+        if booking is None or booking.status != BookingStatus.PENDING_PAYMENT:
+            return
+        # A booking revived with a new hold has its own, later job.
+        if booking.hold_expires_at is not None and booking.hold_expires_at > now:
+            return
+        orders = list((await s.exec(select(Payment.razorpay_order_id).where(  # type: ignore[call-overload]
+            col(Payment.booking_id) == booking_id, col(Payment.status) == PaymentStatus.CREATED))).all())
+    for order_id in orders:
+        payment_id = await _captured_payment(app, order_id)
+        if payment_id is not None:
+            settled = await confirm_payment(app, order_id, payment_id)
+            if settled.outcome in (Outcome.CONFIRMED, Outcome.UNCHANGED):
+                return
+    async with app[DB].session() as s:
+        # Payments first, as every settlement does: a capture racing this expiry either wins the
+        # payment row (and this finds nothing to fail) or loses it and is handled as a late payment.
+        await s.execute(
+            update(Payment)
+            .where(col(Payment.booking_id) == booking_id, col(Payment.status) == PaymentStatus.CREATED)
+            .values(status=PaymentStatus.FAILED, failure_reason=EXPIRED)
+        )
+        booking = await cancel_hold(s, booking_id, now)
+        if booking is None:
+            await s.commit()
+            return
+        session = await s.get(MentorSession, booking.session_id)
+        note = await add_notification(
+            s, clock, user_id=booking.learner_id, kind="hold_expired", title="Seat hold expired",
+            body=f"No payment arrived for “{session.title if session else 'your session'}”, so the seat was released.",
+            data={"session_id": booking.session_id, "booking_id": booking.id},
+        )
+        await s.commit()
+    await publish_notifications(app[BUS], [note])
+
+
+def register_holds(app: web.Application) -> None:
+    async def payment_hold_expiry(args: dict[str, Any]) -> None:
+        await expire_hold(app, int(args["booking_id"]))
+
+    app[JOBS].register(PAYMENT_HOLD_EXPIRY, payment_hold_expiry)

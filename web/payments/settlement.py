@@ -1,0 +1,167 @@
+"""The single place a payment changes a booking: captured → confirmed (or refunded), failed → seat released.
+
+Checkout's handler, the webhook and the hold-expiry check all arrive here, in any order and any
+number of times. Each transaction starts with a conditional UPDATE on the payment row
+(`WHERE status = 'created'`): on PostgreSQL concurrent callers queue on that row and all but one
+match nothing; on SQLite the UPDATE takes the database's write lock before anything is read. So
+exactly one caller moves a payment, states only move forward, and the booking changes in the same
+transaction as its payment.
+
+A capture that finds its payment already failed (the hold expired, the learner closed Checkout,
+the session was cancelled) is a late payment: the learner gets the seat back if one is free,
+otherwise the money goes back through a refund job. Money is never kept without a booking.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.enums import BookingStatus, PaymentStatus
+from models.tables import Booking, MentorSession, Payment, User
+from web.bookings import booking_confirmed_notifications, release_seat, take_seat
+from web.keys import CLOCK, DB
+from web.payments.announce import announce_confirmed
+from web.payments.money import inr
+from web.payments.refunds import mark_for_refund
+from web.realtime.keys import BUS
+from web.realtime.notifications import add_notification, publish_notifications
+from web.reminders import schedule_session_reminder
+
+
+class Outcome(StrEnum):
+    CONFIRMED = "confirmed"  # this call confirmed the booking
+    UNCHANGED = "unchanged"  # already settled by an earlier call (browser, webhook or hold check)
+    REFUNDING = "refunding"  # paid, but no seat to give: a refund is on its way
+    RELEASED = "released"  # this call ended an unpaid hold
+    UNKNOWN = "unknown"  # no payment row for this order
+
+
+@dataclass(frozen=True)
+class Settlement:
+    outcome: Outcome
+    payment: Payment | None = None
+    booking: Booking | None = None
+
+
+LATE_NO_SEAT = ("Your payment arrived after your seat hold ended and no seat could be given back "
+                "(the session is full, cancelled or over), so it is being refunded in full.")
+DUPLICATE = "You had already paid for this booking, so this second payment is being refunded in full."
+
+
+def _rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def _move_payment(s: AsyncSession, order_id: str, frm: PaymentStatus, **values: Any) -> bool:
+    result = await s.execute(
+        update(Payment)
+        .where(col(Payment.razorpay_order_id) == order_id, col(Payment.status) == frm)
+        .values(**values)
+    )
+    return _rowcount(result) == 1
+
+
+async def _payment_by_order(s: AsyncSession, order_id: str) -> Payment | None:
+    query = select(Payment).where(Payment.razorpay_order_id == order_id).execution_options(populate_existing=True)
+    return (await s.exec(query)).first()
+
+
+async def confirm_payment(app: web.Application, order_id: str, payment_id: str) -> Settlement:
+    """Razorpay says `payment_id` captured `order_id` (a verified signature, webhook or order fetch)."""
+    clock = app[CLOCK]
+    now = clock.now()
+    captured = {"status": PaymentStatus.CAPTURED, "razorpay_payment_id": payment_id, "verified_at": now}
+    async with app[DB].session() as s:
+        if not (await _move_payment(s, order_id, PaymentStatus.CREATED, **captured)
+                or await _move_payment(s, order_id, PaymentStatus.FAILED, **captured)):
+            payment = await _payment_by_order(s, order_id)
+            if payment is None:
+                return Settlement(Outcome.UNKNOWN)
+            return Settlement(Outcome.UNCHANGED, payment, await s.get(Booking, payment.booking_id))
+        payment = await _payment_by_order(s, order_id)
+        assert payment is not None
+        booking = await s.get(Booking, payment.booking_id, populate_existing=True)
+        session = await s.get(MentorSession, booking.session_id) if booking else None
+        learner = await s.get(User, booking.learner_id) if booking else None
+        assert booking is not None and session is not None and learner is not None
+        assert learner.id is not None
+        if await _give_seat(s, booking, session, payment):
+            booking.status = BookingStatus.CONFIRMED
+            booking.confirmed_at = now
+            booking.cancelled_at = None
+            booking.hold_expires_at = None
+            s.add(booking)
+            await s.flush()
+            notes = await booking_confirmed_notifications(s, clock, session, learner, booking)
+            schedule_session_reminder(app, s, mentor_session=session, learner_id=learner.id)
+            await s.commit()
+            await announce_confirmed(app, session, learner, booking, notes)
+            return Settlement(Outcome.CONFIRMED, payment, booking)
+        already_booked = booking.status == BookingStatus.CONFIRMED
+        mark_for_refund(s, payment, now)
+        note = await add_notification(
+            s, clock, user_id=learner.id, kind="payment_refunding", title="Payment being refunded",
+            body=f"{inr(payment.amount_paise)} for “{session.title}”: {DUPLICATE if already_booked else LATE_NO_SEAT}",
+            data={"session_id": session.id, "booking_id": booking.id, "amount_paise": payment.amount_paise},
+        )
+        await s.commit()
+    await publish_notifications(app[BUS], [note])
+    return Settlement(Outcome.REFUNDING, payment, booking)
+
+
+async def _give_seat(s: AsyncSession, booking: Booking, session: MentorSession, payment: Payment) -> bool:
+    """Whether this payment's booking can be confirmed: its hold still has the seat, or a free one is taken now."""
+    if booking.status == BookingStatus.CONFIRMED:
+        return False  # paid already through another order: this payment is a duplicate
+    if booking.status == BookingStatus.PENDING_PAYMENT:
+        # The hold still has its seat. If this is an earlier, lapsed order of a learner who has since
+        # booked again, it pays for the new hold, whose own order is closed: paying that one too is a
+        # duplicate and refunded.
+        await s.execute(
+            update(Payment)
+            .where(col(Payment.booking_id) == booking.id, col(Payment.status) == PaymentStatus.CREATED,
+                   col(Payment.id) != payment.id)
+            .values(status=PaymentStatus.FAILED, failure_reason="Paid through another order.")
+        )
+        return True
+    return await take_seat(s, session)
+
+
+async def release_payment(app: web.Application, order_id: str, reason: str) -> Settlement:
+    """The payment failed or Checkout was closed: the hold ends and its seat is free for others."""
+    now = app[CLOCK].now()
+    async with app[DB].session() as s:
+        if not await _move_payment(s, order_id, PaymentStatus.CREATED, status=PaymentStatus.FAILED,
+                                   failure_reason=reason[:500]):
+            payment = await _payment_by_order(s, order_id)
+            if payment is None:
+                return Settlement(Outcome.UNKNOWN)
+            return Settlement(Outcome.UNCHANGED, payment, await s.get(Booking, payment.booking_id))
+        payment = await _payment_by_order(s, order_id)
+        assert payment is not None
+        booking = await cancel_hold(s, payment.booking_id, now)
+        await s.commit()
+    return Settlement(Outcome.RELEASED, payment, booking)
+
+
+async def cancel_hold(s: AsyncSession, booking_id: int, now: datetime) -> Booking | None:
+    """Cancel a pending booking and free its seat in the caller's transaction; None if it was not pending."""
+    result = await s.execute(
+        update(Booking)
+        .where(col(Booking.id) == booking_id, col(Booking.status) == BookingStatus.PENDING_PAYMENT)
+        .values(status=BookingStatus.CANCELLED, cancelled_at=now, hold_expires_at=None)
+    )
+    if _rowcount(result) != 1:
+        return None
+    booking = await s.get(Booking, booking_id, populate_existing=True)
+    assert booking is not None
+    await release_seat(s, booking.session_id)
+    return booking

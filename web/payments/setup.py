@@ -1,0 +1,85 @@
+"""`setup_payments(app)`: the gateway from `[payments]`, the paid booking flow, the routes and the jobs.
+
+mode = "sandbox": the project's Razorpay sandbox, run in this process on a loopback port while the
+app runs (or, with `api_url`, one running elsewhere); secrets not configured are generated into var/.
+mode = "razorpay": the real service; its keys must be configured (the app refuses to start without).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+from aiohttp import web
+
+from web.bookings import PAID_BOOKINGS
+from web.config import Config, ConfigError, ensure_secret
+from web.keys import CLOCK, CONFIG
+from web.payments import api
+from web.payments.flow import PaidBookings
+from web.payments.gateway import PaymentGateway
+from web.payments.holds import register_holds
+from web.payments.refunds import register_refunds
+from web.payments.runtime import PAYMENTS, RAZORPAY_CHECKOUT_JS, WEBHOOK_PATH, PaymentSettings, PaymentsRuntime
+from web.payments.server import start_sandbox
+from web.payments.webhook_handler import register_webhooks
+
+SANDBOX_SCRIPT_PATH = "/sandbox/checkout.js"
+
+
+def _settings(config: Config) -> PaymentSettings:
+    mode = config.str("payments", "mode")
+    if mode not in ("sandbox", "razorpay"):
+        raise ConfigError(f'[payments] mode must be "sandbox" or "razorpay", not {mode!r}')
+    hold = config.int("payments", "hold_minutes")
+    if hold < 1:
+        raise ConfigError("[payments] hold_minutes must be at least 1")
+    return PaymentSettings(mode=mode, hold=timedelta(minutes=hold))
+
+
+def _configured_webhook_url(config: Config) -> str | None:
+    public = config.str("web", "public_url").rstrip("/")
+    return f"{public}{WEBHOOK_PATH}" if public else None
+
+
+def setup_payments(app: web.Application) -> None:
+    config = app[CONFIG]
+    settings = _settings(config)
+    runtime = PaymentsRuntime(settings, webhook_url=_configured_webhook_url(config))
+    key_id = config.str("payments", "key_id")
+    api_url = config.str("payments", "api_url").rstrip("/")
+    timeout = config.float("payments", "request_timeout_seconds")
+    if settings.mode == "razorpay":
+        key_secret, webhook_secret = config.str("payments", "key_secret"), config.str("payments", "webhook_secret")
+        missing = [name for name, value in (("key_id", key_id), ("key_secret", key_secret),
+                                            ("webhook_secret", webhook_secret)) if not value]
+        if missing:
+            names = ", ".join(f"MENTORLIVE_PAYMENTS_{name.upper()}" for name in missing)
+            raise ConfigError(f"[payments] mode razorpay needs real keys: set {names}")
+        runtime.bind(PaymentGateway(key_id=key_id, key_secret=key_secret, webhook_secret=webhook_secret,
+                                    base_url=api_url or None, timeout=timeout), RAZORPAY_CHECKOUT_JS)
+    else:
+        key_secret = ensure_secret(config, "payments", "key_secret", "razorpay_key_secret")
+        webhook_secret = ensure_secret(config, "payments", "webhook_secret", "razorpay_webhook_secret")
+        if api_url:
+            runtime.bind(PaymentGateway(key_id=key_id, key_secret=key_secret, webhook_secret=webhook_secret,
+                                        base_url=api_url, timeout=timeout), api_url + SANDBOX_SCRIPT_PATH)
+        else:
+            async def sandbox_lifecycle(app: web.Application) -> AsyncIterator[None]:
+                server = await start_sandbox(key_id=key_id, key_secret=key_secret, webhook_secret=webhook_secret,
+                                             webhook_url_getter=lambda: runtime.webhook_url, clock=app[CLOCK])
+                runtime.bind(PaymentGateway(key_id=key_id, key_secret=key_secret, webhook_secret=webhook_secret,
+                                            base_url=server.url, timeout=timeout), server.checkout_js_url, server)
+                try:
+                    yield
+                finally:
+                    runtime.unbind()
+                    await server.close()
+
+            app.cleanup_ctx.append(sandbox_lifecycle)
+    app[PAYMENTS] = runtime
+    app[PAID_BOOKINGS] = PaidBookings(app)
+    app.router.add_routes(api.routes)
+    register_webhooks(app)
+    register_holds(app)
+    register_refunds(app)

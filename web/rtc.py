@@ -1,0 +1,137 @@
+"""Mounts the SFU on the web app: /rtc signaling, /rtc/test page, metrics, bus events."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from media_server import (
+    MediaNode,
+    MediaSettings,
+    NodeEvent,
+    ParticipantJoined,
+    ParticipantLeft,
+    QualityChanged,
+    RoomEnded,
+)
+from media_server.signaling import handle_rtc
+from web import keys
+
+MEDIA_NODE: web.AppKey[MediaNode] = web.AppKey("media_node", MediaNode)
+log = logging.getLogger(__name__)
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+
+def settings_from_config(config: Any) -> MediaSettings:
+    defaults = MediaSettings()
+
+    def optional(key: str, default: float) -> float:
+        # Tuning knobs config.toml may leave out: [media] quality_interval_seconds etc.
+        try:
+            return float(config.get("media", key))
+        except (KeyError, ValueError, LookupError):
+            return default
+
+    return MediaSettings(
+        node_id=config.str("media", "node_id"),
+        ice_hosts=tuple(str(h) for h in config.list("media", "ice_hosts")),
+        recordings_dir=config.path("recordings", "dir"),
+        max_message_bytes=config.int("media", "max_message_bytes"),
+        quality_interval=optional("quality_interval_seconds", defaults.quality_interval),
+        quality_window=optional("quality_window_seconds", defaults.quality_window),
+        resume_grace=optional("resume_grace_seconds", defaults.resume_grace),
+    )
+
+
+def bus_message(event: NodeEvent) -> tuple[str, str, dict[str, Any]] | None:
+    """(channel, event name, data) for the realtime bus, or None when not published."""
+    if isinstance(event, ParticipantJoined | ParticipantLeft):
+        name = "learner.join" if isinstance(event, ParticipantJoined) else "learner.leave"
+        data: dict[str, Any] = {
+            "participant_id": event.participant_id,
+            "user_id": event.user_id,
+            "name": event.name,
+            "role": event.role,
+        }
+        if isinstance(event, ParticipantLeft):
+            data["reason"] = event.reason
+        return f"sessions:{event.room}", name, data
+    if isinstance(event, QualityChanged):
+        data = {
+            "participant_id": event.participant_id,
+            "user_id": event.user_id,
+            "level": event.level,
+            "score": event.score,
+            "reason": event.reason,
+        }
+        return f"sessions:{event.room}", "quality", data
+    if isinstance(event, RoomEnded):
+        # File paths stay on the node event (for the recordings service), not on the bus.
+        return f"sessions:{event.room}", "session.end", {"reason": event.reason}
+    return None
+
+
+def setup_rtc(app: web.Application, settings: MediaSettings | None = None) -> None:
+    config = app[keys.CONFIG]
+    node = MediaNode(settings or settings_from_config(config), app[keys.SECRET], _clock(app))
+    app[MEDIA_NODE] = node
+
+    async def rtc(request: web.Request) -> web.StreamResponse:
+        return await handle_rtc(request.app[MEDIA_NODE], request)
+
+    async def test_page(request: web.Request) -> web.StreamResponse:
+        return web.FileResponse(STATIC_DIR / "sfu-test.html")
+
+    async def client_module(request: web.Request) -> web.StreamResponse:
+        response = web.FileResponse(STATIC_DIR / "sfu-client.js")
+        response.content_type = "text/javascript"
+        return response
+
+    app.router.add_get("/rtc", rtc)
+    app.router.add_get("/rtc/test", test_page)
+    # The room UI may serve web/static itself; this keeps the test page self-contained.
+    app.router.add_get("/rtc/sfu-client.js", client_module)
+    app.cleanup_ctx.append(_node_lifetime)
+    if keys.METRICS in app:
+        app[keys.METRICS].append(node.metrics_text)
+    _connect_bus(app, node)
+
+
+async def _node_lifetime(app: web.Application) -> AsyncIterator[None]:
+    node = app[MEDIA_NODE]
+    await node.start()
+    yield
+    await node.close()
+
+
+def _clock(app: web.Application) -> Any:
+    # Read the app's clock at each call: create_app may set it after setup_rtc.
+    def now() -> datetime:
+        clock = app.get(keys.CLOCK)
+        return clock.now() if clock is not None else datetime.now(UTC)
+
+    return now
+
+
+def _connect_bus(app: web.Application, node: MediaNode) -> None:
+    try:
+        from web.realtime.keys import BUS
+    except ImportError:
+        return
+
+    async def publish(event: NodeEvent) -> None:
+        message = bus_message(event)
+        if message is None or BUS not in app:
+            return
+        try:
+            await app[BUS].publish(*message)
+        except Exception:
+            # A bus outage must not disturb the call; the web app reconciles from its database.
+            log.warning("could not publish %s on %s", message[1], message[0], exc_info=True)
+
+    node.add_listener(publish)

@@ -1,0 +1,87 @@
+"""/api/sessions: create, list, read, edit, cancel (docs/api-sessions-contract.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from models.enums import Role
+from web.identity import Identity, current_identity
+from web.keys import CLOCK, CONFIG, DB
+from web.request_data import require_identity
+from web.session_json import session_json
+from web.sessions_form import read_form
+from web.sessions_queries import browse, get_view, mine
+from web.sessions_service import cancel_session, create_session, edit_session
+from web.sessions_settings import time_settings
+
+routes = web.RouteTableDef()
+SESSION_ID = r"{id:\d+}"
+
+
+def session_id_of(request: web.Request) -> int:
+    return int(request.match_info["id"])
+
+
+async def session_body(request: web.Request, identity: Identity | None, session_id: int) -> dict[str, Any]:
+    async with request.app[DB].session() as s:
+        view = await get_view(s, session_id, identity)
+    return session_json(view, identity, request.app[CLOCK].now(), time_settings(request.app[CONFIG]))
+
+
+def _max_upload(request: web.Request) -> int:
+    return request.app[CONFIG].int("sessions", "thumbnail_max_bytes")
+
+
+@routes.post("/api/sessions")
+async def create(request: web.Request) -> web.Response:
+    identity = await require_identity(request, Role.MENTOR)
+    form = await read_form(request, _max_upload(request))
+    row = await create_session(request.app, identity, form)
+    assert row.id is not None
+    body = {"session": await session_body(request, identity, row.id), "redirect": "/dashboard/mentor?tab=upcoming"}
+    return web.json_response(body, status=201)
+
+
+@routes.get("/api/sessions")
+async def list_sessions(request: web.Request) -> web.Response:
+    identity = await current_identity(request)
+    now = request.app[CLOCK].now()
+    async with request.app[DB].session() as s:
+        views = await browse(s, request.query.get("tab", "scheduled"), now, identity)
+    settings = time_settings(request.app[CONFIG])
+    return web.json_response({"sessions": [session_json(view, identity, now, settings) for view in views]})
+
+
+@routes.get("/api/sessions/mine")
+async def list_mine(request: web.Request) -> web.Response:
+    identity = await require_identity(request)
+    now = request.app[CLOCK].now()
+    async with request.app[DB].session() as s:
+        views = await mine(s, request.query.get("tab", "upcoming"), now, identity)
+    settings = time_settings(request.app[CONFIG])
+    return web.json_response({"sessions": [session_json(view, identity, now, settings) for view in views]})
+
+
+@routes.get(f"/api/sessions/{SESSION_ID}")
+async def read(request: web.Request) -> web.Response:
+    identity = await current_identity(request)
+    return web.json_response({"session": await session_body(request, identity, session_id_of(request))})
+
+
+@routes.patch(f"/api/sessions/{SESSION_ID}")
+async def edit(request: web.Request) -> web.Response:
+    identity = await require_identity(request, Role.MENTOR)
+    form = await read_form(request, _max_upload(request))
+    row = await edit_session(request.app, identity, session_id_of(request), form)
+    assert row.id is not None
+    return web.json_response({"session": await session_body(request, identity, row.id)})
+
+
+@routes.post(f"/api/sessions/{SESSION_ID}/cancel")
+async def cancel(request: web.Request) -> web.Response:
+    identity = await require_identity(request, Role.MENTOR)
+    row = await cancel_session(request.app, identity, session_id_of(request))
+    assert row.id is not None
+    return web.json_response({"session": await session_body(request, identity, row.id)})

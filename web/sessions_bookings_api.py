@@ -1,0 +1,92 @@
+"""/api/sessions/{id}/bookings: a learner books; the session's mentor lists who booked."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from models import rules
+from models.enums import BookingStatus, Role
+from models.tables import Booking, MentorSession, Notification, User
+from web.bookings import PAID_BOOKING_UNAVAILABLE, PAID_BOOKINGS, book_free, booking_json, bookings_of_session
+from web.errors import conflict, forbidden
+from web.identity import Identity
+from web.keys import CLOCK, DB
+from web.reminders import schedule_session_reminder
+from web.request_data import require_identity
+from web.sessions_api import SESSION_ID, session_body, session_id_of
+from web.sessions_events import Event, learner_channel, mentor_channel, publish_committed, session_channel
+from web.sessions_queries import bookings_of, confirmed_counts, get_session_row
+from web.sessions_service import own_session
+from web.sessions_settings import facts_of
+
+routes = web.RouteTableDef()
+
+
+@routes.post(f"/api/sessions/{SESSION_ID}/bookings")
+async def book(request: web.Request) -> web.Response:
+    identity = await require_identity(request, Role.LEARNER)
+    session_id = session_id_of(request)
+    db, clock = request.app[DB], request.app[CLOCK]
+    async with db.session() as s:
+        row = await get_session_row(s, session_id)
+        learner = await s.get(User, identity.user_id)
+        if learner is None:
+            raise forbidden("Your account no longer exists.")
+        status = (await bookings_of(s, identity.user_id, [session_id])).get(session_id)
+    if row.mentor_id == identity.user_id:
+        raise forbidden("You can't book your own session.")
+    # Book ▶ again on a paid session with an unpaid hold resumes that checkout instead of refusing it.
+    resuming = row.price_paise > 0 and status == BookingStatus.PENDING_PAYMENT
+    decision = rules.can_book(facts_of(row), clock.now(), learner_id=identity.user_id,
+                              booking_status=None if resuming else status)
+    if not decision:
+        raise conflict(decision.reason)
+    if row.price_paise > 0:
+        return await book_paid(request, identity, row)
+    async with db.session() as s:
+        booking, notes = await book_free(s, clock, row, learner)
+        schedule_session_reminder(request.app, s, mentor_session=row, learner_id=identity.user_id)
+        await s.commit()
+    await _announce(request.app, row, learner, booking, notes)
+    body = {"booking": booking_json(booking, learner), "session": await session_body(request, identity, session_id)}
+    return web.json_response(body, status=201)
+
+
+async def book_paid(request: web.Request, identity: Identity, row: MentorSession) -> web.Response:
+    """The one place paid bookings enter: the payments code registers its flow under PAID_BOOKINGS."""
+    flow = request.app.get(PAID_BOOKINGS)
+    if flow is None:
+        raise conflict(PAID_BOOKING_UNAVAILABLE)
+    return await flow.start(request, identity, row)
+
+
+async def _announce(
+    app: web.Application, row: MentorSession, learner: User, booking: Booking, notes: list[Notification]
+) -> None:
+    assert row.id is not None
+    async with app[DB].session() as s:
+        fresh = await get_session_row(s, row.id)
+        booked = (await confirmed_counts(s, [row.id])).get(row.id, 0)
+    new_booking = {
+        "session_id": row.id,
+        "booked_count": booked,
+        "seats_left": max(0, fresh.capacity - fresh.seats_taken),
+        "learner": {"id": learner.id, "name": learner.name},
+    }
+    assert learner.id is not None
+    events = [
+        Event(mentor_channel(row.mentor_id), "new_booking", new_booking),
+        Event(session_channel(row.id), "new_booking", new_booking),
+        Event(learner_channel(learner.id), "booking_confirmed", {"session_id": row.id, "booking_id": booking.id}),
+    ]
+    await publish_committed(app, events, notes)
+
+
+@routes.get(f"/api/sessions/{SESSION_ID}/bookings")
+async def list_bookings(request: web.Request) -> web.Response:
+    identity = await require_identity(request, Role.MENTOR)
+    session_id = session_id_of(request)
+    async with request.app[DB].session() as s:
+        await own_session(s, session_id, identity)
+        bookings = await bookings_of_session(s, session_id)
+    return web.json_response({"bookings": bookings})

@@ -1,0 +1,231 @@
+// Learner dashboard: Browse Sessions (Recommended / Scheduled / Live Now), booking, joining,
+// live requests. Booked sessions follow the mentor live: Join ▶ opens on session.live.
+import { api, toast } from "./app.js";
+import { confirmDialog } from "./confirm-dialog.js";
+import { startLive } from "./dashboard-live.js";
+import { setupMyRequests, setupRequestForm } from "./live-requests.js";
+import { CardRegistry, SessionCard, emptyState } from "./session-card.js";
+import { setupTabs } from "./tabs.js";
+
+const root = document.getElementById("learner-dashboard");
+const learnerId = root.dataset.learnerId;
+const browseEl = document.getElementById("browse-sessions");
+const bookedEl = document.getElementById("booked-sessions");
+const registry = new CardRegistry();
+const EMPTY = {
+  recommended: "No recommendations yet: look under Scheduled, or add interests to your profile.",
+  scheduled: "No sessions are scheduled right now.",
+  live: "Nothing is live right now.",
+};
+
+const myRequests = setupMyRequests({ list: document.getElementById("my-request-list") });
+const requestForm = setupRequestForm({
+  dialog: document.getElementById("request-live-dialog"),
+  onSent: (request) => request && myRequests.put(request),
+});
+
+const live = startLive({
+  onEvent: handleEvent,
+  onReset(channel) {
+    if (channel.startsWith("responses:")) myRequests.load();
+    reloadAll();
+  },
+});
+live.subscribe(`responses:${learnerId}`);
+
+function follow(session) {
+  // Only booked learners may subscribe to a session's channels; the hub refuses the rest.
+  if (session.viewer?.booking_status !== "confirmed") return;
+  if (session.status !== "scheduled" && session.status !== "live") return;
+  live.subscribe(`sessions:${session.id}`);
+  if (session.room_code) live.subscribe(`sessions:${session.room_code}`);
+}
+
+function cardsFor(sessions, container, empty) {
+  for (const old of registry.all()) if (container.contains(old.el)) registry.forget(old);
+  const cards = sessions.map((s) => new SessionCard(s, { view: "learner", onAction }));
+  for (const card of cards) { registry.add(card); follow(card.session); }
+  container.replaceChildren(...(cards.length ? cards.map((c) => c.el) : [emptyState(empty)]));
+  return cards;
+}
+
+let browseSeq = 0;
+let browseLoading = Promise.resolve();
+function loadBrowse(tab) {
+  browseLoading = fetchBrowse(tab);
+  return browseLoading;
+}
+
+async function fetchBrowse(tab) {
+  const seq = ++browseSeq;
+  browseEl.setAttribute("aria-busy", "true");
+  try {
+    const { sessions } = await api("GET", `/api/sessions?tab=${encodeURIComponent(tab)}`);
+    if (seq !== browseSeq) return;
+    cardsFor(sessions, browseEl, EMPTY[tab]);
+  } catch (err) {
+    if (seq !== browseSeq) return;
+    browseEl.replaceChildren(emptyState(`Could not load sessions: ${err.message}`));
+  } finally {
+    if (seq === browseSeq) browseEl.setAttribute("aria-busy", "false");
+  }
+}
+
+async function loadBooked() {
+  bookedEl.setAttribute("aria-busy", "true");
+  try {
+    const [liveNow, upcoming] = await Promise.all([
+      api("GET", "/api/sessions/mine?tab=live"), api("GET", "/api/sessions/mine?tab=upcoming"),
+    ]);
+    const seen = new Set();
+    const sessions = [...liveNow.sessions, ...upcoming.sessions].filter((s) => !seen.has(s.id) && seen.add(s.id));
+    cardsFor(sessions, bookedEl, "You have not booked a session yet. Pick one above.");
+  } catch (err) {
+    bookedEl.replaceChildren(emptyState(`Could not load your bookings: ${err.message}`));
+  } finally {
+    bookedEl.setAttribute("aria-busy", "false");
+  }
+}
+
+function reloadAll() {
+  return Promise.all([loadBrowse(tabs.current()), loadBooked()]);
+}
+
+async function onAction(action, card, button) {
+  const s = card.session;
+  if (action === "request-live") { requestForm.open(s.mentor.id, s.mentor.name); return; }
+  card.setBusy(true);
+  button.disabled = true;
+  try {
+    if (action === "book") await book(s);
+    else if (action === "join") {
+      const result = await api("GET", `/api/sessions/${s.id}/join`);
+      location.assign(result.room_url);
+    }
+  } catch (err) {
+    toast(err.message, "error");
+    if (err.status === 409) refreshOne(s.id);
+  } finally {
+    card.setBusy(false);
+    card.tick(Date.now());
+  }
+}
+
+async function book(s) {
+  const result = await api("POST", `/api/sessions/${s.id}/bookings`, {});
+  if (result.session) registry.update(s.id, result.session);
+  let session = result.session || s;
+  if (result.checkout) {
+    // Paid: the seat is held (pending_payment) while Razorpay Checkout takes the money.
+    const { payWithCheckout } = await import("./checkout.js");
+    let outcome;
+    try {
+      outcome = await payWithCheckout(result.checkout);
+    } catch (err) {
+      // A failed payment frees the seat on the server; show the card as the server now has it.
+      if (err.session) registry.update(s.id, err.session);
+      else refreshOne(s.id);
+      throw err;
+    }
+    if (outcome.session) registry.update(s.id, outcome.session);
+    if (outcome.status !== "paid") {
+      toast("Payment cancelled. Your seat was released; book again whenever you like.", "info");
+      if (!outcome.session) refreshOne(s.id);
+      return;
+    }
+    session = outcome.session || session;
+  }
+  toast(`Booked ✔ “${s.title}”. Join opens 5 minutes before the start.`, "success");
+  follow(session);
+  loadBooked();
+}
+
+async function refreshOne(id) {
+  try {
+    const { session } = await api("GET", `/api/sessions/${id}`);
+    registry.update(id, session);
+  } catch { /* the next reload brings it back in line */ }
+}
+
+// State only: each of these also arrives as a notification (booking confirmed, request accepted
+// or declined, session live or cancelled), and the bell raises the toast for it.
+function handleEvent({ event, data = {} }) {
+  if (event === "booking_confirmed") {
+    // A paid booking confirms after checkout (possibly via the webhook): fetch the new state.
+    refreshOne(data.session_id).then(() => {
+      const card = registry.of(data.session_id)[0];
+      if (card) follow(card.session);
+      if (!bookedEl.querySelector(`[data-session-id="${data.session_id}"]`)) loadBooked();
+    });
+  } else if (event === "request_accepted" || event === "request_declined") {
+    const request = data.live_request || data;
+    if (request.id !== undefined) myRequests.put(request);
+  } else if (event === "session.live") {
+    for (const card of registry.of(data.session_id)) card.markLive();
+  } else if (event === "session.end") {
+    registry.update(data.session_id, { status: "ended" });
+  } else if (event === "session_updated") {
+    const { viewer: _viewer, ...fields } = data.session || data;
+    registry.update(fields.id, fields);
+  } else if (event === "session_cancelled") {
+    registry.update(data.session_id ?? data.id, { status: "cancelled" });
+  }
+}
+
+// ?book={id} arrives from the landing page's Book ▶ after signup or login: show the session,
+// then ask before booking, because the learner last saw it before a whole signup flow.
+async function bookFromLink(id) {
+  try {
+    await offerBooking(id);
+  } finally {
+    // Answered either way: a reload must not ask again.
+    dropParam("book");
+  }
+}
+
+async function offerBooking(id) {
+  let session;
+  try { ({ session } = await api("GET", `/api/sessions/${id}`)); } catch (err) { toast(err.message, "error"); return; }
+  const tab = session.status === "live" ? "live" : "scheduled";
+  if (tabs.current() !== tab) tabs.select(tab);
+  await browseLoading; // the tab's list must be in place before we look for the card in it
+  let card = registry.of(id).find((c) => browseEl.contains(c.el));
+  if (!card) {
+    card = new SessionCard(session, { view: "learner", onAction });
+    registry.add(card);
+    browseEl.querySelector(".empty")?.remove();
+    browseEl.prepend(card.el);
+  }
+  card.el.scrollIntoView({ block: "center", behavior: "smooth" });
+  card.el.classList.add("highlight");
+  if (session.viewer?.booking_status === "confirmed") { toast("You have already booked this session ✔", "info"); return; }
+  if (card.buttons.book.disabled) { toast(session.viewer?.reasons?.book || "This session cannot be booked now.", "error"); return; }
+  const ok = await confirmDialog({
+    title: `Book “${session.title}”?`,
+    message: `With ${session.mentor?.name || "your mentor"} · ${session.price_display || "Free"}`,
+    confirmLabel: "Book ▶",
+  });
+  if (ok) card.buttons.book.click();
+}
+
+function dropParam(name) {
+  const url = new URL(location.href);
+  url.searchParams.delete(name);
+  history.replaceState(history.state, "", url);
+}
+
+const tabs = setupTabs(document.querySelector('#learner-dashboard [role="tablist"]'), {
+  initial: "recommended",
+  onSelect: loadBrowse,
+});
+registry.startTicking();
+loadBooked();
+myRequests.load();
+
+const params = new URLSearchParams(location.search);
+if (params.get("book")) bookFromLink(params.get("book"));
+if (params.get("request_live")) {
+  const dialog = document.getElementById("request-live-dialog");
+  dialog.addEventListener("close", () => dropParam("request_live"), { once: true });
+  requestForm.open(params.get("request_live"));
+}

@@ -1,0 +1,250 @@
+// MentorLive SFU client: one signaling socket and one peer connection to the media node.
+// The server makes every offer (see docs/signaling.md): to send media the client asks with
+// `publish`, and attaches its track to the m-line the server's next offer names for it.
+//
+//   import { SfuClient } from "/rtc/sfu-client.js";
+//   const sfu = new SfuClient({ token });
+//   sfu.addEventListener("track", (e) => show(e.detail.stream, e.detail.info));
+//   await sfu.connect({ camera: videoTrack, microphone: audioTrack });
+
+const GATHER_CAP_MS = 3000;
+const PING_MS = 15000;
+const RETRY_MS = [250, 500, 1000, 2000, 4000, 8000];
+
+export function rtcUrl(token, base = window.location) {
+  const scheme = base.protocol === "https:" ? "wss:" : "ws:";
+  return `${scheme}//${base.host}/rtc?token=${encodeURIComponent(token)}`;
+}
+
+export class SfuClient extends EventTarget {
+  constructor({ token, url = null, iceServers = [], codec = "VP8" } = {}) {
+    super();
+    this.token = token;
+    this.url = url || rtcUrl(token);
+    this.iceServers = iceServers;
+    this.codec = codec;
+    this.local = new Map(); // source -> MediaStreamTrack we send
+    this.remote = new Map(); // publication_id -> {track, stream, info}
+    this.byMid = new Map(); // mid -> track info from the server
+    this.participants = [];
+    this.participantId = null;
+    this.resumeKey = null;
+    this.pc = null;
+    this.ws = null;
+    this.left = false;
+    this._chain = Promise.resolve(); // offers are applied one at a time, in order
+    this._joined = null;
+    this._ping = null;
+  }
+
+  // -- public API ------------------------------------------------------------------------
+  /** Join the room, publishing the given tracks ({camera, microphone, screen}). */
+  connect(tracks = {}) {
+    for (const [source, track] of Object.entries(tracks)) if (track) this.local.set(source, track);
+    const publish = [...this.local.keys()].map((source) =>
+      source === "microphone" ? source : { source, codec: this.codec });
+    return new Promise((resolve, reject) => {
+      this._joined = { resolve, reject };
+      this._open(() => this._send({ type: "join", publish }));
+    });
+  }
+
+  /** Start sending a track; the server answers with an offer carrying its m-line. */
+  publish(source, track, { codec = this.codec } = {}) {
+    this.local.set(source, track);
+    this._send({ type: "publish", source, codec: source === "microphone" ? undefined : codec });
+  }
+
+  unpublish(source) {
+    const track = this.local.get(source);
+    this.local.delete(source);
+    if (track) track.stop();
+    this._send({ type: "unpublish", source });
+  }
+
+  /** Mute keeps the m-line (and the recording's timeline) but sends silence/black. */
+  setMuted(source, muted) {
+    const track = this.local.get(source);
+    if (track) track.enabled = !muted;
+    this._send({ type: "mute", source, muted });
+  }
+
+  chat(text) { this._send({ type: "chat", text }); }
+  draw(stroke) { this._send({ type: "whiteboard", stroke }); }
+  clearWhiteboard() { this._send({ type: "whiteboard", clear: true }); }
+  start() { this._send({ type: "start" }); }
+  end() { this._send({ type: "end" }); }
+  requestParticipants() { this._send({ type: "participants" }); }
+
+  leave() {
+    this.left = true;
+    this._send({ type: "leave" });
+    this._teardown();
+  }
+
+  /** Decoded-frame counts per remote publication (from the peer connection's stats). */
+  async framesDecoded() {
+    const out = {};
+    if (!this.pc) return out;
+    const stats = await this.pc.getStats();
+    stats.forEach((s) => {
+      if (s.type === "inbound-rtp" && s.kind === "video") {
+        const info = this.byMid.get(s.mid);
+        if (info) out[info.publication_id] = s.framesDecoded || 0;
+      }
+    });
+    return out;
+  }
+
+  // -- socket ------------------------------------------------------------------------------
+  _open(onOpen) {
+    const ws = new WebSocket(this.url);
+    this.ws = ws;
+    ws.onopen = () => {
+      onOpen();
+      clearInterval(this._ping);
+      this._ping = setInterval(() => this._send({ type: "ping", ts: Date.now() }), PING_MS);
+    };
+    ws.onmessage = (event) => this._onMessage(JSON.parse(event.data));
+    ws.onclose = () => {
+      if (ws !== this.ws) return;
+      clearInterval(this._ping);
+      if (!this.left && this.participantId) this._reconnect(0);
+      else if (!this.left) this._emit("closed", { reason: "socket closed" });
+    };
+  }
+
+  _reconnect(attempt) {
+    if (attempt >= RETRY_MS.length) {
+      this._emit("closed", { reason: "could not reconnect" });
+      this._teardown();
+      return;
+    }
+    this._emit("reconnecting", { attempt });
+    setTimeout(() => {
+      this._open(() => this._send({
+        type: "resume", participant_id: this.participantId, resume_key: this.resumeKey,
+        restart_media: this.pc ? ["failed", "closed"].includes(this.pc.connectionState) : true,
+      }));
+      this.ws.addEventListener("close", () => {
+        if (!this.left && this._resumed !== this.ws) this._reconnect(attempt + 1);
+      }, { once: true });
+    }, RETRY_MS[attempt]);
+  }
+
+  _send(message) {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(message));
+  }
+
+  _teardown() {
+    clearInterval(this._ping);
+    if (this.pc) this.pc.close();
+    if (this.ws) this.ws.close();
+  }
+
+  _emit(type, detail) { this.dispatchEvent(new CustomEvent(type, { detail })); }
+
+  // -- messages -----------------------------------------------------------------------------
+  _onMessage(message) {
+    switch (message.type) {
+      case "join":
+        this.participantId = message.participant_id;
+        this.resumeKey = message.resume_key;
+        this.participants = message.participants;
+        if (this._joined) this._joined.resolve(message);
+        break;
+      case "resume":
+        this._resumed = this.ws;
+        this.participants = message.participants;
+        this._emit("reconnected", message);
+        break;
+      case "offer":
+        this._chain = this._chain.then(() => this._onOffer(message)).catch((err) =>
+          this._emit("error", { code: "negotiation", message: String(err) }));
+        return;
+      case "track_added":
+        this.byMid.set(message.mid, message);
+        break;
+      case "track_removed":
+        this.byMid.delete(message.mid);
+        this._dropRemote(message.publication_id);
+        break;
+      case "participants":
+        this.participants = message.participants;
+        break;
+      case "error":
+        if (this._joined && !this.participantId) this._joined.reject(new Error(message.message));
+        if (message.code === "room_closed" || message.code === "replaced") this.left = true;
+        break;
+      case "end":
+        this.left = true;
+        break;
+      default:
+        break;
+    }
+    this._emit(message.type, message);
+  }
+
+  async _onOffer(message) {
+    if (message.restart || !this.pc) this._newPeerConnection();
+    for (const info of message.tracks || []) this.byMid.set(info.mid, info);
+    const pc = this.pc;
+    await pc.setRemoteDescription({ type: "offer", sdp: message.sdp });
+    const wanted = message.publish || {};
+    for (const transceiver of pc.getTransceivers()) {
+      const source = Object.keys(wanted).find((s) => wanted[s] === transceiver.mid);
+      const track = source && this.local.get(source);
+      if (track && transceiver.sender.track !== track) {
+        await transceiver.sender.replaceTrack(track);
+        transceiver.direction = "sendonly";
+      }
+    }
+    await pc.setLocalDescription(await pc.createAnswer());
+    await gathered(pc);
+    this._send({ type: "answer", sdp: pc.localDescription.sdp });
+    this._emit("negotiated", { restart: !!message.restart });
+  }
+
+  _newPeerConnection() {
+    if (this.pc) this.pc.close();
+    for (const id of [...this.remote.keys()]) this._dropRemote(id);
+    const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", iceServers: this.iceServers });
+    this.pc = pc;
+    pc.ontrack = (event) => {
+      const info = this.byMid.get(event.transceiver.mid);
+      if (!info) return;
+      const stream = new MediaStream([event.track]);
+      this.remote.set(info.publication_id, { track: event.track, stream, info });
+      this._emit("track", { track: event.track, stream, info });
+    };
+    pc.onconnectionstatechange = () => {
+      this._emit("connectionstate", { state: pc.connectionState });
+      if (pc === this.pc && pc.connectionState === "failed" && !this.left) {
+        // aiortc cannot restart ICE: ask the server for a new peer connection.
+        this._send({ type: "resume", participant_id: this.participantId, resume_key: this.resumeKey,
+          restart_media: true });
+      }
+    };
+  }
+
+  _dropRemote(publicationId) {
+    const entry = this.remote.get(publicationId);
+    if (!entry) return;
+    this.remote.delete(publicationId);
+    this._emit("trackended", { publication_id: publicationId, info: entry.info });
+  }
+}
+
+// aiortc reads candidates only from the SDP, so wait for gathering (with a cap).
+function gathered(pc) {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      if (pc.iceGatheringState !== "complete") return;
+      pc.removeEventListener("icegatheringstatechange", done);
+      resolve();
+    };
+    pc.addEventListener("icegatheringstatechange", done);
+    setTimeout(resolve, GATHER_CAP_MS);
+  });
+}
