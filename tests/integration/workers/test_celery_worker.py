@@ -47,8 +47,8 @@ class Collector:
 
 async def seed(db: Database) -> tuple[int, int]:
     clock, hasher = SystemClock(), fast_test_hasher()
-    mentor = await create_account(db, clock, hasher, "mentor", {"email": "m@x.io", "name": "M", "password": "pw123456"})
-    learner = await create_account(db, clock, hasher, "learner", {"email": "l@x.io", "name": "L", "password": "pw12345"})
+    mentor = await create_account(db, clock, hasher, "mentor", {"email": "m@x.io", "name": "M", "password": "pw1"})
+    learner = await create_account(db, clock, hasher, "learner", {"email": "l@x.io", "name": "L", "password": "pw1"})
     now = clock.now()
     async with db.session() as s:
         session = MentorSession(mentor_id=mentor.id or 0, title="Celery live", start_at=now + timedelta(minutes=20),
