@@ -20,6 +20,7 @@ import gc
 import json
 import os
 import platform
+import signal
 import socket
 import statistics
 import sys
@@ -101,9 +102,12 @@ async def _serve(bus_kind: str, port: int, redis_url: str) -> None:
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port, backlog=4096).start()
+        stop = asyncio.Event()
+        # The bench stops this process with SIGTERM: end cleanly so the Redis keys go too.
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
         print("READY", flush=True)
         try:
-            await asyncio.Event().wait()
+            await stop.wait()
         finally:
             await runner.cleanup()
             if isinstance(bus, RedisBus):

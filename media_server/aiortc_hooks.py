@@ -10,6 +10,7 @@ from __future__ import annotations
 import fractions
 import inspect
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -95,12 +96,46 @@ class MarkerJitterBuffer(JitterBuffer):
     """aiortc's video buffer, but a frame leaves as soon as its last packet (RTP marker) is in.
 
     Stock aiortc releases a frame only when the next frame's first packet arrives,
-    which adds a frame interval (33 ms at 30 fps) at every hop. Reordering, capacity
-    and NACK handling stay aiortc's; only the release rule changes.
+    which adds a frame interval (33 ms at 30 fps) at every hop. And a packet that NACK
+    never repairs stalls stock aiortc until 512 packets pile up (seconds of frozen
+    video); here a frame still incomplete after `stall_after` seconds is dropped, the
+    buffer moves to the next whole frame, asks for a keyframe (PLI) and calls
+    `on_skip` so the forwarder holds delta frames back until that keyframe.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, on_skip: Callable[[], None] | None = None, stall_after: float = 0.5) -> None:
         super().__init__(capacity=512, is_video=True)
+        self.on_skip = on_skip
+        self.stall_after = stall_after
+        self._waiting_since: float | None = None
+
+    def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
+        pli_flag, frame = super().add(packet)
+        if frame is not None:
+            self._waiting_since = None
+            return pli_flag, frame
+        now = time.monotonic()
+        if self._waiting_since is None:
+            self._waiting_since = now
+        elif now - self._waiting_since > self.stall_after and self._skip_damaged_frame():
+            self._waiting_since = None
+            if self.on_skip is not None:
+                self.on_skip()
+            return True, self._remove_frame(packet.sequence_number)
+        return pli_flag, None
+
+    def _skip_damaged_frame(self) -> bool:
+        """Drop packets up to the next clean frame start (after a marker); False if none yet."""
+        origin = self._origin
+        assert origin is not None
+        previous = self._packets[origin % self.capacity]
+        for count in range(1, self.capacity):
+            packet = self._packets[(origin + count) % self.capacity]
+            if packet is not None and previous is not None and previous.marker:
+                self.remove(count)
+                return True
+            previous = packet
+        return False
 
     def _remove_frame(self, sequence_number: int) -> JitterFrame | None:
         packets: list[RtpPacket] = []
@@ -156,12 +191,16 @@ class PassthroughPacker(Encoder):
 
 
 def tap_receiver(
-    receiver: RTCRtpReceiver, kind: str, on_frame: FrameSink, on_end: Callable[[], None]
+    receiver: RTCRtpReceiver,
+    kind: str,
+    on_frame: FrameSink,
+    on_end: Callable[[], None],
+    on_skip: Callable[[], None] | None = None,
 ) -> FrameTap:
     """Route a receiver's encoded frames to `on_frame`; call before it starts receiving."""
     tap = FrameTap(on_frame, on_end)
     setattr(receiver, RECEIVER_DECODER_QUEUE, tap)
-    buffer = ImmediateAudioBuffer() if kind == "audio" else MarkerJitterBuffer()
+    buffer = ImmediateAudioBuffer() if kind == "audio" else MarkerJitterBuffer(on_skip)
     setattr(receiver, RECEIVER_JITTER_BUFFER, buffer)
     return tap
 

@@ -64,8 +64,9 @@ def is_keyframe(codec_name: str, data: bytes) -> bool:
     if not data:
         return False
     if codec_name == "VP8":
-        # RFC 6386 9.1: bit 0 of the frame tag is 0 for a key frame.
-        return data[0] & 1 == 0
+        # RFC 6386 9.1: bit 0 of the frame tag is 0 for a key frame, which also
+        # carries the start code 9d 01 2a (so a truncated frame is never taken for one).
+        return data[0] & 1 == 0 and data[3:6] == b"\x9d\x01\x2a"
     if codec_name == "H264":
         return _h264_has_idr(data)
     return True  # audio frames are all independent

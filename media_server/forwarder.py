@@ -32,6 +32,13 @@ class Forwarder:
         self._offset = 0
         self._last_out: int | None = None
         self._rebase = False
+        self._need_keyframe = False
+        self.frames_dropped = 0
+
+    def resync(self) -> None:
+        """Frames were lost for good: hold every delta frame back until the next keyframe,
+        so no subscriber (and no recording) gets a picture that references a missing one."""
+        self._need_keyframe = self.codec.kind == "video"
 
     def new_source(self) -> None:
         """The publisher reconnected: its timestamps restart, ours must not jump back."""
@@ -47,6 +54,11 @@ class Forwarder:
         out = timestamp + self._offset
         self._last_out = out
         key = is_keyframe(self.codec.name, data)
+        if self._need_keyframe:
+            if not key:
+                self.frames_dropped += 1
+                return
+            self._need_keyframe = False
         self.frames_in += 1
         self.bytes_in += len(data)
         self.last_frame_at = now

@@ -78,7 +78,7 @@ class Publication:
             if generation == self._generation and not self.ended:
                 self._on_source_end(self)
 
-        aiortc_hooks.tap_receiver(transceiver.receiver, self.kind, on_frame, on_end)
+        aiortc_hooks.tap_receiver(transceiver.receiver, self.kind, on_frame, on_end, forwarder.resync)
 
     def add_subscription(self, subscription: Subscription) -> None:
         self.forwarder.subscriptions[subscription.id] = subscription

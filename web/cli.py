@@ -122,6 +122,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         host = args.host or config.str("web", "host")
         port = args.port or config.int("web", "port")
+        if not config.str("web", "public_url"):
+            # Links and the sandbox's webhooks need this process's own address.
+            config = config.with_overrides({"web": {"public_url": f"http://{host}:{port}"}})
         print(f"MentorLive on http://{host}:{port}/")
         web.run_app(create_app(config), host=host, port=port, print=None)
         return 0

@@ -127,6 +127,11 @@ async def test_learner_pays_in_the_sandbox_modal_and_both_dashboards_update(
     assert bookings["sessions"][0]["booked_count"] == 1
     earnings = await call(mentor.context, base, "GET", "/api/payments/earnings")
     assert earnings["sessions"][0]["display"]["net"] == "₹499.00"
+    # The dashboard's Earnings panel follows the booking live too.
+    panel = mentor.page.locator("#earnings")
+    await expect(panel.locator("tbody tr")).to_have_count(1)
+    await expect(panel.locator("tbody tr td").nth(4)).to_have_text("₹499.00")
+    await expect(panel.locator("[data-earnings-total]")).to_have_text("₹499.00")
 
 
 async def test_a_declined_payment_closes_checkout_and_frees_the_seat(

@@ -67,7 +67,8 @@ def setup_payments(app: web.Application) -> None:
         else:
             async def sandbox_lifecycle(app: web.Application) -> AsyncIterator[None]:
                 server = await start_sandbox(key_id=key_id, key_secret=key_secret, webhook_secret=webhook_secret,
-                                             webhook_url_getter=lambda: runtime.webhook_url, clock=app[CLOCK])
+                                             webhook_url_getter=lambda: runtime.webhook_url, clock=app[CLOCK],
+                                             port=config.int("payments", "sandbox_port"))
                 runtime.bind(PaymentGateway(key_id=key_id, key_secret=key_secret, webhook_secret=webhook_secret,
                                             base_url=server.url, timeout=timeout), server.checkout_js_url, server)
                 try:

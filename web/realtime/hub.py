@@ -240,13 +240,24 @@ class Hub:
 
     async def _unsubscribe(self, conn: Connection, channel: str) -> None:
         conn.subscriptions.pop(channel, None)
+        if self._leave(conn, channel):
+            await self._release(channel)
+
+    def _leave(self, conn: Connection, channel: str) -> bool:
+        """Take `conn` off `channel`; True when no socket of this process follows it any more."""
         sockets = self._sockets.get(channel)
         if sockets is None:
-            return
+            return False
         sockets.discard(conn)
         if sockets:
-            return
+            return False
         del self._sockets[channel]
+        return True
+
+    async def _release(self, channel: str) -> None:
+        # A socket may have subscribed again while this one was leaving: keep the bus listener.
+        if channel in self._sockets:
+            return
         task = self._bus_subscriptions.pop(channel, None)
         if task is not None and task.done() and not task.cancelled() and task.exception() is None:
             with contextlib.suppress(BusUnavailable):
@@ -293,10 +304,13 @@ class Hub:
             return
         self.slow_disconnects += 1
         log.info("closing a WebSocket too slow to read (%d queued)", conn.queue.qsize())
-        self._spawn(self._close_slow(conn))
+        # Detached at once, not in the task: the events still being fanned out skip it.
+        emptied = self._detach(conn)
+        self._spawn(self._close_slow(conn, emptied))
 
-    async def _close_slow(self, conn: Connection) -> None:
-        await self._forget(conn)
+    async def _close_slow(self, conn: Connection, emptied: list[str]) -> None:
+        for channel in emptied:
+            await self._release(channel)
         # The close frame may never drain to a client that does not read: wait_for's
         # cancellation makes aiohttp drop the transport instead.
         with contextlib.suppress(Exception):
@@ -304,17 +318,23 @@ class Hub:
 
     async def _forget(self, conn: Connection) -> None:
         """Release everything the socket holds; safe to call more than once."""
+        for channel in self._detach(conn):
+            await self._release(channel)
+
+    def _detach(self, conn: Connection) -> list[str]:
+        """Stop all delivery to `conn` and free its queue now; returns the channels it left empty."""
         if conn.writer is not None:
             conn.writer.cancel()
         if conn.closed:
-            return
+            return []
         conn.closed = True
         self._connections.discard(conn)
         # Queued frames can be large: free them now, not when the socket object goes.
         while not conn.queue.empty():
             conn.queue.get_nowait()
-        for channel in list(conn.subscriptions):
-            await self._unsubscribe(conn, channel)
+        emptied = [channel for channel in conn.subscriptions if self._leave(conn, channel)]
+        conn.subscriptions.clear()
+        return emptied
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)

@@ -3,6 +3,7 @@
 import { api, toast } from "./app.js";
 import { confirmDialog } from "./confirm-dialog.js";
 import { setupCreateSession } from "./create-session.js";
+import { setupEarnings } from "./earnings.js";
 import { startLive } from "./dashboard-live.js";
 import { forgetPrefill, prefillForRequest, setupIncomingRequests } from "./live-requests.js";
 import { CardRegistry, SessionCard, emptyState } from "./session-card.js";
@@ -120,6 +121,7 @@ function handleEvent({ event, data = {} }) {
   if (event === "new_booking") {
     // requests: and sessions: both carry it; counts are absolute, so applying it twice is harmless.
     registry.update(data.session_id, pick(data, ["booked_count", "seats_left"]));
+    earnings.refresh().catch(() => {});
   } else if (event === "live_request") {
     requests.add(data.live_request || data);
   } else if (event === "session_updated") {
@@ -134,8 +136,10 @@ function pick(data, keys) {
   return Object.fromEntries(keys.filter((k) => data[k] !== undefined).map((k) => [k, data[k]]));
 }
 
+const earnings = setupEarnings(document.getElementById("earnings"));
 registry.startTicking();
 requests.load();
+earnings.refresh().catch((err) => toast(err.message, "error"));
 
 const fromRequest = new URLSearchParams(location.search).get("create_from_request");
 if (fromRequest) {

@@ -78,3 +78,15 @@ async def test_keyframe_requests_are_throttled_and_deferred_not_dropped() -> Non
     assert len(sent) == 2, "the requests inside the interval were answered once after it"
     assert sent[1] - sent[0] >= 0.09
     requester.close()
+
+
+def test_after_a_skip_delta_frames_wait_for_the_next_keyframe() -> None:
+    forwarder = Forwarder(codec_for("camera"))
+    sub = make_sub(100, [])
+    forwarder.subscriptions[sub.id] = sub
+    forwarder.on_frame(KEY, 0)
+    forwarder.resync()
+    for i, data in enumerate((DELTA, DELTA, KEY, DELTA), start=1):
+        forwarder.on_frame(data, i * 3000)
+    assert [bytes(p) for p in sub.track.frames] == [KEY, KEY, DELTA]
+    assert forwarder.frames_dropped == 2

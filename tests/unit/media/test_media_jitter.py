@@ -35,3 +35,18 @@ def test_audio_leaves_immediately_and_late_packets_are_dropped() -> None:
     assert buffer.add(packet(5, 960, b"1"))[1].data == b"1"  # type: ignore[union-attr]
     assert buffer.add(packet(7, 2880, b"3"))[1].data == b"3"  # type: ignore[union-attr]
     assert buffer.add(packet(6, 1920, b"2"))[1] is None
+
+
+def test_a_frame_never_repaired_is_skipped_with_a_keyframe_request() -> None:
+    import time
+
+    skips: list[int] = []
+    buffer = MarkerJitterBuffer(on_skip=lambda: skips.append(1), stall_after=0.05)
+    buffer.add(packet(1, 0, b"a"))
+    # packet 2 (the end of frame 0) is lost for good; frame 1 arrives whole.
+    assert buffer.add(packet(3, 3000, b"b", marker=1)) == (False, None)
+    buffer.add(packet(4, 6000, b"c"))
+    time.sleep(0.06)
+    pli, frame = buffer.add(packet(5, 6000, b"d", marker=1))
+    assert pli and skips == [1]
+    assert frame is not None and (frame.data, frame.timestamp) == (b"cd", 6000)
