@@ -84,11 +84,12 @@ class Config:
         """`[database] url`, with a relative SQLite path anchored at the project (not the shell's cwd)."""
         url = self.str("database", "url")
         prefix = "sqlite+aiosqlite:///"
-        if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
-            path = self.root / url[len(prefix):]
-            path.parent.mkdir(parents=True, exist_ok=True)
-            return prefix + str(path)
-        return url
+        if not url.startswith(prefix) or ":memory:" in url:
+            return url
+        path = Path(url[len(prefix):])
+        path = path if path.is_absolute() else self.root / path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return prefix + str(path)
 
     @property
     def var_dir(self) -> Path:
