@@ -7,6 +7,7 @@ instead of silently decoding (or dropping) media.
 
 from __future__ import annotations
 
+import asyncio
 import fractions
 import inspect
 import threading
@@ -28,6 +29,8 @@ from aiortc.utils import uint16_gt
 RECEIVER_DECODER_QUEUE = "_RTCRtpReceiver__decoder_queue"
 RECEIVER_JITTER_BUFFER = "_RTCRtpReceiver__jitter_buffer"
 RECEIVER_SEND_PLI = "_send_rtcp_pli"
+RECEIVER_SEND_NACK = "_send_rtcp_nack"
+RECEIVER_NACK_GENERATOR = "_RTCRtpReceiver__nack_generator"
 SENDER_ENCODER = "_RTCRtpSender__encoder"
 SENDER_RTP_HISTORY = "_RTCRtpSender__rtp_history"
 SENDER_SEND_KEYFRAME = "_send_keyframe"
@@ -98,16 +101,27 @@ class MarkerJitterBuffer(JitterBuffer):
     Stock aiortc releases a frame only when the next frame's first packet arrives,
     which adds a frame interval (33 ms at 30 fps) at every hop. And a packet that NACK
     never repairs stalls stock aiortc until 512 packets pile up (seconds of frozen
-    video); here a frame still incomplete after `stall_after` seconds is dropped, the
-    buffer moves to the next whole frame, asks for a keyframe (PLI) and calls
-    `on_skip` so the forwarder holds delta frames back until that keyframe.
+    video). aiortc NACKs a hole only once (again only when a new hole appears), so
+    while a frame waits this buffer asks `renack` every `renack_every` seconds; a frame
+    still incomplete after `stall_after` seconds is dropped, the buffer moves to the
+    next whole frame, asks for a keyframe (PLI) and calls `on_skip` so the forwarder
+    holds delta frames back until that keyframe.
     """
 
-    def __init__(self, on_skip: Callable[[], None] | None = None, stall_after: float = 0.5) -> None:
+    def __init__(
+        self,
+        on_skip: Callable[[], None] | None = None,
+        renack: Callable[[int], None] | None = None,
+        stall_after: float = 1.0,
+        renack_every: float = 0.1,
+    ) -> None:
         super().__init__(capacity=512, is_video=True)
         self.on_skip = on_skip
+        self.renack = renack
         self.stall_after = stall_after
+        self.renack_every = renack_every
         self._waiting_since: float | None = None
+        self._last_renack = 0.0
 
     def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
         pli_flag, frame = super().add(packet)
@@ -117,7 +131,12 @@ class MarkerJitterBuffer(JitterBuffer):
         now = time.monotonic()
         if self._waiting_since is None:
             self._waiting_since = now
-        elif now - self._waiting_since > self.stall_after and self._skip_damaged_frame():
+            return pli_flag, None
+        waited = now - self._waiting_since
+        if self.renack is not None and waited >= self.renack_every and now - self._last_renack >= self.renack_every:
+            self._last_renack = now
+            self.renack(packet.ssrc)
+        if waited > self.stall_after and self._skip_damaged_frame():
             self._waiting_since = None
             if self.on_skip is not None:
                 self.on_skip()
@@ -200,7 +219,16 @@ def tap_receiver(
     """Route a receiver's encoded frames to `on_frame`; call before it starts receiving."""
     tap = FrameTap(on_frame, on_end)
     setattr(receiver, RECEIVER_DECODER_QUEUE, tap)
-    buffer = ImmediateAudioBuffer() if kind == "audio" else MarkerJitterBuffer(on_skip)
+    tasks: set[asyncio.Future[None]] = set()
+
+    def renack(media_ssrc: int) -> None:
+        generator = getattr(receiver, RECEIVER_NACK_GENERATOR, None)
+        if generator is not None and generator.missing:
+            task = asyncio.ensure_future(getattr(receiver, RECEIVER_SEND_NACK)(media_ssrc, sorted(generator.missing)))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+
+    buffer = ImmediateAudioBuffer() if kind == "audio" else MarkerJitterBuffer(on_skip, renack)
     setattr(receiver, RECEIVER_JITTER_BUFFER, buffer)
     return tap
 
@@ -282,6 +310,8 @@ def check_hooks() -> list[str]:
             (receiver, RECEIVER_DECODER_QUEUE),
             (receiver, RECEIVER_JITTER_BUFFER),
             (receiver, RECEIVER_SEND_PLI),
+            (receiver, RECEIVER_SEND_NACK),
+            (receiver, RECEIVER_NACK_GENERATOR),
             (sender, SENDER_ENCODER),
             (sender, SENDER_RTP_HISTORY),
             (sender, SENDER_SEND_KEYFRAME),
