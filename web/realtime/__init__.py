@@ -29,8 +29,7 @@ __all__ = ["BUS", "HUB", "build_bus", "history_policy", "hub_settings", "setup_r
 
 def history_policy(config: Config) -> HistoryPolicy:
     size = config.int("hub", "history_size")
-    # `[hub] max_replay` is optional: by default everything still in history may be replayed.
-    max_replay = int(config.sections.get("hub", {}).get("max_replay", size))
+    max_replay = config.int("hub", "max_replay")
     return HistoryPolicy(
         history_size=size, history_ttl_seconds=config.float("hub", "history_ttl_seconds"), max_replay=max_replay
     )
