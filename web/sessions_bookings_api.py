@@ -6,7 +6,8 @@ from aiohttp import web
 
 from models import rules
 from models.enums import BookingStatus, Role
-from models.tables import Booking, MentorSession, Notification, User
+from models.tables import MentorSession, User
+from web.booking_announce import announce_confirmed
 from web.bookings import PAID_BOOKING_UNAVAILABLE, PAID_BOOKINGS, book_free, booking_json, bookings_of_session
 from web.errors import conflict, forbidden
 from web.identity import Identity
@@ -14,8 +15,7 @@ from web.keys import CLOCK, DB
 from web.reminders import schedule_session_reminder
 from web.request_data import require_identity
 from web.sessions_api import SESSION_ID, session_body, session_id_of
-from web.sessions_events import Event, learner_channel, mentor_channel, publish_committed, session_channel
-from web.sessions_queries import bookings_of, confirmed_counts, get_session_row
+from web.sessions_queries import bookings_of, get_session_row
 from web.sessions_service import own_session
 from web.sessions_settings import facts_of
 
@@ -47,7 +47,7 @@ async def book(request: web.Request) -> web.Response:
         booking, notes = await book_free(s, clock, row, learner)
         schedule_session_reminder(request.app, s, mentor_session=row, learner_id=identity.user_id)
         await s.commit()
-    await _announce(request.app, row, learner, booking, notes)
+    await announce_confirmed(request.app, row, learner, booking, notes)
     body = {"booking": booking_json(booking, learner), "session": await session_body(request, identity, session_id)}
     return web.json_response(body, status=201)
 
@@ -58,28 +58,6 @@ async def book_paid(request: web.Request, identity: Identity, row: MentorSession
     if flow is None:
         raise conflict(PAID_BOOKING_UNAVAILABLE)
     return await flow.start(request, identity, row)
-
-
-async def _announce(
-    app: web.Application, row: MentorSession, learner: User, booking: Booking, notes: list[Notification]
-) -> None:
-    assert row.id is not None
-    async with app[DB].session() as s:
-        fresh = await get_session_row(s, row.id)
-        booked = (await confirmed_counts(s, [row.id])).get(row.id, 0)
-    new_booking = {
-        "session_id": row.id,
-        "booked_count": booked,
-        "seats_left": max(0, fresh.capacity - fresh.seats_taken),
-        "learner": {"id": learner.id, "name": learner.name},
-    }
-    assert learner.id is not None
-    events = [
-        Event(mentor_channel(row.mentor_id), "new_booking", new_booking),
-        Event(session_channel(row.id), "new_booking", new_booking),
-        Event(learner_channel(learner.id), "booking_confirmed", {"session_id": row.id, "booking_id": booking.id}),
-    ]
-    await publish_committed(app, events, notes)
 
 
 @routes.get(f"/api/sessions/{SESSION_ID}/bookings")

@@ -26,9 +26,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.enums import BookingStatus, PaymentStatus
 from models.tables import Booking, MentorSession, Payment, User
+from web.booking_announce import announce_confirmed
 from web.bookings import booking_confirmed_notifications, release_seat, take_seat
 from web.keys import CLOCK, DB
-from web.payments.announce import announce_confirmed
 from web.payments.money import inr
 from web.payments.refunds import mark_for_refund
 from web.realtime.keys import BUS

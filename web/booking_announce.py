@@ -1,6 +1,6 @@
-"""Telling the mentor, the session's followers and the learner that a paid booking is confirmed.
+"""Telling the mentor, the session's followers and the learner that a booking (free or paid) is confirmed.
 
-The same events a free booking publishes (docs/api-sessions-contract.md), always after the commit.
+The events of docs/api-sessions-contract.md, always published after the commit that confirmed the booking.
 """
 
 from __future__ import annotations
