@@ -27,7 +27,7 @@ MODES = ("passthrough", "relay")
 
 
 def run_point(mode: str, subscribers: int, seconds: float, warmup: float) -> dict[str, Any]:
-    secret = secrets.token_urlsafe(16)
+    secret = secrets.token_hex(16)  # hex: never starts with "-", which argparse would misread
     server = subprocess.Popen(
         [sys.executable, "-m", "bench.sfu_forwarding_server", "--mode", mode, "--secret", secret],
         cwd=ROOT, stdout=subprocess.PIPE, text=True,

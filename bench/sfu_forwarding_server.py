@@ -24,13 +24,13 @@ async def transport_packets(pcs: list[RTCPeerConnection]) -> dict[str, int]:
     sent = received = 0
     seen: set[str] = set()
     for pc in pcs:
-        for transceiver in pc.getTransceivers():
-            transport = transceiver.sender.transport
-            for stats in transport._get_stats().values():
-                if stats.type == "transport" and stats.id not in seen:
-                    seen.add(stats.id)
-                    sent += stats.packetsSent
-                    received += stats.packetsReceived
+        if pc.connectionState == "closed":
+            continue
+        for stats in (await pc.getStats()).values():
+            if stats.type == "transport" and stats.id not in seen:
+                seen.add(stats.id)
+                sent += stats.packetsSent
+                received += stats.packetsReceived
     return {"packets_sent": sent, "packets_received": received}
 
 

@@ -7,6 +7,7 @@ aiortc name used. Nothing here imports `web`, `models` or `workers`.
 
 from media_server.errors import MediaServerError, ProtocolError, TokenError, TokenExpired
 from media_server.events import (
+    ChatPosted,
     Listener,
     NodeEvent,
     ParticipantJoined,
@@ -21,6 +22,7 @@ from media_server.settings import MediaSettings
 from media_server.tokens import JoinClaims, sign_join_token, verify_join_token
 
 __all__ = [
+    "ChatPosted",
     "JoinClaims",
     "Listener",
     "MediaNode",

@@ -44,6 +44,18 @@ class RoomStarted:
 
 
 @dataclass(frozen=True)
+class ChatPosted:
+    """A chat line, for the web app to store (the node keeps only recent history)."""
+
+    room: str
+    message_id: int
+    user_id: str
+    name: str
+    text: str
+    ts: str
+
+
+@dataclass(frozen=True)
 class RecordedFile:
     path: Path
     user_id: str
@@ -63,5 +75,5 @@ class RoomEnded:
     recordings: list[RecordedFile] = field(default_factory=list)
 
 
-NodeEvent = ParticipantJoined | ParticipantLeft | QualityChanged | RoomStarted | RoomEnded
+NodeEvent = ParticipantJoined | ParticipantLeft | QualityChanged | RoomStarted | RoomEnded | ChatPosted
 Listener = Callable[[NodeEvent], Awaitable[None] | None]

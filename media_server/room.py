@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from media_server.events import ParticipantJoined, ParticipantLeft, RoomEnded, RoomStarted
+from media_server.events import ChatPosted, ParticipantJoined, ParticipantLeft, RoomEnded, RoomStarted
 from media_server.participant import Channel, Participant
 from media_server.publication import Publication
 from media_server.recorder import Recorder
@@ -135,15 +135,17 @@ class Room:
 
     def add_chat(self, participant: Participant, text: str) -> dict[str, Any]:
         self._chat_ids += 1
-        entry = {
+        ts = self.node.now().isoformat()
+        entry: dict[str, Any] = {
             "id": self._chat_ids,
             "participant_id": participant.id,
             "user_id": participant.user_id,
             "name": participant.name,
             "text": text,
-            "ts": self.node.now().isoformat(),
+            "ts": ts,
         }
         self.chat.append(entry)
+        self.node.emit(ChatPosted(self.code, self._chat_ids, participant.user_id, participant.name, text, ts))
         return entry
 
     def start(self, participant: Participant) -> None:

@@ -35,6 +35,7 @@ from web.payments.setup import setup_payments
 from web.realtime import setup_realtime
 from web.realtime.keys import BUS
 from web.reminders import register_reminders
+from web.rtc import setup_rtc
 from web.templating import template_context
 
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
@@ -89,6 +90,7 @@ def create_app(
     env.filters["iso_utc"] = iso_utc
     setup_jobs(app)
     setup_realtime(app)
+    setup_rtc(app)
     register_reminders(app)
     setup_payments(app)
     if config.str("redis", "url"):

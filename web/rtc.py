@@ -21,30 +21,22 @@ from media_server import (
 )
 from media_server.signaling import handle_rtc
 from web import keys
+from web.config import Config
 
 MEDIA_NODE: web.AppKey[MediaNode] = web.AppKey("media_node", MediaNode)
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
-def settings_from_config(config: Any) -> MediaSettings:
-    defaults = MediaSettings()
-
-    def optional(key: str, default: float) -> float:
-        # Tuning knobs config.toml may leave out: [media] quality_interval_seconds etc.
-        try:
-            return float(config.get("media", key))
-        except (KeyError, ValueError, LookupError):
-            return default
-
+def settings_from_config(config: Config) -> MediaSettings:
     return MediaSettings(
         node_id=config.str("media", "node_id"),
         ice_hosts=tuple(str(h) for h in config.list("media", "ice_hosts")),
         recordings_dir=config.path("recordings", "dir"),
         max_message_bytes=config.int("media", "max_message_bytes"),
-        quality_interval=optional("quality_interval_seconds", defaults.quality_interval),
-        quality_window=optional("quality_window_seconds", defaults.quality_window),
-        resume_grace=optional("resume_grace_seconds", defaults.resume_grace),
+        quality_interval=config.float("media", "quality_interval_seconds"),
+        quality_window=config.float("media", "quality_window_seconds"),
+        resume_grace=config.float("media", "resume_grace_seconds"),
     )
 
 

@@ -35,6 +35,7 @@ export class SfuClient extends EventTarget {
     this._chain = Promise.resolve(); // offers are applied one at a time, in order
     this._joined = null;
     this._ping = null;
+    this._attempts = 0;
   }
 
   // -- public API ------------------------------------------------------------------------
@@ -109,27 +110,26 @@ export class SfuClient extends EventTarget {
     ws.onclose = () => {
       if (ws !== this.ws) return;
       clearInterval(this._ping);
-      if (!this.left && this.participantId) this._reconnect(0);
-      else if (!this.left) this._emit("closed", { reason: "socket closed" });
+      if (this.left) return;
+      if (this.participantId) this._reconnect();
+      else this._emit("closed", { reason: "socket closed" });
     };
   }
 
-  _reconnect(attempt) {
+  // The server keeps our place for a grace period: reconnect with backoff and `resume`.
+  _reconnect() {
+    const attempt = this._attempts++;
     if (attempt >= RETRY_MS.length) {
+      this.left = true;
       this._emit("closed", { reason: "could not reconnect" });
       this._teardown();
       return;
     }
     this._emit("reconnecting", { attempt });
-    setTimeout(() => {
-      this._open(() => this._send({
-        type: "resume", participant_id: this.participantId, resume_key: this.resumeKey,
-        restart_media: this.pc ? ["failed", "closed"].includes(this.pc.connectionState) : true,
-      }));
-      this.ws.addEventListener("close", () => {
-        if (!this.left && this._resumed !== this.ws) this._reconnect(attempt + 1);
-      }, { once: true });
-    }, RETRY_MS[attempt]);
+    setTimeout(() => this._open(() => this._send({
+      type: "resume", participant_id: this.participantId, resume_key: this.resumeKey,
+      restart_media: this.pc ? ["failed", "closed"].includes(this.pc.connectionState) : true,
+    })), RETRY_MS[attempt]);
   }
 
   _send(message) {
@@ -154,7 +154,7 @@ export class SfuClient extends EventTarget {
         if (this._joined) this._joined.resolve(message);
         break;
       case "resume":
-        this._resumed = this.ws;
+        this._attempts = 0;
         this.participants = message.participants;
         this._emit("reconnected", message);
         break;
@@ -174,7 +174,10 @@ export class SfuClient extends EventTarget {
         break;
       case "error":
         if (this._joined && !this.participantId) this._joined.reject(new Error(message.message));
-        if (message.code === "room_closed" || message.code === "replaced") this.left = true;
+        if (message.code === "room_closed" || message.code === "replaced") {
+          this.left = true;
+          this._emit("closed", { reason: message.message });
+        }
         break;
       case "end":
         this.left = true;

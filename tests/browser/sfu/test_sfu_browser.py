@@ -42,3 +42,31 @@ async def test_two_browsers_see_each_other_with_no_transcoding(browser: Browser,
         assert all(any("camera" in text for text in page_labels) for page_labels in labels)
         for page in pages:
             await page.context.close()
+
+
+async def test_a_dropped_signaling_socket_resumes_and_media_keeps_flowing(browser: Browser, sfu_site) -> None:
+    base, node, token = sfu_site
+    pages = []
+    for user in ("asha", "ravi"):
+        context = await browser.new_context()
+        page = await context.new_page()
+        await page.goto(f"{base}/rtc/test?token={token(user)}")
+        await page.wait_for_function("window.sfuTest && window.sfuTest.ready", timeout=10_000)
+        pages.append(page)
+    first, second = pages
+    await second.wait_for_function(
+        "window.sfuTest.framesDecoded().then(c => Object.values(c).some(n => n > 10))", timeout=20_000)
+    participant_id = await first.evaluate("window.sfuTest.client.participantId")
+    await first.evaluate("""() => {
+        window.resumed = false;
+        window.sfuTest.client.addEventListener('reconnected', () => { window.resumed = true; });
+        window.sfuTest.client.ws.close();
+    }""")
+    await first.wait_for_function("window.resumed === true", timeout=10_000)
+    before = max((await decoded(second)).values())
+    await second.wait_for_function(
+        f"window.sfuTest.framesDecoded().then(c => Object.values(c).some(n => n > {before + 30}))", timeout=10_000)
+    room = node.rooms["browser-room"]
+    assert participant_id in room.participants and room.participants[participant_id].state == "active"
+    for page in pages:
+        await page.context.close()

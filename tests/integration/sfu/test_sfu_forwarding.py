@@ -92,7 +92,7 @@ async def test_loss_is_repaired_by_rtx_with_camera_and_screen_in_one_bundle(sfu,
     publisher.set_uplink_loss(0.05)
     await publisher.connect({"camera": camera, "screen": screen})
     await subscriber.wait_until(
-        lambda: len(subscriber.received) == 2 and all(r.count for r in subscriber.received.values())
+        lambda: len(subscriber.received) == 2 and all(r.count for r in subscriber.received.values()), within=20
     )
     # Lose packets on the way down as well: the subscriber's RTX must be routed too.
     server_side = next(p for p in sfu.node.rooms["room1"].participants.values() if p.user_id == "learner")

@@ -17,7 +17,12 @@ async def raw_socket(url: str, token: str) -> tuple[aiohttp.ClientSession, aioht
 
 
 async def test_bad_token_gets_an_error_and_the_socket_closes(sfu) -> None:
-    for token, code in (("garbage", "bad_token"), (sfu.token("x")[:-3] + "abc", "bad_token")):
+    from media_server import sign_join_token
+
+    other_node = sign_join_token("sfu-test-secret", user_id="x", name="X", role="learner", room="room1",
+                                 node="node-b", record=False, ttl_seconds=60, now=datetime.now(UTC))
+    cases = (("garbage", "bad_token"), (sfu.token("x")[:-3] + "abc", "bad_token"), (other_node, "bad_token"))
+    for token, code in cases:
         session, ws = await raw_socket(sfu.url, token)
         reply = await ws.receive_json(timeout=5)
         assert reply["type"] == "error" and reply["code"] == code
@@ -68,6 +73,10 @@ async def test_malformed_oversized_and_out_of_order_messages_answer_error_and_ro
 
 
 async def test_chat_whiteboard_mute_and_host_controls_reach_the_room(sfu, clips) -> None:
+    from media_server import ChatPosted
+
+    posted: list = []
+    sfu.node.add_listener(lambda e: posted.append(e) if isinstance(e, ChatPosted) else None)
     mentor = sfu.client("mentor", role="mentor")
     await mentor.connect({"camera": clips.camera(), "microphone": clips.microphone()})
     learner = sfu.client("learner")
@@ -75,6 +84,7 @@ async def test_chat_whiteboard_mute_and_host_controls_reach_the_room(sfu, clips)
     await learner.send({"type": "chat", "text": "hello"})
     chat = await mentor.wait_for("chat")
     assert chat["text"] == "hello" and chat["user_id"] == "learner" and chat["name"] == "User learner"
+    assert [(e.room, e.user_id, e.text) for e in posted] == [("room1", "learner", "hello")]
     await mentor.send({"type": "whiteboard", "stroke": {"points": [[0, 0], [5, 5]], "color": "#f00"}})
     stroke = await learner.wait_for("whiteboard")
     assert stroke["stroke"]["color"] == "#f00"
