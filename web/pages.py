@@ -15,7 +15,7 @@ from models.tables import MentorSession, User
 from web import accounts, signup_steps
 from web.accounts import safe_next
 from web.identity import Identity, current_identity
-from web.keys import CLOCK, DB
+from web.keys import CLOCK, CONFIG, DB
 
 routes = web.RouteTableDef()
 # Sessions that started recently may still be running: keep them on the landing page.
@@ -98,7 +98,10 @@ async def learner_dashboard(request: web.Request) -> dict[str, Any]:
 @aiohttp_jinja2.template("dashboard_mentor.html")
 async def mentor_dashboard(request: web.Request) -> dict[str, Any]:
     await require_page_role(request, Role.MENTOR)
-    return {"suggested_domains": SUGGESTED_DOMAINS}
+    return {
+        "suggested_domains": SUGGESTED_DOMAINS,
+        "record_by_default": request.app[CONFIG].bool("media", "record_by_default"),
+    }
 
 
 @routes.get("/dashboard/admin")

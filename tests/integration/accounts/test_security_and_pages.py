@@ -5,6 +5,7 @@ from __future__ import annotations
 from yarl import URL
 
 from tests.support.api import LEARNER_FIELDS, ApiClient, sign_up
+from web.keys import CONFIG
 
 
 async def test_unsafe_api_call_without_csrf_header_is_refused(api: ApiClient) -> None:
@@ -71,3 +72,12 @@ async def test_health_and_readiness(api: ApiClient) -> None:
     assert ready["checks"]["database"] == "ok"
     metrics = await (await api.get("/metrics")).text()
     assert "mentorlive_up 1" in metrics
+
+
+async def test_create_session_form_follows_record_by_default(api: ApiClient) -> None:
+    await sign_up(api, "mentor", "m@example.com")
+    page = await (await api.get("/dashboard/mentor")).text()
+    assert 'name="record" role="switch">' in page
+    api.app[CONFIG].sections["media"]["record_by_default"] = True
+    page = await (await api.get("/dashboard/mentor")).text()
+    assert 'name="record" role="switch" checked>' in page
