@@ -195,6 +195,9 @@ async def test_publish_then_a_booking_updates_the_mentor_card_live(
     await expect(offered.get_by_role("button", name="Booked ✔")).to_be_disabled()
     await expect(toast(learner.page, "Booked ✔")).to_be_visible()
     await expect(card(learner.page, "Async Python, live", "#booked-sessions")).to_be_visible()
+    # The stored notification reaches the bell, but this tab already said "Booked ✔": no second toast.
+    await expect(learner.page.locator("#notification-bell .bell-badge")).to_have_text("1")
+    await expect(toast(learner.page, "Booking confirmed")).to_have_count(0)
 
     await expect(mine.get_by_test_id("booked-badge")).to_have_text("Booked (1)")
     await expect(mine.get_by_role("button", name="Enter Room ▶")).to_be_enabled()

@@ -12,6 +12,11 @@ const learnerId = root.dataset.learnerId;
 const browseEl = document.getElementById("browse-sessions");
 const bookedEl = document.getElementById("booked-sessions");
 const registry = new CardRegistry();
+// Bookings made from this tab were already announced by its own toast; the bell's echo is skipped.
+const bookedHere = new Set();
+window.mentorlive = Object.assign(window.mentorlive || {}, {
+  shownHere: (kind, data) => kind === "booking_confirmed" && bookedHere.has(data.session_id),
+});
 const EMPTY = {
   recommended: "No recommendations yet: look under Scheduled, or add interests to your profile.",
   scheduled: "No sessions are scheduled right now.",
@@ -112,6 +117,17 @@ async function onAction(action, card, button) {
 }
 
 async function book(s) {
+  // Marked before the call: the server's notification can arrive before the response does.
+  bookedHere.add(s.id);
+  try {
+    await bookAndPay(s);
+  } catch (err) {
+    bookedHere.delete(s.id);
+    throw err;
+  }
+}
+
+async function bookAndPay(s) {
   const result = await api("POST", `/api/sessions/${s.id}/bookings`, {});
   if (result.session) registry.update(s.id, result.session);
   let session = result.session || s;

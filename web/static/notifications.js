@@ -130,7 +130,9 @@ export function initNotifications({
   realtime.subscribe(channel, {
     onEvent(envelope) {
       const note = envelope.data;
-      toast(note.body ? `${note.title}: ${note.body}` : note.title, toastKind(envelope.event));
+      // A page that already told the user (e.g. "Booked ✔" after its own click) skips the echo.
+      const shownHere = window.mentorlive?.shownHere?.(envelope.event, note.data || {});
+      if (!shownHere) toast(note.body ? `${note.title}: ${note.body}` : note.title, toastKind(envelope.event));
       state.items = [note, ...state.items.filter((n) => n.id !== note.id)].slice(0, 50);
       state.unread += note.read ? 0 : 1;
       render(bell, state, toggle);
