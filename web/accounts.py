@@ -22,8 +22,16 @@ def dashboard_for(role: str) -> str:
 
 
 def safe_next(raw: object) -> str | None:
-    """Only same-site paths: an open redirect would let a link send users anywhere after login."""
-    if isinstance(raw, str) and raw.startswith("/") and not raw.startswith("//") and "\\" not in raw:
+    """Only same-site paths: an open redirect would let a link send users anywhere after login.
+
+    Browsers drop tabs and newlines from URLs and read a backslash as a slash, so "/<tab>/evil.example"
+    would be followed as "//evil.example": any whitespace or control character refuses the path.
+    """
+    if not isinstance(raw, str) or len(raw) > 2048:
+        return None
+    if any(ch.isspace() or ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in raw):
+        return None
+    if raw.startswith("/") and not raw.startswith("//") and "\\" not in raw:
         return raw
     return None
 

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
+import weakref
 from typing import Any
 
 from aiohttp import web
 from aiohttp_session import get_session
+from sqlalchemy import delete
+from sqlmodel import col
 
-from models.tables import LearnerProfile, MentorProfile
+from models.db import Database
+from models.tables import LearnerProfile, LoginFailure, MentorProfile
 from web import accounts, signup_steps
 from web import validation as v
 from web.errors import ApiError, bad_request, unauthorized
 from web.identity import current_identity, forget, remember
 from web.keys import CLOCK, DB, LOGIN_THROTTLE, PASSWORDS
+from web.login_throttle import LoginThrottle
+from web.passwords import Passwords
 from web.request_data import client_address, json_object
 
 routes = web.RouteTableDef()
@@ -72,25 +79,69 @@ async def login(request: web.Request) -> web.Response:
     password = data.get("password")
     if not isinstance(password, str) or not password:
         raise bad_request("Password is required.", "password")
+    db, passwords = request.app[DB], request.app[PASSWORDS]
     throttle = request.app[LOGIN_THROTTLE]
     keys = throttle.keys(email, client_address(request))
     wait = await throttle.retry_after(keys)
     if wait > 0:
-        minutes = max(1, round(wait / 60))
-        raise ApiError(
-            429, f"Too many failed sign-in attempts. Try again in about {minutes} minute(s).", retry_after=wait
-        )
-    user = await accounts.find_by_email(request.app[DB], email)
-    ok = user is not None and await asyncio.to_thread(request.app[PASSWORDS].verify, user.password_hash, password)
+        raise _too_many(wait)
+    # The attempt counts as a failure before the password is checked: checking first and recording
+    # after let concurrent guesses all pass the check and try far more passwords than the limit.
+    reserved = await _reserve_attempt(db, throttle, keys)
+    if await throttle.failures(keys) > throttle.max_failures:
+        await _release_attempt(db, reserved)
+        raise _too_many(max(1, await throttle.retry_after(keys)))
+    user = await accounts.find_by_email(db, email)
+    # An unknown email costs the same argon2 check as a wrong password, so timing does not tell them apart.
+    stored_hash = user.password_hash if user is not None else await _dummy_hash(passwords)
+    ok = await asyncio.to_thread(passwords.verify, stored_hash, password)
     if not ok or user is None or user.id is None:
-        await throttle.record_failure(keys)
         await asyncio.sleep(throttle.delay_for(await throttle.failures(keys)))
         raise unauthorized(WRONG_LOGIN)
+    await _release_attempt(db, reserved)
     await throttle.clear(keys[0])
     await remember(request, user.id, user.role)
     return web.json_response(
         {"user": accounts.public_user(user), "redirect": accounts.landing_for(user.role, data.get("next"))}
     )
+
+
+def _too_many(wait: int) -> ApiError:
+    minutes = max(1, round(wait / 60))
+    return ApiError(429, f"Too many failed sign-in attempts. Try again in about {minutes} minute(s).", retry_after=wait)
+
+
+async def _reserve_attempt(db: Database, throttle: LoginThrottle, keys: tuple[str, ...]) -> list[int]:
+    """Record this attempt as a failure under every key; the ids let a success take it back."""
+    now = throttle.clock.now()
+    async with db.session() as s:
+        rows = [LoginFailure(key=key, at=now) for key in keys]
+        s.add_all(rows)
+        await s.flush()
+        ids = [row.id for row in rows if row.id is not None]
+        await s.execute(delete(LoginFailure).where(col(LoginFailure.at) < now - throttle.window))
+        await s.commit()
+    return ids
+
+
+async def _release_attempt(db: Database, ids: list[int]) -> None:
+    if not ids:
+        return
+    async with db.session() as s:
+        await s.execute(delete(LoginFailure).where(col(LoginFailure.id).in_(ids)))
+        await s.commit()
+
+
+_DUMMY_HASHES: weakref.WeakKeyDictionary[Passwords, str] = weakref.WeakKeyDictionary()
+
+
+async def _dummy_hash(passwords: Passwords) -> str:
+    """A hash made with the same parameters as real ones, for emails that have no account."""
+    found = _DUMMY_HASHES.get(passwords)
+    if found is None:
+        found = await asyncio.to_thread(passwords.hash, secrets.token_urlsafe(16))
+        _DUMMY_HASHES[passwords] = found
+    return found
 
 
 @routes.post("/api/auth/logout")

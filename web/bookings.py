@@ -63,6 +63,10 @@ async def take_seat(s: AsyncSession, session: MentorSession) -> bool:
             # between must not let a booking through on stale facts.
             col(MentorSession.start_at) == session.start_at,
             col(MentorSession.duration_minutes) == session.duration_minutes,
+            # Free or paid, and the amount an order was made for, were decided on this price: a
+            # mentor's edit committed in between (allowed while no seat was taken) must refuse the seat.
+            col(MentorSession.price_paise) == session.price_paise,
+            col(MentorSession.currency) == session.currency,
         )
         .values(seats_taken=col(MentorSession.seats_taken) + 1)
     )

@@ -71,7 +71,7 @@ async def _users(s: AsyncSession, *ids: int) -> dict[int, User]:
 async def send(request: web.Request) -> web.Response:
     identity = await require_identity(request, Role.LEARNER)
     data = await json_object(request)
-    mentor_id = v.integer(data, "mentor_id", low=1, high=2**62)
+    mentor_id = v.integer(data, "mentor_id", low=1, high=v.MAX_ID)
     topic = v.text(data, "topic", min_len=3, max_len=140)
     message = v.text(data, "message", required=False, max_len=2000)
     times = preferred_times(data)
@@ -127,7 +127,9 @@ async def list_requests(request: web.Request) -> web.Response:
 
 async def _answer(request: web.Request, identity: Identity, new_status: LiveRequestStatus) -> dict[str, Any]:
     """Move a pending, unexpired request of this mentor to `new_status`; publish; return its JSON."""
-    request_id = int(request.match_info["id"])
+    request_id = v.row_id(request.match_info["id"])
+    if request_id is None:
+        raise not_found("No such live request.")
     db, clock = request.app[DB], request.app[CLOCK]
     now = clock.now()
     async with db.session() as s:

@@ -9,14 +9,18 @@ from models.tables import MentorProfile, User
 from web.errors import not_found
 from web.keys import DB
 from web.session_json import mentor_rating
+from web.validation import row_id
 
 routes = web.RouteTableDef()
 
 
 @routes.get(r"/api/mentors/{id:\d+}")
 async def mentor(request: web.Request) -> web.Response:
+    mentor_id = row_id(request.match_info["id"])
+    if mentor_id is None:
+        raise not_found("No such mentor.")
     async with request.app[DB].session() as s:
-        user = await s.get(User, int(request.match_info["id"]))
+        user = await s.get(User, mentor_id)
         if user is None or user.role != Role.MENTOR:
             raise not_found("No such mentor.")
         profile = await s.get(MentorProfile, user.id)

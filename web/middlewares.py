@@ -8,8 +8,10 @@ import secrets
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
+from yarl import URL
 
 from web.errors import ApiError
+from web.keys import CONFIG
 
 log = logging.getLogger(__name__)
 
@@ -76,4 +78,53 @@ async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamR
     if not had_cookie and not response.prepared:
         # Readable by scripts on purpose: pages echo it in the X-CSRF-Token header.
         response.set_cookie(CSRF_COOKIE, token, samesite="Lax", path="/")
+    if not response.prepared:
+        _protect(response)
     return response
+
+
+def _protect(response: web.StreamResponse) -> None:
+    """Headers every answer carries: no framing by other sites (clickjacking Cancel or Go Live
+    through an invisible frame), and no content sniffing of what we serve."""
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+    response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'self'")
+
+
+def _host_port(url: URL) -> tuple[str, int | None] | None:
+    if url.scheme not in ("http", "https") or not url.host:
+        return None
+    return url.host.lower().rstrip("."), url.port
+
+
+def same_origin(request: web.Request) -> bool:
+    """False when a browser says the request comes from another site's page.
+
+    A WebSocket upgrade carries the session cookie but no CSRF token, and browsers do not apply
+    the same-origin policy to WebSockets: without this check any site a signed-in user visits could
+    open /ws or /rtc as that user (Cross-Site WebSocket Hijacking). Browsers always send Origin on
+    a WebSocket handshake; clients that send none (scripts, tests, other servers) hold no victim's
+    cookie, so they pass. The origin must name this server's host and port, or `[web] public_url`.
+    """
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    try:
+        theirs = _host_port(URL(origin.strip()))
+        if theirs is None:
+            return False
+        ours = {_host_port(URL(f"{URL(origin.strip()).scheme}://{request.host}"))}
+        config = request.app.get(CONFIG)
+        public_url = config.str("web", "public_url") if config is not None else ""
+        if public_url:
+            ours.add(_host_port(URL(public_url)))
+    except (ValueError, TypeError):
+        return False
+    return theirs in ours
+
+
+def refuse_cross_site(request: web.Request) -> None:
+    """Raise 403 before a WebSocket upgrade that another site's page asked for."""
+    if not same_origin(request):
+        log.warning("refused a cross-site WebSocket to %s from Origin %r", request.path, request.headers.get("Origin"))
+        raise web.HTTPForbidden(text="Cross-site WebSocket connections are not allowed.")

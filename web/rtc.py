@@ -22,6 +22,7 @@ from media_server import (
 from media_server.signaling import handle_rtc
 from web import keys
 from web.config import Config
+from web.middlewares import refuse_cross_site
 
 MEDIA_NODE: web.AppKey[MediaNode] = web.AppKey("media_node", MediaNode)
 log = logging.getLogger(__name__)
@@ -74,6 +75,8 @@ def setup_rtc(app: web.Application, settings: MediaSettings | None = None) -> No
     app[MEDIA_NODE] = node
 
     async def rtc(request: web.Request) -> web.StreamResponse:
+        # The room UI is served by this app: a page of another site has no business here.
+        refuse_cross_site(request)
         return await handle_rtc(request.app[MEDIA_NODE], request)
 
     async def test_page(request: web.Request) -> web.StreamResponse:

@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from models.enums import Role
+from web.errors import not_found
 from web.identity import Identity, current_identity
 from web.keys import CLOCK, CONFIG, DB
 from web.request_data import require_identity
@@ -15,13 +16,17 @@ from web.sessions_form import read_form
 from web.sessions_queries import browse, get_view, mine
 from web.sessions_service import cancel_session, create_session, edit_session
 from web.sessions_settings import time_settings
+from web.validation import row_id
 
 routes = web.RouteTableDef()
 SESSION_ID = r"{id:\d+}"
 
 
 def session_id_of(request: web.Request) -> int:
-    return int(request.match_info["id"])
+    session_id = row_id(request.match_info["id"])
+    if session_id is None:
+        raise not_found("No such session.")
+    return session_id
 
 
 async def session_body(request: web.Request, identity: Identity | None, session_id: int) -> dict[str, Any]:

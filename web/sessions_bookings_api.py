@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from aiohttp import web
 
 from models import rules
@@ -37,7 +39,11 @@ async def book(request: web.Request) -> web.Response:
         raise forbidden("You can't book your own session.")
     # Book ▶ again on a paid session with an unpaid hold resumes that checkout instead of refusing it.
     resuming = row.price_paise > 0 and status == BookingStatus.PENDING_PAYMENT
-    decision = rules.can_book(facts_of(row), clock.now(), learner_id=identity.user_id,
+    facts = facts_of(row)
+    if resuming:
+        # That hold is one of the seats taken: a session it fills is not full to its own learner.
+        facts = dataclasses.replace(facts, seats_taken=max(0, facts.seats_taken - 1))
+    decision = rules.can_book(facts, clock.now(), learner_id=identity.user_id,
                               booking_status=None if resuming else status)
     if not decision:
         raise conflict(decision.reason)

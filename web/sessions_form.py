@@ -21,6 +21,8 @@ from web.thumbnails import FIELD as THUMBNAIL_FIELD
 from web.thumbnails import too_large_message
 
 MAX_TEXT_PART = 20_000
+# The Create/Edit form has about a dozen fields, plus one per domain tag (at most 10 are kept).
+MAX_PARTS = 100
 # A client that keeps sending past the limit is cut off here instead of being drained forever.
 MAX_DRAIN = 64 * 1024 * 1024
 MAX_PRICE_PAISE = 10_000_000
@@ -55,10 +57,15 @@ async def _read_multipart(request: web.Request, max_thumbnail_bytes: int) -> For
     reader = await request.multipart()
     fields: dict[str, Any] = {}
     thumbnail: bytes | None = None
+    parts = 0
     while True:
         part = await reader.next()
         if part is None:
             break
+        parts += 1
+        if parts > MAX_PARTS:
+            # client_max_size does not bound a streamed multipart body: the part count must.
+            raise bad_request("The form has too many fields.")
         if not isinstance(part, BodyPartReader):
             raise bad_request("Nested multipart bodies are not accepted.")
         name = part.name or ""
@@ -123,6 +130,9 @@ def price_paise(data: dict[str, Any]) -> int:
             rupees = Decimal(str(raw).strip().replace(",", ""))
         except InvalidOperation:
             raise bad_request("Price must be an amount in rupees, like 499 or 499.50.", name) from None
+        if rupees.is_finite() and rupees > MAX_PRICE_PAISE // 100:
+            # Checked before quantize(), which raises on numbers wider than the decimal context.
+            raise bad_request(f"Price must be at most ₹{MAX_PRICE_PAISE // 100}.", name)
         if not rupees.is_finite() or rupees < 0 or rupees != rupees.quantize(Decimal("0.01")):
             raise bad_request("Price must be a positive amount with at most two decimals.", name)
         paise = int(rupees * 100)
@@ -199,7 +209,7 @@ def _time(data: dict[str, Any]) -> time:
 def optional_id(data: dict[str, Any], name: str) -> int | None:
     if data.get(name) in (None, ""):
         return None
-    return v.integer(data, name, low=1, high=2**62)
+    return v.integer(data, name, low=1, high=v.MAX_ID)
 
 
 def session_values(

@@ -13,6 +13,8 @@ EMAIL_RE = re.compile(
 )
 TAG_RE = re.compile(r"^[a-z0-9][a-z0-9+#.\- ]{0,29}$")
 HUMAN = {"email": "Email", "password": "Password", "name": "Name"}
+# Row ids are 32-bit integers in PostgreSQL (and 64-bit in SQLite): a larger one can name no row.
+MAX_ID = 2**31 - 1
 
 
 def label(field: str) -> str:
@@ -67,7 +69,8 @@ def integer(data: dict[str, Any], field: str, *, low: int, high: int, default: i
         raise bad_request(f"{label(field)} must be a whole number.", field)
     try:
         value = int(raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
+        # OverflowError: JSON's 1e400 reads as float('inf').
         raise bad_request(f"{label(field)} must be a whole number.", field) from None
     if isinstance(raw, float) and raw != value:
         raise bad_request(f"{label(field)} must be a whole number.", field)
@@ -122,3 +125,12 @@ def accepted(data: dict[str, Any], field: str) -> bool:
     if data.get(field) is not True:
         raise bad_request("Please accept the terms to continue.", field)
     return True
+
+
+def row_id(raw: str | int) -> int | None:
+    """A path or body id as an int, or None when no row can have it (too large for the column)."""
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        return None
+    return value if 0 < value <= MAX_ID else None

@@ -68,26 +68,42 @@ class Dispatcher:
                             .values(done_at=self.clock.now(), last_error=None))
             await s.commit()
 
-    async def fail(self, job: ClaimedJob, error: str) -> None:
+    async def fail(self, job: ClaimedJob, error: str) -> bool:
+        """Record a failed run; True when that was the last attempt and the job is given up."""
         now = self.clock.now()
         values: dict[str, Any] = {"claimed_at": None, "last_error": error[-1000:]}
-        if job.attempts >= self.max_attempts:
+        gave_up = job.attempts >= self.max_attempts
+        if gave_up:
             values["done_at"] = now
         else:
             values["due_at"] = now + timedelta(seconds=min(3600, 5 * 2 ** job.attempts))
         async with self.db.session() as s:
             await s.execute(update(ScheduledJob).where(col(ScheduledJob.id) == job.id).values(**values))
             await s.commit()
+        return gave_up
 
     async def run(self, job: ClaimedJob, registry: JobRegistry) -> bool:
         try:
             await registry.get(job.kind)(job.args)
         except Exception as exc:
             log.warning("job %s (%s) failed: %s", job.id, job.kind, exc)
-            await self.fail(job, "".join(traceback.format_exception_only(exc)).strip())
+            error = "".join(traceback.format_exception_only(exc)).strip()
+            if await self.fail(job, error):
+                await self._give_up(job, registry, error)
             return False
         await self.complete(job.id)
         return True
+
+    async def _give_up(self, job: ClaimedJob, registry: JobRegistry, error: str) -> None:
+        # A job given up must never disappear quietly: the log says so, and its kind may surface it further.
+        log.error("job %s (%s) given up after %d attempts: %s", job.id, job.kind, job.attempts, error)
+        hook = registry.give_up_handler(job.kind)
+        if hook is None:
+            return
+        try:
+            await hook(job.args, error)
+        except Exception:
+            log.exception("give-up handler of job %s (%s) failed", job.id, job.kind)
 
     async def load(self, job_id: int) -> ClaimedJob | None:
         async with self.db.session() as s:

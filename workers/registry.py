@@ -10,6 +10,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 JobHandler = Callable[[dict[str, Any]], Awaitable[None]]
+# Called once a job of its kind has failed for the last time: (the job's args, its last error).
+GiveUpHandler = Callable[[dict[str, Any], str], Awaitable[None]]
 
 
 class UnknownJobKind(LookupError):
@@ -19,11 +21,18 @@ class UnknownJobKind(LookupError):
 class JobRegistry:
     def __init__(self) -> None:
         self._handlers: dict[str, JobHandler] = {}
+        self._give_up: dict[str, GiveUpHandler] = {}
 
-    def register(self, kind: str, handler: JobHandler) -> None:
+    def register(self, kind: str, handler: JobHandler, *, on_give_up: GiveUpHandler | None = None) -> None:
+        """`on_give_up` is how a kind whose failure must not go unnoticed (a refund) surfaces it."""
         if kind in self._handlers:
             raise ValueError(f"job kind {kind!r} registered twice")
         self._handlers[kind] = handler
+        if on_give_up is not None:
+            self._give_up[kind] = on_give_up
+
+    def give_up_handler(self, kind: str) -> GiveUpHandler | None:
+        return self._give_up.get(kind)
 
     def get(self, kind: str) -> JobHandler:
         try:

@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 from sqlmodel import col, select
 
-from models.enums import BookingStatus, Role
+from models.enums import BookingStatus, PaymentStatus, Role
 from models.tables import Booking, MentorSession, Payment, User
 from web.bookings import booking_json
 from web.errors import ApiError, bad_request, conflict, not_found
@@ -21,9 +21,17 @@ from web.identity import Identity
 from web.keys import DB
 from web.payments.earnings import mentor_earnings
 from web.payments.flow import PaidBookings, checkout_json
+from web.payments.gateway import PaymentGatewayError
 from web.payments.money import inr
 from web.payments.runtime import PAYMENTS
-from web.payments.settlement import DUPLICATE, LATE_NO_SEAT, Settlement, confirm_payment, release_payment
+from web.payments.settlement import (
+    DUPLICATE,
+    LATE_NO_SEAT,
+    WRONG_AMOUNT,
+    Settlement,
+    confirm_payment,
+    release_payment,
+)
 from web.request_data import json_object, require_identity
 from web.sessions_api import session_body
 
@@ -33,6 +41,9 @@ NO_SUCH_ORDER = "No payment of yours has that order id."
 BAD_SIGNATURE = "The payment could not be verified: its signature does not match your order."
 DISMISSED = "Checkout was closed before paying."
 FAILED = "The payment failed."
+UNCONFIRMED = ("Razorpay could not be asked about your payment just now. If it went through, your booking "
+               "is confirmed automatically within a few minutes; you won't be charged twice.")
+NOT_CAPTURED = "Razorpay has not captured this payment, so the booking is not confirmed."
 
 
 def _text(data: dict[str, Any], name: str, *, required: bool = True) -> str:
@@ -98,11 +109,45 @@ async def verify(request: web.Request) -> web.Response:
     # Signed over the order id we stored, not the one the browser sent back.
     if not request.app[PAYMENTS].gateway.verify_payment_signature(stored.razorpay_order_id, payment_id, signature):
         raise bad_request(BAD_SIGNATURE, "razorpay_signature")
-    settled = await confirm_payment(request.app, stored.razorpay_order_id, payment_id)
-    return await _verified(request, identity, settled, payment_id)
+    captured = await _captured_with_razorpay(request, stored, payment_id)
+    amount, currency = captured.get("amount"), captured.get("currency")
+    settled = await confirm_payment(request.app, stored.razorpay_order_id, payment_id,
+                                    amount_paise=amount if isinstance(amount, int) else -1,
+                                    currency=currency if isinstance(currency, str) else "")
+    wrong = amount != stored.amount_paise or currency != stored.currency
+    return await _verified(request, identity, settled, payment_id, WRONG_AMOUNT if wrong else LATE_NO_SEAT)
 
 
-async def _verified(request: web.Request, identity: Identity, settled: Settlement, payment_id: str) -> web.Response:
+async def _captured_with_razorpay(request: web.Request, stored: Payment, payment_id: str) -> dict[str, Any]:
+    """Razorpay's payment, captured: the signature proves who paid which order, not that money was taken.
+
+    An authorized payment (manual capture) is captured here for the order's amount, so a booking is never
+    confirmed on money Razorpay would auto-refund days later.
+    """
+    gateway = request.app[PAYMENTS].gateway
+    try:
+        payment = await gateway.fetch_payment(payment_id)
+        matches = payment.get("amount") == stored.amount_paise and payment.get("currency") == stored.currency
+        if payment.get("status") == "authorized" and matches:
+            try:
+                payment = await gateway.capture(payment_id, stored.amount_paise, stored.currency)
+            except PaymentGatewayError:
+                # A concurrent verify may have captured it first; what Razorpay now holds decides.
+                payment = await gateway.fetch_payment(payment_id)
+    except PaymentGatewayError as exc:
+        raise ApiError(502, UNCONFIRMED) from exc
+    if payment.get("order_id") != stored.razorpay_order_id:
+        raise bad_request(BAD_SIGNATURE, "razorpay_signature")
+    status = payment.get("status")
+    if status == "refunded" and stored.status in (PaymentStatus.CAPTURED, PaymentStatus.REFUNDED):
+        return payment  # ours, refunded since (a duplicate): verify again just reports it
+    if status != "captured":
+        raise conflict(NOT_CAPTURED)
+    return payment
+
+
+async def _verified(request: web.Request, identity: Identity, settled: Settlement, payment_id: str,
+                    refund_reason: str = LATE_NO_SEAT) -> web.Response:
     assert settled.payment is not None and settled.payment.id is not None and settled.booking is not None
     booking_id, payment_row_id = settled.booking.id, settled.payment.id
     assert booking_id is not None
@@ -115,7 +160,7 @@ async def _verified(request: web.Request, identity: Identity, settled: Settlemen
             body["notice"] = DUPLICATE
         return web.json_response(body)
     if payment["refund_status"] is not None:
-        raise ApiError(409, LATE_NO_SEAT, refund=True, booking=body["booking"], payment=payment)
+        raise ApiError(409, refund_reason, refund=True, booking=body["booking"], payment=payment)
     raise conflict("Your payment was received but the booking could not be confirmed. Please contact support.")
 
 

@@ -31,8 +31,8 @@ PAYMENT_HOLD_EXPIRY = "payment_hold_expiry"
 EXPIRED = "The payment window ended before a payment arrived."
 
 
-async def _captured_payment(app: web.Application, order_id: str) -> str | None:
-    """The id of a captured payment on the order, per Razorpay; None when there is none or Razorpay is down."""
+async def _captured_payment(app: web.Application, order_id: str) -> dict[str, Any] | None:
+    """A captured payment on the order, per Razorpay; None when there is none or Razorpay is down."""
     gateway = app[PAYMENTS].gateway
     try:
         order = await gateway.fetch_order(order_id)
@@ -44,7 +44,8 @@ async def _captured_payment(app: web.Application, order_id: str) -> str | None:
         # arrives by webhook (Razorpay retries for a day) and is confirmed or refunded as late.
         log.warning("hold check for %s could not reach Razorpay: %s", order_id, exc)
         return None
-    return next((str(p["id"]) for p in payments if p.get("status") in ("captured", "refunded")), None)
+    # Not "refunded": money Razorpay already gave back must not confirm a seat.
+    return next((p for p in payments if p.get("status") == "captured"), None)
 
 
 async def expire_hold(app: web.Application, booking_id: int) -> None:
@@ -60,20 +61,26 @@ async def expire_hold(app: web.Application, booking_id: int) -> None:
         orders = list((await s.exec(select(Payment.razorpay_order_id).where(  # type: ignore[call-overload]
             col(Payment.booking_id) == booking_id, col(Payment.status) == PaymentStatus.CREATED))).all())
     for order_id in orders:
-        payment_id = await _captured_payment(app, order_id)
-        if payment_id is not None:
-            settled = await confirm_payment(app, order_id, payment_id)
+        captured = await _captured_payment(app, order_id)
+        if captured is not None:
+            amount, currency = captured.get("amount"), captured.get("currency")
+            settled = await confirm_payment(app, order_id, str(captured["id"]),
+                                            amount_paise=amount if isinstance(amount, int) else None,
+                                            currency=currency if isinstance(currency, str) else None)
             if settled.outcome in (Outcome.CONFIRMED, Outcome.UNCHANGED):
                 return
     async with app[DB].session() as s:
         # Payments first, as every settlement does: a capture racing this expiry either wins the
         # payment row (and this finds nothing to fail) or loses it and is handled as a late payment.
+        # Only the orders and the hold judged above: while Razorpay was asked, the learner may have
+        # booked again (a new hold with a new order on the same row), which is not this job's to end.
         await s.execute(
             update(Payment)
-            .where(col(Payment.booking_id) == booking_id, col(Payment.status) == PaymentStatus.CREATED)
+            .where(col(Payment.booking_id) == booking_id, col(Payment.status) == PaymentStatus.CREATED,
+                   col(Payment.razorpay_order_id).in_(orders))
             .values(status=PaymentStatus.FAILED, failure_reason=EXPIRED)
         )
-        booking = await cancel_hold(s, booking_id, now)
+        booking = await cancel_hold(s, booking_id, now, expired_by=now)
         if booking is None:
             await s.commit()
             return

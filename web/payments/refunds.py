@@ -21,8 +21,8 @@ from sqlalchemy import or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.enums import BookingStatus, PaymentStatus
-from models.tables import Booking, MentorSession, Notification, Payment
+from models.enums import BookingStatus, PaymentStatus, Role
+from models.tables import Booking, MentorSession, Notification, Payment, User
 from web.jobs import JOBS
 from web.keys import CLOCK, DB
 from web.payments.money import inr
@@ -44,6 +44,9 @@ FAILED = "failed"
 PENDING_CHECK_EVERY = timedelta(hours=6)
 PENDING_CHECKS = 40
 RETRY_FAILED_AFTER = timedelta(minutes=10)
+# A refund job that used up its attempts (Razorpay down or refusing) is surfaced and tried again later.
+RETRY_GIVEN_UP_AFTER = timedelta(hours=6)
+REFUND_STUCK = "refund_stuck"
 
 
 def _rowcount(result: Any) -> int:
@@ -205,8 +208,48 @@ async def run_refund(app: web.Application, args: dict[str, Any]) -> None:
         log.warning("refund %s of payment %s still pending after %d checks", refund["id"], razorpay_id, check)
 
 
+async def refund_given_up(app: web.Application, args: dict[str, Any], error: str) -> None:
+    """The `payment_refund` job failed for the last time: tell the admins and the learner, and keep trying slowly.
+
+    Without this a refund the learner was promised would stay queued forever with nobody told.
+    """
+    payment_id, round_ = int(args["payment_id"]), int(args.get("round", 0))
+    now = app[CLOCK].now()
+    notes: list[Notification] = []
+    async with app[DB].session() as s:
+        payment = await s.get(Payment, payment_id)
+        if payment is None or payment.status != PaymentStatus.CAPTURED or payment.refund_status == PROCESSED:
+            return
+        if round_ == 0:
+            learner_id, title = await _session_title(s, payment.booking_id)
+            data = {"payment_id": payment.id, "razorpay_payment_id": payment.razorpay_payment_id,
+                    "booking_id": payment.booking_id, "amount_paise": payment.amount_paise}
+            admins = (await s.exec(select(User).where(User.role == Role.ADMIN))).all()
+            for admin in admins:
+                assert admin.id is not None
+                notes.append(await add_notification(
+                    s, app[CLOCK], user_id=admin.id, kind=REFUND_STUCK, title="Refund needs attention",
+                    body=(f"Refunding {inr(payment.amount_paise)} (payment {payment.razorpay_payment_id}) for "
+                          f"“{title}” keeps failing: {error[-300:]}"),
+                    data=data,
+                ))
+            notes.append(await add_notification(
+                s, app[CLOCK], user_id=learner_id, kind="refund_delayed", title="Refund delayed",
+                body=f"Your refund of {inr(payment.amount_paise)} for “{title}” is delayed; our team has been told.",
+                data=data,
+            ))
+        schedule_job(s, kind=PAYMENT_REFUND, args={"payment_id": payment.id, "round": round_ + 1},
+                     due_at=now + RETRY_GIVEN_UP_AFTER, now=now)
+        await s.commit()
+    log.error("refund of payment %s given up (round %d): %s", payment_id, round_, error)
+    await publish_notifications(app[BUS], notes)
+
+
 def register_refunds(app: web.Application) -> None:
     async def payment_refund(args: dict[str, Any]) -> None:
         await run_refund(app, args)
 
-    app[JOBS].register(PAYMENT_REFUND, payment_refund)
+    async def payment_refund_given_up(args: dict[str, Any], error: str) -> None:
+        await refund_given_up(app, args, error)
+
+    app[JOBS].register(PAYMENT_REFUND, payment_refund, on_give_up=payment_refund_given_up)

@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -52,8 +52,11 @@ class Settlement:
 
 
 LATE_NO_SEAT = ("Your payment arrived after your seat hold ended and no seat could be given back "
-                "(the session is full, cancelled or over), so it is being refunded in full.")
+                "(the session is full, cancelled, over or no longer at the price you paid), "
+                "so it is being refunded in full.")
 DUPLICATE = "You had already paid for this booking, so this second payment is being refunded in full."
+WRONG_AMOUNT = ("Razorpay captured an amount or currency other than your order's, so the booking was not "
+                "confirmed and the payment is being refunded in full. Please book again.")
 
 
 def _rowcount(result: Any) -> int:
@@ -74,11 +77,17 @@ async def _payment_by_order(s: AsyncSession, order_id: str) -> Payment | None:
     return (await s.exec(query)).first()
 
 
-async def confirm_payment(app: web.Application, order_id: str, payment_id: str) -> Settlement:
-    """Razorpay says `payment_id` captured `order_id` (a verified signature, webhook or order fetch)."""
+async def confirm_payment(app: web.Application, order_id: str, payment_id: str, *,
+                          amount_paise: int | None = None, currency: str | None = None) -> Settlement:
+    """Razorpay says `payment_id` captured `order_id` (a verified signature, webhook or order fetch).
+
+    `amount_paise` and `currency` are what Razorpay says was captured, when the caller knows: money
+    that is not the order's amount confirms nothing and is refunded.
+    """
     clock = app[CLOCK]
     now = clock.now()
-    captured = {"status": PaymentStatus.CAPTURED, "razorpay_payment_id": payment_id, "verified_at": now}
+    captured = {"status": PaymentStatus.CAPTURED, "razorpay_payment_id": payment_id, "verified_at": now,
+                "failure_reason": None}
     async with app[DB].session() as s:
         if not (await _move_payment(s, order_id, PaymentStatus.CREATED, **captured)
                 or await _move_payment(s, order_id, PaymentStatus.FAILED, **captured)):
@@ -93,7 +102,9 @@ async def confirm_payment(app: web.Application, order_id: str, payment_id: str) 
         learner = await s.get(User, booking.learner_id) if booking else None
         assert booking is not None and session is not None and learner is not None
         assert learner.id is not None
-        if await _give_seat(s, booking, session, payment):
+        mismatch = ((amount_paise is not None and amount_paise != payment.amount_paise)
+                    or (currency is not None and currency != payment.currency))
+        if not mismatch and await _give_seat(s, booking, session, payment):
             booking.status = BookingStatus.CONFIRMED
             booking.confirmed_at = now
             booking.cancelled_at = None
@@ -105,11 +116,15 @@ async def confirm_payment(app: web.Application, order_id: str, payment_id: str) 
             await s.commit()
             await announce_confirmed(app, session, learner, booking, notes)
             return Settlement(Outcome.CONFIRMED, payment, booking)
-        already_booked = booking.status == BookingStatus.CONFIRMED
+        reason = (WRONG_AMOUNT if mismatch else DUPLICATE if booking.status == BookingStatus.CONFIRMED
+                  else LATE_NO_SEAT)
         mark_for_refund(s, payment, now)
+        if mismatch:
+            # Its order is paid and takes no other payment: the hold ends now rather than at its expiry.
+            await cancel_hold(s, booking.id or 0, now)
         note = await add_notification(
             s, clock, user_id=learner.id, kind="payment_refunding", title="Payment being refunded",
-            body=f"{inr(payment.amount_paise)} for “{session.title}”: {DUPLICATE if already_booked else LATE_NO_SEAT}",
+            body=f"{inr(payment.amount_paise)} for “{session.title}”: {reason}",
             data={"session_id": session.id, "booking_id": booking.id, "amount_paise": payment.amount_paise},
         )
         await s.commit()
@@ -132,6 +147,10 @@ async def _give_seat(s: AsyncSession, booking: Booking, session: MentorSession, 
             .values(status=PaymentStatus.FAILED, failure_reason="Paid through another order.")
         )
         return True
+    # The hold is gone, so nothing kept the price fixed: a payment for an amount the session no longer
+    # costs (or a session now free) gets no seat and goes back, rather than confirming at a stale price.
+    if payment.amount_paise != session.price_paise or payment.currency != session.currency:
+        return False
     return await take_seat(s, session)
 
 
@@ -152,11 +171,18 @@ async def release_payment(app: web.Application, order_id: str, reason: str) -> S
     return Settlement(Outcome.RELEASED, payment, booking)
 
 
-async def cancel_hold(s: AsyncSession, booking_id: int, now: datetime) -> Booking | None:
-    """Cancel a pending booking and free its seat in the caller's transaction; None if it was not pending."""
+async def cancel_hold(s: AsyncSession, booking_id: int, now: datetime, *,
+                      expired_by: datetime | None = None) -> Booking | None:
+    """Cancel a pending booking and free its seat in the caller's transaction; None if it was not pending.
+
+    With `expired_by`, only a hold that ended by then: a hold taken again meanwhile is left alone.
+    """
+    conditions = [col(Booking.id) == booking_id, col(Booking.status) == BookingStatus.PENDING_PAYMENT]
+    if expired_by is not None:
+        conditions.append(or_(col(Booking.hold_expires_at).is_(None), col(Booking.hold_expires_at) <= expired_by))
     result = await s.execute(
         update(Booking)
-        .where(col(Booking.id) == booking_id, col(Booking.status) == BookingStatus.PENDING_PAYMENT)
+        .where(*conditions)
         .values(status=BookingStatus.CANCELLED, cancelled_at=now, hold_expires_at=None)
     )
     if _rowcount(result) != 1:

@@ -55,6 +55,8 @@ def webhook_facts(payload: dict[str, Any]) -> dict[str, Any]:
         "payment_id": payment.get("id") or refund.get("payment_id"),
         "refund_id": refund.get("id"),
         "error": payment.get("error_description"),
+        "amount": payment.get("amount"),
+        "currency": payment.get("currency"),
     }
 
 
@@ -89,7 +91,10 @@ async def webhook(request: web.Request) -> web.Response:
 async def process_webhook(app: web.Application, facts: dict[str, Any]) -> None:
     event, order_id, payment_id = facts.get("event"), facts.get("order_id"), facts.get("payment_id")
     if event in CAPTURE_EVENTS and order_id and payment_id:
-        settled = await confirm_payment(app, str(order_id), str(payment_id))
+        amount, currency = facts.get("amount"), facts.get("currency")
+        settled = await confirm_payment(app, str(order_id), str(payment_id),
+                                        amount_paise=amount if isinstance(amount, int) else None,
+                                        currency=currency if isinstance(currency, str) else None)
         if settled.outcome == Outcome.UNKNOWN:
             # Only possible if storing the Payment row failed after Razorpay created the order.
             log.error("captured payment %s for unknown order %s: refund it by hand", payment_id, order_id)

@@ -42,6 +42,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from models.db import Database
 from web.identity import Identity, current_identity
+from web.middlewares import refuse_cross_site
 from web.realtime.authz import can_subscribe, parse_channel
 from web.realtime.bus import BusUnavailable, EventBus
 from web.realtime.envelope import Envelope, Position
@@ -119,6 +120,8 @@ class Hub:
     # the endpoint
 
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
+        # The cookie rides along on a cross-site handshake too: refuse other sites' pages first.
+        refuse_cross_site(request)
         identity = await current_identity(request)
         ws = web.WebSocketResponse(
             heartbeat=self.settings.heartbeat_seconds, max_msg_size=self.settings.max_message_bytes

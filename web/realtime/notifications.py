@@ -27,14 +27,18 @@ from sqlmodel import col
 
 from models.clock import Clock, as_utc
 from models.tables import Notification
+from web.errors import ApiError
 from web.identity import current_identity
 from web.keys import CLOCK, DB
 from web.realtime.bus import BusUnavailable, EventBus
 from web.realtime.envelope import Envelope
+from web.request_data import json_object
+from web.validation import MAX_ID
 
 log = logging.getLogger(__name__)
 
 LIST_LIMIT = 50
+MAX_READ_IDS = 500
 
 
 def channel_for(user_id: int) -> str:
@@ -108,9 +112,9 @@ async def mark_read(request: web.Request) -> web.Response:
     payload: Any = {}
     if request.can_read_body:
         try:
-            payload = await request.json()
-        except ValueError:
-            return _error(400, "body must be JSON")
+            payload = await json_object(request)
+        except ApiError as exc:
+            return _error(exc.status, "body must be a JSON object" if exc.status == 400 else exc.message)
     if not isinstance(payload, dict):
         return _error(400, "body must be a JSON object")
     ids = payload.get("ids")
@@ -118,6 +122,11 @@ async def mark_read(request: web.Request) -> web.Response:
         not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids)
     ):
         return _error(400, "ids must be a list of integers")
+    if ids is not None and len(ids) > MAX_READ_IDS:
+        return _error(400, f"mark at most {MAX_READ_IDS} notifications at once")
+    if ids is not None:
+        # An id no row can have (beyond the column's range) would make PostgreSQL fail the query.
+        ids = [i for i in ids if 0 < i <= MAX_ID]
     statement = (
         update(Notification)
         .where(col(Notification.user_id) == identity.user_id)
