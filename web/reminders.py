@@ -25,10 +25,14 @@ SESSION_REMINDER = "session_reminder"
 FEEDBACK_REMINDER = "feedback_reminder"
 
 
+def _reminder_lead(app: web.Application) -> timedelta:
+    return timedelta(minutes=app[CONFIG].int("workers", "session_reminder_minutes"))
+
+
 def schedule_session_reminder(app: web.Application, session: AsyncSession, *, mentor_session: MentorSession,
                               learner_id: int) -> None:
     """Call inside the booking's transaction, so the timer exists exactly when the booking does."""
-    lead = timedelta(minutes=app[CONFIG].int("workers", "session_reminder_minutes"))
+    lead = _reminder_lead(app)
     now = app[CLOCK].now()
     schedule_job(session, kind=SESSION_REMINDER, args={"session_id": mentor_session.id, "learner_id": learner_id},
                  due_at=max(now, mentor_session.start_at - lead), now=now)
@@ -57,6 +61,16 @@ def register_reminders(app: web.Application) -> None:
             if (mentor_session is None or booking is None or booking.status != BookingStatus.CONFIRMED
                     or mentor_session.status not in (SessionStatus.SCHEDULED, SessionStatus.LIVE)
                     or await _already_sent(s, learner_id, SESSION_REMINDER, session_id)):
+                return
+            now = app[CLOCK].now()
+            due = mentor_session.start_at - _reminder_lead(app)
+            if now < due:
+                # The mentor moved the session later since this timer was set: remind before the new start.
+                schedule_job(s, kind=SESSION_REMINDER, args={"session_id": session_id, "learner_id": learner_id},
+                             due_at=due, now=now)
+                await s.commit()
+                return
+            if now >= mentor_session.start_at + timedelta(minutes=mentor_session.duration_minutes):
                 return
             note = await add_notification(
                 s, app[CLOCK], user_id=learner_id, kind=SESSION_REMINDER, title="Your session starts soon",

@@ -22,7 +22,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.enums import BookingStatus, PaymentStatus, Role
-from models.tables import Booking, MentorSession, Notification, Payment, User
+from models.tables import Booking, MentorSession, Notification, Payment, ScheduledJob, User
 from web.jobs import JOBS
 from web.keys import CLOCK, DB
 from web.payments.money import inr
@@ -201,9 +201,14 @@ async def run_refund(app: web.Application, args: dict[str, Any]) -> None:
     elif check < PENDING_CHECKS:
         now = app[CLOCK].now()
         async with app[DB].session() as s:
-            schedule_job(s, kind=PAYMENT_REFUND, args={"payment_id": payment.id, "check": check + 1},
-                         due_at=now + PENDING_CHECK_EVERY, now=now)
-            await s.commit()
+            # A redelivered job (Celery, or a lease that ran out) must not start a second chain of checks.
+            pending = (await s.exec(select(ScheduledJob).where(
+                ScheduledJob.kind == PAYMENT_REFUND, col(ScheduledJob.done_at).is_(None)))).all()
+            if not any(job.args.get("payment_id") == payment.id and job.args.get("check") == check + 1
+                       for job in pending):
+                schedule_job(s, kind=PAYMENT_REFUND, args={"payment_id": payment.id, "check": check + 1},
+                             due_at=now + PENDING_CHECK_EVERY, now=now)
+                await s.commit()
     else:
         log.warning("refund %s of payment %s still pending after %d checks", refund["id"], razorpay_id, check)
 

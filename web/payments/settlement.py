@@ -15,7 +15,7 @@ otherwise the money goes back through a refund job. Money is never kept without 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -104,7 +104,9 @@ async def confirm_payment(app: web.Application, order_id: str, payment_id: str, 
         assert learner.id is not None
         mismatch = ((amount_paise is not None and amount_paise != payment.amount_paise)
                     or (currency is not None and currency != payment.currency))
-        if not mismatch and await _give_seat(s, booking, session, payment):
+        # Booking is open until the end (ARCHITECTURE §4): money arriving after it buys nothing.
+        over = now >= session.start_at + timedelta(minutes=session.duration_minutes)
+        if not mismatch and not over and await _give_seat(s, booking, session, payment):
             booking.status = BookingStatus.CONFIRMED
             booking.confirmed_at = now
             booking.cancelled_at = None
@@ -119,7 +121,7 @@ async def confirm_payment(app: web.Application, order_id: str, payment_id: str, 
         reason = (WRONG_AMOUNT if mismatch else DUPLICATE if booking.status == BookingStatus.CONFIRMED
                   else LATE_NO_SEAT)
         mark_for_refund(s, payment, now)
-        if mismatch:
+        if mismatch or over:
             # Its order is paid and takes no other payment: the hold ends now rather than at its expiry.
             await cancel_hold(s, booking.id or 0, now)
         note = await add_notification(

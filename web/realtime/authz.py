@@ -35,7 +35,12 @@ class ChannelName:
 
     @property
     def numeric_key(self) -> int | None:
-        return int(self.key) if self.key.isdigit() else None
+        return int(self.key) if _is_number(self.key) else None
+
+
+def _is_number(key: str) -> bool:
+    # str.isdigit() is also true for "²" or "١٢", which int() refuses or reads as another channel's id.
+    return key.isascii() and key.isdigit()
 
 
 def parse_channel(channel: str) -> ChannelName | None:
@@ -44,7 +49,7 @@ def parse_channel(channel: str) -> ChannelName | None:
     if not sep or not key:
         return None
     if kind in _PERSONAL:
-        return ChannelName(kind, key) if key.isdigit() and len(key) <= 18 else None
+        return ChannelName(kind, key) if _is_number(key) and len(key) <= 18 else None
     if kind == "sessions":
         return ChannelName(kind, key) if _ROOM_CODE.fullmatch(key) else None
     return None
