@@ -15,6 +15,7 @@ from sqlmodel import col, select
 
 from models.enums import BookingStatus, PaymentStatus, Role
 from models.tables import Booking, MentorSession, Payment, User
+from web import validation as v
 from web.bookings import booking_json
 from web.errors import ApiError, bad_request, conflict, not_found
 from web.identity import Identity
@@ -192,6 +193,8 @@ async def resume_checkout(request: web.Request) -> web.Response:
     session_id = data.get("session_id")
     if not isinstance(session_id, int) or isinstance(session_id, bool):
         raise bad_request("session_id is required.", "session_id")
+    if v.row_id(session_id) is None:
+        raise not_found("No such session.")
     async with request.app[DB].session() as s:
         session = await s.get(MentorSession, session_id)
         learner = await s.get(User, identity.user_id)

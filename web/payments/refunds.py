@@ -53,6 +53,11 @@ def _rowcount(result: Any) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+def _notes_of(refund: dict[str, Any]) -> dict[str, Any]:
+    notes = refund.get("notes")
+    return notes if isinstance(notes, dict) else {}
+
+
 def mark_for_refund(s: AsyncSession, payment: Payment, now: datetime) -> None:
     """Queue a refund of a captured payment in the caller's transaction."""
     assert payment.id is not None
@@ -127,8 +132,17 @@ async def _record_refund(app: web.Application, payment: Payment, refund: dict[st
     await publish_notifications(app[BUS], [note])
 
 
-async def complete_refund(app: web.Application, razorpay_payment_id: str, refund_id: str) -> bool:
-    """Razorpay processed the refund: the payment is refunded, and so is a booking that no longer holds a seat."""
+async def complete_refund(app: web.Application, razorpay_payment_id: str, refund_id: str, *,
+                          in_full: bool | None = None) -> bool:
+    """Razorpay processed the refund: the payment is refunded, and so is a booking that no longer holds a seat.
+
+    `in_full` False (the webhook's payment shows money still kept) is a partial refund someone made by
+    hand: the payment stays captured, so a later cancellation still refunds what is left.
+    """
+    if in_full is False:
+        log.warning("partial refund %s of payment %s processed; the payment stays captured",
+                    refund_id, razorpay_payment_id)
+        return False
     now = app[CLOCK].now()
     notes: list[Notification] = []
     async with app[DB].session() as s:
@@ -191,7 +205,11 @@ async def run_refund(app: web.Application, args: dict[str, Any]) -> None:
         refund = await gateway.fetch_refund(payment.refund_id)
     if refund is None or refund.get("status") == FAILED:
         existing = await gateway.payment_refunds(razorpay_id)
-        refund = next((r for r in existing if r.get("status") in (PENDING, PROCESSED)), None)
+        # Adopt only what an earlier run of this job made (its notes) or a refund of the whole payment,
+        # never a partial refund made by hand, which would leave the rest unrefunded.
+        refund = next((r for r in existing if r.get("status") in (PENDING, PROCESSED)
+                       and (_notes_of(r).get("payment_id") == str(payment.id)
+                            or int(r.get("amount") or 0) >= payment.amount_paise)), None)
         if refund is None:
             refund = await gateway.refund(razorpay_id, notes={"payment_id": str(payment.id),
                                                               "booking_id": str(payment.booking_id)})

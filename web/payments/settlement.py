@@ -77,6 +77,10 @@ async def _payment_by_order(s: AsyncSession, order_id: str) -> Payment | None:
     return (await s.exec(query)).first()
 
 
+class _BookingMoved(Exception):
+    """The booking changed between reading it and confirming it; the settlement starts again."""
+
+
 async def confirm_payment(app: web.Application, order_id: str, payment_id: str, *,
                           amount_paise: int | None = None, currency: str | None = None) -> Settlement:
     """Razorpay says `payment_id` captured `order_id` (a verified signature, webhook or order fetch).
@@ -84,6 +88,16 @@ async def confirm_payment(app: web.Application, order_id: str, payment_id: str, 
     `amount_paise` and `currency` are what Razorpay says was captured, when the caller knows: money
     that is not the order's amount confirms nothing and is refunded.
     """
+    for _ in range(4):
+        try:
+            return await _confirm_payment(app, order_id, payment_id, amount_paise, currency)
+        except _BookingMoved:
+            continue
+    raise RuntimeError(f"booking of order {order_id} kept changing while its payment was confirmed")
+
+
+async def _confirm_payment(app: web.Application, order_id: str, payment_id: str, amount_paise: int | None,
+                           currency: str | None) -> Settlement:
     clock = app[CLOCK]
     now = clock.now()
     captured = {"status": PaymentStatus.CAPTURED, "razorpay_payment_id": payment_id, "verified_at": now,
@@ -106,13 +120,20 @@ async def confirm_payment(app: web.Application, order_id: str, payment_id: str, 
                     or (currency is not None and currency != payment.currency))
         # Booking is open until the end (ARCHITECTURE §4): money arriving after it buys nothing.
         over = now >= session.start_at + timedelta(minutes=session.duration_minutes)
+        seen = booking.status
         if not mismatch and not over and await _give_seat(s, booking, session, payment):
-            booking.status = BookingStatus.CONFIRMED
-            booking.confirmed_at = now
-            booking.cancelled_at = None
-            booking.hold_expires_at = None
-            s.add(booking)
-            await s.flush()
+            # Conditional on the status the seat was judged by: on PostgreSQL the learner may have taken a
+            # new hold on this row meanwhile (it then holds its own seat), and a blind write would count two.
+            moved = await s.execute(
+                update(Booking)
+                .where(col(Booking.id) == booking.id, col(Booking.status) == seen)
+                .values(status=BookingStatus.CONFIRMED, confirmed_at=now, cancelled_at=None, hold_expires_at=None)
+            )
+            if _rowcount(moved) != 1:
+                await s.rollback()
+                raise _BookingMoved
+            booking = await s.get(Booking, booking.id, populate_existing=True)
+            assert booking is not None
             notes = await booking_confirmed_notifications(s, clock, session, learner, booking)
             schedule_session_reminder(app, s, mentor_session=session, learner_id=learner.id)
             await s.commit()
@@ -121,7 +142,7 @@ async def confirm_payment(app: web.Application, order_id: str, payment_id: str, 
         reason = (WRONG_AMOUNT if mismatch else DUPLICATE if booking.status == BookingStatus.CONFIRMED
                   else LATE_NO_SEAT)
         mark_for_refund(s, payment, now)
-        if mismatch or over:
+        if (mismatch or over) and not await _other_open_order(s, payment):
             # Its order is paid and takes no other payment: the hold ends now rather than at its expiry.
             await cancel_hold(s, booking.id or 0, now)
         note = await add_notification(
@@ -132,6 +153,14 @@ async def confirm_payment(app: web.Application, order_id: str, payment_id: str, 
         await s.commit()
     await publish_notifications(app[BUS], [note])
     return Settlement(Outcome.REFUNDING, payment, booking)
+
+
+async def _other_open_order(s: AsyncSession, payment: Payment) -> bool:
+    """Whether the booking holds a newer order still open (the learner booked again after a lapse)."""
+    other = (await s.exec(select(Payment.id).where(  # type: ignore[call-overload]
+        col(Payment.booking_id) == payment.booking_id, col(Payment.status) == PaymentStatus.CREATED,
+        col(Payment.id) != payment.id))).first()
+    return other is not None
 
 
 async def _give_seat(s: AsyncSession, booking: Booking, session: MentorSession, payment: Payment) -> bool:

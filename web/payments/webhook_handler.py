@@ -57,7 +57,18 @@ def webhook_facts(payload: dict[str, Any]) -> dict[str, Any]:
         "error": payment.get("error_description"),
         "amount": payment.get("amount"),
         "currency": payment.get("currency"),
+        "refunded_in_full": _refunded_in_full(payment) if refund else None,
     }
+
+
+def _refunded_in_full(payment: dict[str, Any]) -> bool | None:
+    """Whether the refund event's payment has all its money back; None when the payload does not say."""
+    amount, refunded = payment.get("amount"), payment.get("amount_refunded")
+    if payment.get("status") == "refunded":
+        return True
+    if isinstance(amount, int) and isinstance(refunded, int):
+        return refunded >= amount
+    return None
 
 
 @routes.post(WEBHOOK_PATH)
@@ -101,7 +112,9 @@ async def process_webhook(app: web.Application, facts: dict[str, Any]) -> None:
     elif event == "payment.failed" and order_id:
         await release_payment(app, str(order_id), str(facts.get("error") or DEFAULT_FAILURE))
     elif event == "refund.processed" and payment_id and facts.get("refund_id"):
-        await complete_refund(app, str(payment_id), str(facts["refund_id"]))
+        in_full = facts.get("refunded_in_full")
+        await complete_refund(app, str(payment_id), str(facts["refund_id"]),
+                              in_full=in_full if isinstance(in_full, bool) else None)
     elif event == "refund.failed" and payment_id and facts.get("refund_id"):
         await refund_failed(app, str(payment_id), str(facts["refund_id"]))
     else:

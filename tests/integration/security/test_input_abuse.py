@@ -94,3 +94,9 @@ async def test_marking_notifications_read_with_odd_ids_is_not_a_500(api: ApiClie
     await sign_up(api, "learner", "l@example.com")
     response = await api.post("/api/notifications/read", json={"ids": ids})
     assert response.status in (200, 400, 413), await response.text()
+
+
+async def test_resuming_checkout_for_an_out_of_range_session_is_not_found(api: ApiClient) -> None:
+    await sign_up(api, "learner", "l@example.com")
+    response = await api.post("/api/payments/checkout", json={"session_id": 2**40})
+    assert response.status == 404, await response.text()
