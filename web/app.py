@@ -36,7 +36,6 @@ from web.realtime import setup_realtime
 from web.realtime.keys import BUS
 from web.reminders import register_reminders
 from web.rtc import setup_rtc
-from web.templating import template_context
 
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
 STATIC_DIR = PROJECT_ROOT / "web" / "static"
@@ -83,7 +82,6 @@ def create_app(
     env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
-        context_processors=[template_context],
         autoescape=jinja2.select_autoescape(["html"]),
     )
 

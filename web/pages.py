@@ -6,7 +6,6 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
-import aiohttp_jinja2
 from aiohttp import web
 from sqlmodel import col, select
 
@@ -16,6 +15,7 @@ from web import accounts, signup_steps
 from web.accounts import safe_next
 from web.identity import Identity, current_identity
 from web.keys import CLOCK, CONFIG, DB
+from web.templating import page, render_page
 
 routes = web.RouteTableDef()
 # Sessions that started recently may still be running: keep them on the landing page.
@@ -29,17 +29,17 @@ async def require_page_role(request: web.Request, role: str) -> Identity:
     if identity is None:
         raise web.HTTPFound(f"/login?next={quote(request.path_qs, safe='')}")
     if identity.role != role:
-        raise forbidden_page(request, f"This page is for {role}s. You are signed in as a {identity.role}.")
+        raise await forbidden_page(request, f"This page is for {role}s. You are signed in as a {identity.role}.")
     return identity
 
 
-def forbidden_page(request: web.Request, message: str) -> web.HTTPException:
-    response = aiohttp_jinja2.render_template("error.html", request, {"status": 403, "message": message}, status=403)
+async def forbidden_page(request: web.Request, message: str) -> web.HTTPException:
+    response = await render_page(request, "error.html", {"status": 403, "message": message}, status=403)
     return web.HTTPForbidden(body=response.body, content_type="text/html")
 
 
 @routes.get("/")
-@aiohttp_jinja2.template("index.html")
+@page("index.html")
 async def landing(request: web.Request) -> dict[str, Any]:
     db, now = request.app[DB], request.app[CLOCK].now()
     async with db.session() as s:
@@ -56,7 +56,7 @@ async def landing(request: web.Request) -> dict[str, Any]:
 
 
 @routes.get("/login")
-@aiohttp_jinja2.template("login.html")
+@page("login.html")
 async def login_page(request: web.Request) -> dict[str, Any]:
     identity = await current_identity(request)
     next_url = safe_next(request.query.get("next"))
@@ -66,7 +66,7 @@ async def login_page(request: web.Request) -> dict[str, Any]:
 
 
 @routes.get("/signup/{role:learner|mentor}")
-@aiohttp_jinja2.template("signup.html")
+@page("signup.html")
 async def signup_page(request: web.Request) -> dict[str, Any]:
     role = request.match_info["role"]
     identity = await current_identity(request)
@@ -88,14 +88,14 @@ SUGGESTED_DOMAINS = (
 
 
 @routes.get("/dashboard/learner")
-@aiohttp_jinja2.template("dashboard_learner.html")
+@page("dashboard_learner.html")
 async def learner_dashboard(request: web.Request) -> dict[str, Any]:
     await require_page_role(request, Role.LEARNER)
     return {"suggested_domains": SUGGESTED_DOMAINS}
 
 
 @routes.get("/dashboard/mentor")
-@aiohttp_jinja2.template("dashboard_mentor.html")
+@page("dashboard_mentor.html")
 async def mentor_dashboard(request: web.Request) -> dict[str, Any]:
     await require_page_role(request, Role.MENTOR)
     return {
@@ -105,7 +105,7 @@ async def mentor_dashboard(request: web.Request) -> dict[str, Any]:
 
 
 @routes.get("/dashboard/admin")
-@aiohttp_jinja2.template("dashboard_admin.html")
+@page("dashboard_admin.html")
 async def admin_dashboard(request: web.Request) -> dict[str, Any]:
     await require_page_role(request, Role.ADMIN)
     async with request.app[DB].session() as s:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-import aiohttp_jinja2
 from aiohttp import web
 from sqlmodel import col, select
 
@@ -14,12 +13,13 @@ from models.tables import Booking, MentorSession, User
 from web.identity import current_identity
 from web.keys import DB
 from web.pages import forbidden_page
+from web.templating import page
 
 routes = web.RouteTableDef()
 
 
 @routes.get("/session/{room_code}/")
-@aiohttp_jinja2.template("room.html")
+@page("room.html")
 async def room_page(request: web.Request) -> dict[str, Any]:
     identity = await current_identity(request)
     if identity is None:
@@ -42,5 +42,5 @@ async def room_page(request: web.Request) -> dict[str, Any]:
     elif identity.role == Role.ADMIN:
         role = "admin"
     else:
-        raise forbidden_page(request, "Only the mentor and learners who booked this session can enter its room.")
+        raise await forbidden_page(request, "Only the mentor and learners who booked this session can enter its room.")
     return {"session": session, "mentor": mentor, "room_role": role}

@@ -1,9 +1,16 @@
-"""What every template sees: the signed-in user, the CSRF token, the request path."""
+"""Rendering pages with what the layout needs: the signed-in user, the CSRF token, the request path.
+
+Pages use `@page(...)` rather than aiohttp-jinja2's context processors: those run as a middleware on
+every request, API calls included, and this context costs a database read for signed-in users.
+"""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+import aiohttp_jinja2
 from aiohttp import web
 
 from web import accounts
@@ -11,8 +18,10 @@ from web.identity import current_identity
 from web.keys import DB
 from web.middlewares import csrf_token_for
 
+PageHandler = Callable[[web.Request], Awaitable[Mapping[str, Any]]]
 
-async def template_context(request: web.Request) -> dict[str, Any]:
+
+async def layout_context(request: web.Request) -> dict[str, Any]:
     identity = await current_identity(request)
     user = await accounts.get_user(request.app[DB], identity.user_id) if identity else None
     return {
@@ -22,3 +31,20 @@ async def template_context(request: web.Request) -> dict[str, Any]:
         "path": request.path_qs,
         "dashboard_url": accounts.dashboard_for(user.role) if user else None,
     }
+
+
+async def render_page(request: web.Request, template: str, context: Mapping[str, Any], *,
+                      status: int = 200) -> web.Response:
+    full = {**await layout_context(request), **context}
+    return aiohttp_jinja2.render_template(template, request, full, status=status)
+
+
+def page(template: str) -> Callable[[PageHandler], Callable[[web.Request], Awaitable[web.Response]]]:
+    def decorate(handler: PageHandler) -> Callable[[web.Request], Awaitable[web.Response]]:
+        @functools.wraps(handler)
+        async def wrapped(request: web.Request) -> web.Response:
+            return await render_page(request, template, await handler(request))
+
+        return wrapped
+
+    return decorate
