@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -11,7 +12,7 @@ from web.errors import not_found
 from web.identity import Identity, current_identity
 from web.keys import CLOCK, CONFIG, DB
 from web.request_data import require_identity
-from web.session_json import session_json
+from web.session_json import SessionView, session_json
 from web.sessions_form import read_form
 from web.sessions_queries import browse, get_view, mine
 from web.sessions_service import cancel_session, create_session, edit_session
@@ -55,8 +56,7 @@ async def list_sessions(request: web.Request) -> web.Response:
     now = request.app[CLOCK].now()
     async with request.app[DB].session() as s:
         views = await browse(s, request.query.get("tab", "scheduled"), now, identity)
-    settings = time_settings(request.app[CONFIG])
-    return web.json_response({"sessions": [session_json(view, identity, now, settings) for view in views]})
+    return _sessions_response(request, views, identity, now)
 
 
 @routes.get("/api/sessions/mine")
@@ -65,6 +65,11 @@ async def list_mine(request: web.Request) -> web.Response:
     now = request.app[CLOCK].now()
     async with request.app[DB].session() as s:
         views = await mine(s, request.query.get("tab", "upcoming"), now, identity)
+    return _sessions_response(request, views, identity, now)
+
+
+def _sessions_response(request: web.Request, views: list[SessionView], identity: Identity | None,
+                       now: datetime) -> web.Response:
     settings = time_settings(request.app[CONFIG])
     return web.json_response({"sessions": [session_json(view, identity, now, settings) for view in views]})
 
