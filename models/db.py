@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -62,3 +65,27 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+T = TypeVar("T")
+
+# PostgreSQL's "deadlock detected" and "could not serialize": the transaction was rolled back whole,
+# so running it again is safe and usually succeeds at once.
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def is_retryable(exc: BaseException) -> bool:
+    return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
+async def retry_transaction(work: Callable[[], Awaitable[T]], *, attempts: int = 3) -> T:
+    """Run `work` (which opens and commits its own transaction), again if the database aborted it to
+    break a deadlock between two writers locking the same rows in opposite orders."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await work()
+        except DBAPIError as exc:
+            if attempt == attempts or not is_retryable(exc):
+                raise
+            await asyncio.sleep(0.01 * attempt)
+    raise AssertionError("unreachable")

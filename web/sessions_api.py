@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from models.db import retry_transaction
 from models.enums import Role
 from web.errors import not_found
 from web.identity import Identity, current_identity
@@ -92,6 +93,9 @@ async def edit(request: web.Request) -> web.Response:
 @routes.post(f"/api/sessions/{SESSION_ID}/cancel")
 async def cancel(request: web.Request) -> web.Response:
     identity = await require_identity(request, Role.MENTOR)
-    row = await cancel_session(request.app, identity, session_id_of(request))
+    session_id = session_id_of(request)
+    # Cancelling locks the session then its payments; a payment settling at that moment locks them the
+    # other way round, and PostgreSQL aborts one side: run ours again rather than answer 500.
+    row = await retry_transaction(lambda: cancel_session(request.app, identity, session_id))
     assert row.id is not None
     return web.json_response({"session": await session_body(request, identity, row.id)})

@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 from sqlmodel import col, select
 
+from models.db import retry_transaction
 from models.enums import BookingStatus, PaymentStatus, Role
 from models.tables import Booking, MentorSession, Payment, User
 from web import validation as v
@@ -179,7 +180,7 @@ async def failed(request: web.Request) -> web.Response:
         reason = description.strip()[:500]
     else:
         reason = FAILED
-    settled = await release_payment(request.app, order_id, reason)
+    settled = await retry_transaction(lambda: release_payment(request.app, order_id, reason))
     assert booking.id is not None
     body = await _body(request, identity, booking.id, settled.payment.id if settled.payment else None)
     body["released"] = settled.booking is not None
