@@ -10,6 +10,8 @@ Readiness checks call `await app[BUS].ping()`, which raises `BusUnavailable`.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -40,6 +42,7 @@ def hub_settings(config: Config) -> HubSettings:
         send_queue_size=config.int("hub", "send_queue_size"),
         heartbeat_seconds=config.float("hub", "heartbeat_seconds"),
         max_message_bytes=config.int("hub", "max_message_bytes"),
+        reauthorize_seconds=config.float("hub", "reauthorize_seconds"),
     )
 
 
@@ -65,7 +68,11 @@ def setup_realtime(app: web.Application, *, bus: EventBus | None = None) -> None
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
         await bus.start()
+        recheck = asyncio.create_task(hub.reauthorize_forever(hub.settings.reauthorize_seconds))
         yield
+        recheck.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await recheck
         await bus.close()
 
     async def close_sockets(_app: web.Application) -> None:

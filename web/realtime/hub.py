@@ -60,6 +60,8 @@ class HubSettings:
     send_queue_size: int = 256
     heartbeat_seconds: float = 20.0
     max_message_bytes: int = 65536
+    # How often open `sessions:` subscriptions are checked again against their bookings.
+    reauthorize_seconds: float = 60.0
 
 
 @dataclass
@@ -227,6 +229,36 @@ class Hub:
         subscription.pending = []
         subscription.live = True
         return None
+
+    async def reauthorize(self) -> int:
+        """Check every open `sessions:` subscription again; returns how many were revoked.
+
+        Access to a session's channels follows a booking, which can end while the socket stays open
+        (a cancelled booking, a refund). Other channels name their owner and cannot change hands.
+        """
+        revoked = 0
+        for conn in list(self._connections):
+            if conn.closed or conn.identity is None:
+                continue
+            for channel in [c for c in conn.subscriptions if c.startswith("sessions:")]:
+                try:
+                    allowed = await can_subscribe(self.db, conn.identity, channel)
+                except SQLAlchemyError:
+                    log.warning("re-checking %s failed; kept until the next round", channel)
+                    continue
+                if not allowed and channel in conn.subscriptions:
+                    await self._unsubscribe(conn, channel)
+                    self._send(conn, {"type": "error", "error": "forbidden", "channel": channel, "revoked": True})
+                    revoked += 1
+        return revoked
+
+    async def reauthorize_forever(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.reauthorize()
+            except Exception:
+                log.exception("re-authorizing subscriptions failed")
 
     async def _ensure_bus_subscription(self, channel: str) -> None:
         # Sockets subscribing to the same channel at once share one bus subscription.
