@@ -16,6 +16,7 @@ from collections.abc import Callable
 import av
 import numpy as np
 from aiortc import MediaStreamTrack
+from av.video.codeccontext import VideoCodecContext
 
 MARKER_BITS = 16
 MARKER_BLOCK = 16
@@ -55,6 +56,10 @@ def encode_vp8_clip(
     codec.gop_size = 100000
     codec.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0",
                      "minrate": str(bitrate), "maxrate": str(bitrate), "bufsize": str(bitrate)}
+    return _encode_pictures(codec, frames, width, height)
+
+
+def _encode_pictures(codec: VideoCodecContext, frames: int, width: int, height: int) -> list[bytes]:
     out: list[bytes] = []
     for i in range(frames):
         frame = av.VideoFrame.from_ndarray(_picture(i, width, height), format="rgb24").reformat(format="yuv420p")
@@ -150,13 +155,7 @@ def encode_h264_clip(frames: int, width: int = 320, height: int = 240, fps: int 
     codec.gop_size = 100000
     codec.options = {"profile": "baseline", "level": "31", "tune": "zerolatency", "preset": "ultrafast",
                      "x264-params": "keyint=100000:min-keyint=100000:scenecut=0:bframes=0"}
-    out: list[bytes] = []
-    for i in range(frames):
-        frame = av.VideoFrame.from_ndarray(_picture(i, width, height), format="rgb24").reformat(format="yuv420p")
-        frame.pts = i
-        out += [bytes(p) for p in codec.encode(frame)]
-    out += [bytes(p) for p in codec.encode(None)]
-    return out[:frames]
+    return _encode_pictures(codec, frames, width, height)
 
 
 def nal_units(data: bytes) -> list[bytes]:

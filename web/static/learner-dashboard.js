@@ -4,7 +4,7 @@ import { api, toast } from "./app.js";
 import { confirmDialog } from "./confirm-dialog.js";
 import { startLive } from "./dashboard-live.js";
 import { setupMyRequests, setupRequestForm } from "./live-requests.js";
-import { CardRegistry, SessionCard, emptyState } from "./session-card.js";
+import { CardRegistry, SessionCard, emptyState, refreshCard } from "./session-card.js";
 import { setupTabs } from "./tabs.js";
 
 const root = document.getElementById("learner-dashboard");
@@ -156,11 +156,8 @@ async function bookAndPay(s) {
   loadBooked();
 }
 
-async function refreshOne(id) {
-  try {
-    const { session } = await api("GET", `/api/sessions/${id}`);
-    registry.update(id, session);
-  } catch { /* the next reload brings it back in line */ }
+function refreshOne(id) {
+  return refreshCard(registry, id);
 }
 
 // State only: each of these also arrives as a notification (booking confirmed, request accepted

@@ -6,7 +6,7 @@ import { setupCreateSession } from "./create-session.js";
 import { setupEarnings } from "./earnings.js";
 import { startLive } from "./dashboard-live.js";
 import { forgetPrefill, prefillForRequest, setupIncomingRequests } from "./live-requests.js";
-import { CardRegistry, SessionCard, emptyState } from "./session-card.js";
+import { CardRegistry, SessionCard, emptyState, refreshCard } from "./session-card.js";
 import { openEditForm } from "./session-edit.js";
 import { setupTabs } from "./tabs.js";
 
@@ -109,11 +109,8 @@ async function onAction(action, card, button) {
   }
 }
 
-async function refreshOne(id) {
-  try {
-    const { session } = await api("GET", `/api/sessions/${id}`);
-    registry.update(id, session);
-  } catch { /* the next reload brings it back in line */ }
+function refreshOne(id) {
+  return refreshCard(registry, id);
 }
 
 // State only: every one of these events also arrives as a notification, and the bell toasts those.

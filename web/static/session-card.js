@@ -1,6 +1,6 @@
 // One session card, shared by both dashboards. The server decides (viewer.can_*); the card only
 // mirrors its rules of time so buttons open on the minute without a reload (ARCHITECTURE §4).
-import { countdownText, formatLocal } from "./app.js";
+import { api, countdownText, formatLocal } from "./app.js";
 
 let cardCount = 0; // ids for aria-labelledby: one session may have two cards on a page
 
@@ -214,4 +214,12 @@ function setEnabled(button, enabled, reason = "") {
 
 export function emptyState(text) {
   return el("p", { className: "muted empty", text });
+}
+
+// Reload one card from the API (after an event that only says "this changed").
+export async function refreshCard(registry, id) {
+  try {
+    const { session } = await api("GET", `/api/sessions/${id}`);
+    registry.update(id, session);
+  } catch { /* the next reload brings it back in line */ }
 }

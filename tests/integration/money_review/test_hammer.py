@@ -9,6 +9,7 @@ booking or is on its way back. At the end, everything Razorpay captured is accou
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections.abc import Callable
 from datetime import timedelta
@@ -45,10 +46,9 @@ class Player:
         order_id = self.orders.get(session_id)
         if order_id is None:
             return
-        try:
+        # An order already paid refuses a second payment, as Razorpay does: that step is then a no-op.
+        with contextlib.suppress(SandboxError):
             self.paid.append(await self.shop.sandbox.pay_order(order_id))
-        except SandboxError:
-            pass  # already paid: Razorpay refuses a second payment on an order
 
     async def fail(self, session_id: int, dismissed: bool) -> None:
         order_id = self.orders.get(session_id)
