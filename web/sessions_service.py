@@ -173,8 +173,7 @@ async def edit_session(app: web.Application, identity: Identity, session_id: int
     if thumbnail is not None:
         delete_thumbnail(row.thumbnail_path, thumbnail_settings(app[CONFIG]))
     await _publish_updated(app, session_id)
-    async with db.session() as s:
-        return await get_session_row(s, session_id)
+    return await _reload(app, session_id)
 
 
 async def _publish_updated(app: web.Application, session_id: int, extra: list[Event] | None = None,
@@ -194,18 +193,8 @@ async def cancel_session(app: web.Application, identity: Identity, session_id: i
         row = await own_session(s, session_id, identity)
         _require(rules.can_cancel(await _facts(s, row), now, settings))
     async with db.session() as s:
-        result = await s.execute(
-            update(MentorSession)
-            .where(
-                col(MentorSession.id) == session_id,
-                col(MentorSession.status) == SessionStatus.SCHEDULED,
-                col(MentorSession.start_at) == row.start_at,
-            )
-            .values(status=SessionStatus.CANCELLED, updated_at=now)
-        )
-        if _rowcount(result) != 1:
-            await s.rollback()
-            raise conflict("This session changed meanwhile. Reload and try again.")
+        await _transition(s, session_id, _still_scheduled(row), CHANGED_MEANWHILE,
+                          status=SessionStatus.CANCELLED, updated_at=now)
         current = await get_session_row(s, session_id)
         cancelled = await cancel_session_bookings(s, current, now)
         notes = [
@@ -218,8 +207,7 @@ async def cancel_session(app: web.Application, identity: Identity, session_id: i
         await s.commit()
     event = Event(session_channel(session_id), "session_cancelled", {"session_id": session_id, "status": "cancelled"})
     await publish_committed(app, [event], notes)
-    async with db.session() as s:
-        return await get_session_row(s, session_id)
+    return await _reload(app, session_id)
 
 
 async def go_live(app: web.Application, identity: Identity, session_id: int) -> MentorSession:
@@ -230,15 +218,8 @@ async def go_live(app: web.Application, identity: Identity, session_id: int) -> 
         row = await own_session(s, session_id, identity)
         _require(rules.can_go_live(await _facts(s, row), now, settings))
     async with db.session() as s:
-        result = await s.execute(
-            update(MentorSession)
-            .where(col(MentorSession.id) == session_id, col(MentorSession.status) == SessionStatus.SCHEDULED,
-                   col(MentorSession.start_at) == row.start_at)
-            .values(status=SessionStatus.LIVE, went_live_at=now, updated_at=now)
-        )
-        if _rowcount(result) != 1:
-            await s.rollback()
-            raise conflict("This session changed meanwhile. Reload and try again.")
+        await _transition(s, session_id, _still_scheduled(row), CHANGED_MEANWHILE,
+                          status=SessionStatus.LIVE, went_live_at=now, updated_at=now)
         notes = [
             await add_notification(
                 s, clock, user_id=learner_id, kind="session_live", title="Your session is live",
@@ -250,8 +231,7 @@ async def go_live(app: web.Application, identity: Identity, session_id: int) -> 
         await s.commit()
     live = Event(room_channel(row.room_code), "session.live", {"session_id": session_id, "room_code": row.room_code})
     await _publish_updated(app, session_id, [live], notes)
-    async with db.session() as s:
-        return await get_session_row(s, session_id)
+    return await _reload(app, session_id)
 
 
 async def end_session(app: web.Application, identity: Identity, session_id: int) -> MentorSession:
@@ -260,20 +240,37 @@ async def end_session(app: web.Application, identity: Identity, session_id: int)
         row = await own_session(s, session_id, identity)
         _require(rules.can_end(facts_of(row)))
     async with db.session() as s:
-        result = await s.execute(
-            update(MentorSession)
-            .where(col(MentorSession.id) == session_id, col(MentorSession.status) == SessionStatus.LIVE)
-            .values(status=SessionStatus.ENDED, ended_at=now, updated_at=now)
-        )
-        if _rowcount(result) != 1:
-            await s.rollback()
-            raise conflict("This session is no longer live.")
+        await _transition(s, session_id, [col(MentorSession.status) == SessionStatus.LIVE],
+                          "This session is no longer live.", status=SessionStatus.ENDED, ended_at=now, updated_at=now)
         learners = await _confirmed_learners(s, session_id)
         schedule_feedback_reminders(app, s, session_id=session_id, learner_ids=learners, ended_at=now)
         await s.commit()
     ended = Event(room_channel(row.room_code), "session.end", {"session_id": session_id, "room_code": row.room_code})
     await _publish_updated(app, session_id, [ended])
-    async with db.session() as s:
+    return await _reload(app, session_id)
+
+
+CHANGED_MEANWHILE = "This session changed meanwhile. Reload and try again."
+
+
+def _still_scheduled(row: MentorSession) -> list[Any]:
+    # The rule was judged against this start: an edit landing in between must be judged again.
+    return [col(MentorSession.status) == SessionStatus.SCHEDULED, col(MentorSession.start_at) == row.start_at]
+
+
+async def _transition(s: AsyncSession, session_id: int, where: list[Any], conflict_message: str,
+                      **values: Any) -> None:
+    """Move the session with one guarded UPDATE; 409 (rolled back) when someone moved it first."""
+    result = await s.execute(
+        update(MentorSession).where(col(MentorSession.id) == session_id, *where).values(**values)
+    )
+    if _rowcount(result) != 1:
+        await s.rollback()
+        raise conflict(conflict_message)
+
+
+async def _reload(app: web.Application, session_id: int) -> MentorSession:
+    async with app[DB].session() as s:
         return await get_session_row(s, session_id)
 
 
