@@ -22,8 +22,8 @@ import aiohttp
 import av
 
 from media_server import sign_join_token
-from media_server.client import Received, SfuClient
-from media_server.synthetic import ClipTrack, encode_opus_clip, encode_vp8_clip, read_marker
+from media_server.testing.client import Received, SfuClient
+from media_server.testing.synthetic import ClipTrack, encode_opus_clip, encode_vp8_clip, read_marker
 
 CLIP = dict(frames=300, width=640, height=480, fps=30, bitrate=1_000_000)
 

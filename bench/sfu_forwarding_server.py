@@ -16,8 +16,8 @@ from aiortc import RTCPeerConnection
 
 from bench.sfu_forwarding_relay import RelayServer
 from media_server import MediaNode, MediaSettings
-from media_server.codec_audit import CodecCounter, count_codec_use
 from media_server.signaling import handle_rtc
+from media_server.testing.codec_audit import CodecCounter, count_codec_use
 
 
 async def transport_packets(pcs: list[RTCPeerConnection]) -> dict[str, int]:

@@ -13,10 +13,11 @@ from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
-from media_server import aiortc_hooks, metrics
+from media_server import metrics
+from media_server.aiortc_hooks.checks import check_hooks
 from media_server.errors import TokenError
 from media_server.events import Listener, NodeEvent
-from media_server.quality_monitor import QualityMonitor
+from media_server.quality.monitor import QualityMonitor
 from media_server.room import Room
 from media_server.settings import MediaSettings
 from media_server.tokens import JoinClaims, verify_join_token
@@ -42,7 +43,7 @@ class MediaNode:
         self.closed = False
 
     async def start(self) -> None:
-        missing = aiortc_hooks.check_hooks()
+        missing = check_hooks()
         if missing:
             raise RuntimeError(f"aiortc internals the SFU needs are missing: {missing}")
         self.quality.start()

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from aiortc import RTCPeerConnection
 
-from media_server import aiortc_hooks, peer
+from media_server import peer
+from media_server.aiortc_hooks import outbound
 from media_server.codecs import SOURCES, codec_for
 from media_server.errors import ProtocolError
 from media_server.negotiation import Negotiator
@@ -280,7 +281,7 @@ class Participant:
         transceiver = subscription.transceiver
         if transceiver is not None:
             transceiver.direction = "inactive"
-            self._spawn(aiortc_hooks.retire_sender(transceiver.sender))
+            self._spawn(outbound.retire_sender(transceiver.sender))
             if subscription.id in self._announced:
                 self.message({"type": "track_removed", "mid": transceiver.mid, "publication_id": publication.id})
             if self.negotiator is not None:

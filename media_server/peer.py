@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpTransceiver, sdp
 from aiortc.rtcconfiguration import RTCBundlePolicy
 
-from media_server import aiortc_hooks
+from media_server.aiortc_hooks import ice, inbound, outbound
 from media_server.codecs import CodecChoice
 from media_server.subscription import Subscription
 
@@ -21,7 +21,7 @@ def new_peer_connection() -> RTCPeerConnection:
 def add_receiving(pc: RTCPeerConnection, codec: CodecChoice) -> RTCRtpTransceiver:
     transceiver = pc.addTransceiver(codec.kind, direction="recvonly")
     transceiver.setCodecPreferences(codec.preferences())
-    aiortc_hooks.fix_rtx_routing(pc)
+    inbound.fix_rtx_routing(pc)
     return transceiver
 
 
@@ -32,14 +32,14 @@ def add_sending(
     # sender never starts again.
     transceiver = pc.addTransceiver(subscription.track, direction="sendonly")
     transceiver.setCodecPreferences(codec.preferences())
-    aiortc_hooks.install_packer(transceiver.sender, codec.mime_type)
-    aiortc_hooks.on_keyframe_request(transceiver.sender, on_keyframe)
-    aiortc_hooks.fix_rtx_routing(pc)
+    outbound.install_packer(transceiver.sender, codec.mime_type)
+    outbound.on_keyframe_request(transceiver.sender, on_keyframe)
+    inbound.fix_rtx_routing(pc)
     return transceiver
 
 
 def prepare_local_description(pc: RTCPeerConnection, ice_hosts: Sequence[str]) -> None:
-    aiortc_hooks.use_ice_hosts(pc, ice_hosts)
+    ice.use_ice_hosts(pc, ice_hosts)
 
 
 def remote_ssrc(pc: RTCPeerConnection, mid: str | None) -> int | None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from aiortc.jitterbuffer import JitterFrame
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
-from media_server import aiortc_hooks
+from media_server.aiortc_hooks import inbound
 from media_server.codecs import CodecChoice
 from media_server.forwarder import Forwarder
 from media_server.keyframes import KeyframeRequester
@@ -78,7 +78,7 @@ class Publication:
             if generation == self._generation and not self.ended:
                 self._on_source_end(self)
 
-        aiortc_hooks.tap_receiver(transceiver.receiver, self.kind, on_frame, on_end, forwarder.resync)
+        inbound.tap_receiver(transceiver.receiver, self.kind, on_frame, on_end, forwarder.resync)
 
     def add_subscription(self, subscription: Subscription) -> None:
         self.forwarder.subscriptions[subscription.id] = subscription
@@ -92,7 +92,7 @@ class Publication:
         receiver = self.receiver
         if receiver is None or self.media_ssrc is None:
             return
-        await aiortc_hooks.send_pli(receiver, self.media_ssrc)
+        await inbound.send_pli(receiver, self.media_ssrc)
 
     def end(self) -> None:
         self.ended = True

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from media_server.events import ChatPosted, ParticipantJoined, ParticipantLeft, RoomEnded, RoomStarted
 from media_server.participant import Channel, Participant
 from media_server.publication import Publication
-from media_server.recorder import Recorder
+from media_server.recording.recorder import Recorder
 from media_server.tokens import JoinClaims
 
 if TYPE_CHECKING:

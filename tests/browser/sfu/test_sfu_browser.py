@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from playwright.async_api import Browser, Page
 
-from media_server.codec_audit import count_codec_use
+from media_server.testing.codec_audit import count_codec_use
 
 pytestmark = pytest.mark.browser
 

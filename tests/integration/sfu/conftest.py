@@ -13,9 +13,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from media_server import MediaNode, MediaSettings, sign_join_token
-from media_server.client import SfuClient
-from media_server.codec_audit import CodecCounter, count_codec_use
-from media_server.synthetic import ClipTrack, encode_opus_clip, encode_vp8_clip
+from media_server.testing.client import SfuClient
+from media_server.testing.codec_audit import CodecCounter, count_codec_use
+from media_server.testing.synthetic import ClipTrack, encode_opus_clip, encode_vp8_clip
 from web import keys
 from web.config import load_config
 from web.rtc import MEDIA_NODE, setup_rtc

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from media_server.codec_audit import CodecCounter
+from media_server.testing.codec_audit import CodecCounter
 
 pytestmark = pytest.mark.media
 
@@ -101,7 +101,7 @@ async def test_loss_is_repaired_by_rtx_with_camera_and_screen_in_one_bundle(sfu,
     # Lose packets on the way down as well: the subscriber's RTX must be routed too.
     server_side = next(p for p in sfu.node.rooms["room1"].participants.values() if p.user_id == "learner")
     assert server_side.pc is not None
-    from media_server.aiortc_hooks import drop_outgoing_rtp
+    from media_server.testing.loss import drop_outgoing_rtp
 
     counter = {"n": 0, "on": 1}
 
@@ -127,7 +127,7 @@ async def test_loss_is_repaired_by_rtx_with_camera_and_screen_in_one_bundle(sfu,
 
 
 async def test_h264_is_forwarded_without_transcoding(sfu, codec_counter: CodecCounter) -> None:
-    from media_server.synthetic import ClipTrack, encode_h264_clip, nal_units
+    from media_server.testing.synthetic import ClipTrack, encode_h264_clip, nal_units
 
     clip = encode_h264_clip(45)
     camera = ClipTrack("video", clip, fps=30, clock_rate=90000, limit=45)
@@ -152,7 +152,8 @@ async def test_h264_is_forwarded_without_transcoding(sfu, codec_counter: CodecCo
 
 
 async def test_subscriber_keyframe_requests_reach_the_publisher_throttled(sfu, clips) -> None:
-    from media_server import aiortc_hooks, peer
+    from media_server import peer
+    from media_server.aiortc_hooks import inbound
 
     camera = clips.camera()
     publisher = sfu.client("mentor", role="mentor")
@@ -168,7 +169,7 @@ async def test_subscriber_keyframe_requests_reach_the_publisher_throttled(sfu, c
     [video] = subscriber.received.values()
     count = video.count
     for _ in range(6):  # a burst, as after a loss burst or from many subscribers
-        await aiortc_hooks.send_pli(transceiver.receiver, ssrc)
+        await inbound.send_pli(transceiver.receiver, ssrc)
     await asyncio.sleep(0.1)
     assert camera.keyframe_requests == before + 1, "the first request goes upstream at once"
     await asyncio.sleep(0.35)

@@ -9,7 +9,7 @@ import av
 import pytest
 
 from media_server import RoomEnded
-from media_server.codec_audit import CodecCounter
+from media_server.testing.codec_audit import CodecCounter
 
 pytestmark = pytest.mark.media
 
@@ -75,7 +75,7 @@ async def test_recording_survives_a_media_reconnect_in_one_file(sfu, clips) -> N
 
 class CodecCounterScope:
     def __enter__(self) -> CodecCounter:
-        from media_server.codec_audit import count_codec_use
+        from media_server.testing.codec_audit import count_codec_use
 
         self._cm = count_codec_use()
         return self._cm.__enter__()
@@ -85,7 +85,7 @@ class CodecCounterScope:
 
 
 async def test_h264_is_recorded_to_mkv_without_transcoding(sfu) -> None:
-    from media_server.synthetic import ClipTrack, encode_h264_clip
+    from media_server.testing.synthetic import ClipTrack, encode_h264_clip
 
     ended: list[RoomEnded] = []
     sfu.node.add_listener(lambda e: ended.append(e) if isinstance(e, RoomEnded) else None)

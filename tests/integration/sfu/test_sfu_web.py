@@ -35,7 +35,7 @@ def test_node_events_map_to_session_channel_events() -> None:
 
 
 async def test_setup_rtc_mounts_routes_metrics_and_bus(tmp_path, clips) -> None:
-    from media_server.client import SfuClient
+    from media_server.testing.client import SfuClient
     from web.realtime.keys import BUS
 
     app = web.Application()

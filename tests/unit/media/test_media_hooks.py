@@ -2,7 +2,7 @@
 
 import importlib.metadata
 
-from media_server.aiortc_hooks import check_hooks
+from media_server.aiortc_hooks.checks import check_hooks
 
 
 async def test_every_private_aiortc_name_is_still_there() -> None:

@@ -2,7 +2,7 @@
 
 from aiortc.rtp import RtpPacket
 
-from media_server.aiortc_hooks import ImmediateAudioBuffer, MarkerJitterBuffer
+from media_server.aiortc_hooks.inbound import ImmediateAudioBuffer, MarkerJitterBuffer
 
 
 def packet(seq: int, ts: int, data: bytes, marker: int = 0) -> RtpPacket:

@@ -1,4 +1,4 @@
-from media_server.quality import Sample, Smoothed, TrackWindow, level_for
+from media_server.quality.scoring import Sample, Smoothed, TrackWindow, level_for
 
 Point = tuple[float, int, int, float, float | None, int, int]
 

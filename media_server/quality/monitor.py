@@ -12,9 +12,9 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from media_server import aiortc_hooks
+from media_server.aiortc_hooks import inbound
 from media_server.events import QualityChanged
-from media_server.quality import Sample, Smoothed, TrackWindow, Verdict, level_for
+from media_server.quality.scoring import Sample, Smoothed, TrackWindow, Verdict, level_for
 
 if TYPE_CHECKING:
     from media_server.node import MediaNode
@@ -94,7 +94,7 @@ class QualityMonitor:
         for publication in list(participant.publications.values()):
             if not publication.live or publication.receiver is None:
                 continue
-            counters = aiortc_hooks.inbound_counters(publication.receiver, publication.media_ssrc)
+            counters = inbound.inbound_counters(publication.receiver, publication.media_ssrc)
             received, lost, jitter_units = counters if counters is not None else (0, 0, 0)
             frames = publication.forwarder.frames_in
             key = f"up:{publication.id}"

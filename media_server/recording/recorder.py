@@ -15,7 +15,7 @@ from typing import Any
 
 from media_server.events import RecordedFile
 from media_server.publication import Publication
-from media_server.recorder_writer import TrackFile, run_writer
+from media_server.recording.writer import TrackFile, run_writer
 
 
 class Recorder:

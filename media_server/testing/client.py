@@ -20,7 +20,9 @@ from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 from aiortc.jitterbuffer import JitterFrame
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
-from media_server import aiortc_hooks, peer
+from media_server import peer
+from media_server.aiortc_hooks import inbound, outbound
+from media_server.testing.loss import drop_outgoing_rtp
 
 
 @dataclass
@@ -197,7 +199,7 @@ class SfuClient:
         for info in message.get("tracks", []):
             self._expect(info)
         await pc.setRemoteDescription(RTCSessionDescription(sdp=message["sdp"], type="offer"))
-        aiortc_hooks.fix_rtx_routing(pc)
+        inbound.fix_rtx_routing(pc)
         publish = message.get("publish", {})
         for transceiver in pc.getTransceivers():
             mid = transceiver.mid
@@ -207,10 +209,10 @@ class SfuClient:
                 transceiver.sender.replaceTrack(track)
                 transceiver.direction = "sendonly"
                 mime = "audio/opus" if track.kind == "audio" else f"video/{self.codecs[source]}"
-                aiortc_hooks.install_packer(transceiver.sender, mime)
+                outbound.install_packer(transceiver.sender, mime)
                 request = getattr(track, "request_keyframe", None)
                 if request is not None:
-                    aiortc_hooks.on_keyframe_request(transceiver.sender, request)
+                    outbound.on_keyframe_request(transceiver.sender, request)
             elif mid is not None and mid in self.by_mid and mid not in self._tapped:
                 self._tapped.add(mid)
                 received = self.by_mid[mid]
@@ -220,7 +222,7 @@ class SfuClient:
                     if self.frame_hook is not None:
                         self.frame_hook(r, frame.data)
 
-                aiortc_hooks.tap_receiver(transceiver.receiver, transceiver.kind, on_frame, lambda: None)
+                inbound.tap_receiver(transceiver.receiver, transceiver.kind, on_frame, lambda: None)
         if self.loss:
             self.set_uplink_loss(self.loss)
         peer.prepare_local_description(pc, self.ice_hosts)
@@ -231,4 +233,4 @@ class SfuClient:
         """Drop this share of our outgoing RTP packets (test aid)."""
         self.loss = probability
         if self.pc is not None:
-            aiortc_hooks.drop_outgoing_rtp(self.pc, lambda data: random.random() < self.loss)
+            drop_outgoing_rtp(self.pc, lambda data: random.random() < self.loss)

@@ -1,0 +1,90 @@
+"""Fails loudly when an aiortc/aioice upgrade moves a private name or behaviour the hooks use.
+
+Run at node start and by a unit test.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from aiortc import RTCPeerConnection
+
+from media_server.aiortc_hooks.ice import GATHERER_CONNECTION, ICE_GATHER_FUNCTION, ICE_SEND
+from media_server.aiortc_hooks.inbound import (
+    RECEIVER_DECODER_QUEUE,
+    RECEIVER_JITTER_BUFFER,
+    RECEIVER_NACK_GENERATOR,
+    RECEIVER_REMOTE_STREAMS,
+    RECEIVER_SEND_NACK,
+    RECEIVER_SEND_PLI,
+    ROUTER_SSRC_TABLE,
+    TRANSPORT_REGISTER_RECEIVER,
+    TRANSPORT_ROUTER,
+)
+from media_server.aiortc_hooks.outbound import SENDER_ENCODER, SENDER_RTP_HISTORY, SENDER_SEND_KEYFRAME
+
+
+def check_hooks() -> list[str]:
+    """Names this module needs that the installed aiortc/aioice lack (empty when fine)."""
+    import aioice.ice
+    import aiortc.rtcrtpreceiver as receiver_module
+    import aiortc.rtcrtpsender as sender_module
+
+    missing: list[str] = []
+    pc = RTCPeerConnection()
+    try:
+        transceiver = pc.addTransceiver("audio", "recvonly")
+        receiver, sender = transceiver.receiver, transceiver.sender
+        for obj, name in (
+            (receiver, RECEIVER_DECODER_QUEUE),
+            (receiver, RECEIVER_JITTER_BUFFER),
+            (receiver, RECEIVER_SEND_PLI),
+            (receiver, RECEIVER_SEND_NACK),
+            (receiver, RECEIVER_NACK_GENERATOR),
+            (sender, SENDER_ENCODER),
+            (sender, SENDER_RTP_HISTORY),
+            (sender, SENDER_SEND_KEYFRAME),
+            (receiver.transport, TRANSPORT_REGISTER_RECEIVER),
+            (receiver.transport, TRANSPORT_ROUTER),
+            (getattr(receiver.transport, TRANSPORT_ROUTER, None), ROUTER_SSRC_TABLE),
+            (receiver.transport.transport.iceGatherer, GATHERER_CONNECTION),
+            (receiver, RECEIVER_REMOTE_STREAMS),
+        ):
+            if obj is None or not hasattr(obj, name):
+                missing.append(f"{type(obj).__name__}.{name}")
+        if "self._send = " not in inspect.getsource(type(receiver.transport.transport)):
+            missing.append(f"RTCIceTransport.{ICE_SEND}")
+        if not hasattr(aioice.ice.Connection, ICE_GATHER_FUNCTION):
+            missing.append(f"aioice.Connection.{ICE_GATHER_FUNCTION}")
+    finally:
+        # Nothing was negotiated, so there is nothing to close on the network.
+        pass
+    # Behaviour the hooks assume, read from the source that implements it.
+    import aiortc.jitterbuffer as jitter_module
+
+    buffer_source = inspect.getsource(jitter_module.JitterBuffer)
+    checks = {
+        "jitter buffer add() asks _remove_frame(seq) for a frame": (
+            "return pli_flag, self._remove_frame(packet.sequence_number)" in buffer_source
+        ),
+        "jitter buffer keeps _origin, _packets, remove()": all(
+            name in buffer_source for name in ("self._origin", "self._packets", "def remove(")
+        ),
+        "decoder_worker reads input_q.get()": "input_q.get()" in inspect.getsource(receiver_module.decoder_worker),
+        "receiver puts (codec, frame) on its decoder queue": "__decoder_queue.put((codec, encoded_frame))"
+        in inspect.getsource(receiver_module.RTCRtpReceiver._handle_rtp_packet),
+        "receiver sets packet._data before the jitter buffer": "packet._data = depayload"
+        in inspect.getsource(receiver_module.RTCRtpReceiver._handle_rtp_packet),
+        "sender packs av.Packet instead of encoding": "self.__encoder.pack(data)"
+        in inspect.getsource(sender_module.RTCRtpSender._next_encoded_frame),
+        "sender keeps a preset encoder": "if self.__encoder is None"
+        in inspect.getsource(sender_module.RTCRtpSender._next_encoded_frame),
+        "PLI/FIR call sender._send_keyframe()": "self._send_keyframe()"
+        in inspect.getsource(sender_module.RTCRtpSender._handle_rtcp_packet),
+        "receive() registers through the transport": "_register_rtp_receiver(self, parameters)"
+        in inspect.getsource(receiver_module.RTCRtpReceiver.receive),
+        "aioice gathers hosts through get_component_candidates": "get_component_candidates(component=component"
+        in inspect.getsource(aioice.ice.Connection.gather_candidates),
+    }
+    missing += [f"behaviour: {name}" for name, ok in checks.items() if not ok]
+    return missing

@@ -1,0 +1,28 @@
+"""Packet loss on demand: drop chosen outgoing SRTP packets of a peer connection."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aiortc import RTCPeerConnection
+
+from media_server.aiortc_hooks.ice import ICE_SEND
+
+
+def drop_outgoing_rtp(pc: RTCPeerConnection, should_drop: Callable[[bytes], bool]) -> None:
+    """Test and benchmark aid: lose outgoing SRTP packets chosen by `should_drop`."""
+    for transceiver in pc.getTransceivers():
+        ice = transceiver.sender.transport.transport
+        if getattr(ice, "_mentorlive_loss", False):
+            continue
+        original = getattr(ice, ICE_SEND)
+
+        async def send(data: bytes, _o: Any = original) -> None:
+            # SRTP (not SRTCP, not DTLS/STUN): RTP version bits and a non-RTCP type.
+            if 127 < data[0] < 192 and not 192 <= data[1] <= 223 and should_drop(data):
+                return
+            await _o(data)
+
+        setattr(ice, ICE_SEND, send)
+        setattr(ice, "_mentorlive_loss", True)  # noqa: B010
