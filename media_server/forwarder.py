@@ -1,30 +1,39 @@
-"""Moves encoded frames from one publication to its subscriptions and recorder.
+"""Where the SFU fans out a frame: from one publication to its sinks (subscriptions, a recording).
+
+The forwarder owns its sinks: they join with `add()` and leave with `remove()`, and
+`close()` (the publication ended) closes every one of them, so closing cascades down.
+A recorder is just another sink.
 
 Runs on the event loop for every frame, so it does no I/O, no logging and no
-allocation beyond the one av.Packet all subscribers share (pack() only reads it).
+allocation beyond the one av.Packet all sinks share (pack() only reads it).
 """
 
 from __future__ import annotations
 
 import fractions
 import time
-from collections.abc import Callable
+from typing import Protocol
 
 import av
 
 from media_server.codecs import CodecChoice, is_keyframe
-from media_server.subscription import Subscription
 
-# (data, timestamp in clock units, keyframe, monotonic arrival) for the recorder.
-RecordSink = Callable[[bytes, int, bool, float], None]
+
+class Sink(Protocol):
+    """What a forwarder delivers frames to (a Subscription, a recording track)."""
+
+    def offer(self, packet: av.Packet, keyframe: bool) -> None:
+        """Take one frame; called on the event loop per frame, so it must not block or log."""
+
+    def close(self) -> None:
+        """The source ended: no frame follows."""
 
 
 class Forwarder:
     def __init__(self, codec: CodecChoice) -> None:
         self.codec = codec
         self.time_base = fractions.Fraction(1, codec.clock_rate)
-        self.subscriptions: dict[str, Subscription] = {}
-        self.record_sink: RecordSink | None = None
+        self._sinks: dict[Sink, None] = {}  # an insertion-ordered set
         self.frames_in = 0
         self.bytes_in = 0
         self.keyframes_in = 0
@@ -34,6 +43,24 @@ class Forwarder:
         self._rebase = False
         self._need_keyframe = False
         self.frames_dropped = 0
+
+    @property
+    def sinks(self) -> tuple[Sink, ...]:
+        return tuple(self._sinks)
+
+    def add(self, sink: Sink) -> None:
+        """Deliver every following frame to `sink` too (adding it twice changes nothing)."""
+        self._sinks[sink] = None
+
+    def remove(self, sink: Sink) -> None:
+        self._sinks.pop(sink, None)
+
+    def close(self) -> None:
+        """The publication ended: close every sink and forget them."""
+        sinks = list(self._sinks)
+        self._sinks.clear()
+        for sink in sinks:
+            sink.close()
 
     def resync(self) -> None:
         """Frames were lost for good: hold every delta frame back until the next keyframe,
@@ -67,7 +94,5 @@ class Forwarder:
         packet = av.Packet(data)
         packet.pts = out
         packet.time_base = self.time_base
-        for subscription in self.subscriptions.values():
-            subscription.offer(packet, key)
-        if self.record_sink is not None:
-            self.record_sink(data, out, key, now)
+        for sink in self._sinks:
+            sink.offer(packet, key)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from media_server.node import MediaNode
+    from media_server.room import Room
 
 LEVELS = ("excellent", "good", "poor", "lost")
 
@@ -14,9 +15,8 @@ def _label(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
 
 
-def render(node: MediaNode) -> str:
-    n = _label(node.settings.node_id)
-    rooms = list(node.rooms.values())
+def render(node_id: str, rooms: Sequence[Room]) -> str:
+    n = _label(node_id)
     participants = [p for r in rooms for p in r.participants.values()]
     publications = [pub for p in participants for pub in p.publications.values() if pub.live]
     subscriptions = [s for p in participants for s in p.subscriptions.values()]

@@ -1,7 +1,9 @@
 """MediaNode: this process's rooms, the listeners told what happens in them, and shutdown.
 
 Closing cascades: node -> rooms -> participants -> peer connections, publications,
-subscriptions; every task the node starts is tracked and awaited on close.
+subscriptions; every task the node starts is tracked and awaited on close. The node
+is the root of the tree: it imports its children (room, quality monitor, metrics),
+and they reach it only through the protocols they declare (`RoomParent`, `Rated`).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +19,7 @@ from media_server import metrics
 from media_server.aiortc_hooks.checks import check_hooks
 from media_server.errors import TokenError
 from media_server.events import Listener, NodeEvent
+from media_server.participant import Participant
 from media_server.quality.monitor import QualityMonitor
 from media_server.room import Room
 from media_server.settings import MediaSettings
@@ -39,7 +42,7 @@ class MediaNode:
         self.rooms: dict[str, Room] = {}
         self._listeners: list[Listener] = []
         self._tasks: set[asyncio.Task[Any]] = set()
-        self.quality = QualityMonitor(self)
+        self.quality = QualityMonitor(settings.quality_interval, settings.quality_window, self.participants)
         self.closed = False
 
     async def start(self) -> None:
@@ -105,5 +108,10 @@ class MediaNode:
         if self.rooms.get(room.code) is room:
             del self.rooms[room.code]
 
+    def participants(self) -> Iterator[Participant]:
+        """Everyone in every room, room by room (the quality monitor's round)."""
+        for room in list(self.rooms.values()):
+            yield from list(room.participants.values())
+
     def metrics_text(self) -> str:
-        return metrics.render(self)
+        return metrics.render(self.settings.node_id, list(self.rooms.values()))

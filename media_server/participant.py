@@ -1,8 +1,12 @@
 """One person in a room: one peer connection to the server, what they send, what they get.
 
-Lifecycle: active -> (disconnected -> active)* -> left. The signaling socket may be
-replaced (resume) and so may the peer connection (aiortc cannot restart ICE); the
-participant, its publications and its subscriptions keep their identity.
+Lifecycle (ParticipantState): active -> (disconnected -> active)* -> left, and left
+is final. The signaling socket may be replaced (resume) and so may the peer
+connection (aiortc cannot restart ICE); the participant, its publications and its
+subscriptions keep their identity.
+
+A participant reaches its room only through `ParticipantParent` (Room implements
+it); it never imports the room module.
 """
 
 from __future__ import annotations
@@ -10,8 +14,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import secrets
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable, Iterator
+from enum import StrEnum
+from typing import Any, Protocol
 
 from aiortc import RTCPeerConnection
 
@@ -21,13 +26,10 @@ from media_server.codecs import SOURCES, codec_for
 from media_server.errors import ProtocolError
 from media_server.negotiation import Negotiator
 from media_server.publication import Publication
+from media_server.quality.scoring import StatsSample
 from media_server.settings import MediaSettings
 from media_server.subscription import Subscription
 from media_server.tokens import JoinClaims
-
-if TYPE_CHECKING:
-    from media_server.room import Room
-
 
 
 class Channel(Protocol):
@@ -37,11 +39,38 @@ class Channel(Protocol):
 
     def close(self) -> None: ...
 
+
+class ParticipantParent(Protocol):
+    """What a participant asks of its room (Room implements it)."""
+
+    def find_publication(self, publication_id: str) -> Publication | None: ...
+
+    def live_publications(self, exclude: Participant | None = None) -> Iterator[Publication]: ...
+
+    async def publication_live(self, publication: Publication) -> None: ...
+
+    async def publication_ended(self, publication: Publication) -> None: ...
+
+    def quality_changed(self, participant: Participant) -> None: ...
+
+
+class ParticipantState(StrEnum):
+    ACTIVE = "active"  # its signaling socket is up
+    DISCONNECTED = "disconnected"  # socket lost; keeps its place for the resume grace period
+    LEFT = "left"
+
+
+_NEXT = {
+    ParticipantState.ACTIVE: {ParticipantState.DISCONNECTED, ParticipantState.LEFT},
+    ParticipantState.DISCONNECTED: {ParticipantState.ACTIVE, ParticipantState.LEFT},
+    ParticipantState.LEFT: set(),
+}
+
 _ids = itertools.count(1)
 
 
 class Participant:
-    def __init__(self, room: Room, claims: JoinClaims, settings: MediaSettings) -> None:
+    def __init__(self, room: ParticipantParent, claims: JoinClaims, settings: MediaSettings) -> None:
         self.id = f"p{next(_ids)}"
         self.room = room
         self.user_id = claims.user_id
@@ -51,7 +80,7 @@ class Participant:
         self.record = claims.record
         self.settings = settings
         self.resume_key = secrets.token_urlsafe(24)
-        self.state = "active"
+        self.state = ParticipantState.ACTIVE
         self.channel: Channel | None = None
         self.pc: RTCPeerConnection | None = None
         self.negotiator: Negotiator | None = None
@@ -65,6 +94,14 @@ class Participant:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._grace: asyncio.TimerHandle | None = None
 
+    def _move_to(self, state: ParticipantState) -> None:
+        """The only place the state changes."""
+        if state is self.state:
+            return
+        if state not in _NEXT[self.state]:
+            raise RuntimeError(f"participant {self.id}: {self.state} -> {state} is not a transition")
+        self.state = state
+
     # -- signaling --------------------------------------------------------------
     def message(self, payload: dict[str, Any]) -> None:
         if self.channel is not None:
@@ -76,7 +113,7 @@ class Participant:
             "user_id": self.user_id,
             "name": self.name,
             "role": self.role,
-            "connected": self.state == "active",
+            "connected": self.state is ParticipantState.ACTIVE,
             "publications": [p.describe() for p in self.publications.values() if p.live],
             "quality": self.quality,
         }
@@ -85,8 +122,8 @@ class Participant:
         if self.channel is not channel:
             return  # an older socket, already replaced by a resume
         self.channel = None
-        if self.state == "active":
-            self.state = "disconnected"
+        if self.state is ParticipantState.ACTIVE:
+            self._move_to(ParticipantState.DISCONNECTED)
             self._grace = asyncio.get_running_loop().call_later(self.settings.resume_grace, on_timeout)
 
     async def resumed(self, channel: Channel, restart_media: bool = False) -> None:
@@ -96,7 +133,7 @@ class Participant:
         if self.channel is not None and self.channel is not channel:
             self.channel.close()
         self.channel = channel
-        self.state = "active"
+        self._move_to(ParticipantState.ACTIVE)
         if self.media_lost or restart_media:
             await self.restart_media()
         elif self.negotiator is not None:
@@ -118,7 +155,7 @@ class Participant:
 
         @pc.on("connectionstatechange")
         def on_state() -> None:
-            if pc is self.pc and pc.connectionState in ("failed", "closed") and self.state != "left":
+            if pc is self.pc and pc.connectionState in ("failed", "closed") and self.state is not ParticipantState.LEFT:
                 self._spawn(self._on_media_failed())
 
         for publication in kept:
@@ -191,7 +228,7 @@ class Participant:
         await asyncio.sleep(0.5)
         if publication.ended or pc is not self.pc or pc is None:
             return
-        if pc.connectionState not in ("failed", "closed") and self.state != "left":
+        if pc.connectionState not in ("failed", "closed") and self.state is not ParticipantState.LEFT:
             await self._end_publication(publication)
 
     def set_muted(self, source: str, muted: bool) -> Publication:
@@ -200,6 +237,24 @@ class Participant:
             raise ProtocolError(f"{source} is not published", "not_published")
         publication.muted = muted
         return publication
+
+    # -- quality ---------------------------------------------------------------------
+    async def stats_samples(self, now: float) -> list[StatsSample]:
+        """The quality monitor's input: one sample from each subscription and live publication."""
+        samples: list[StatsSample] = []
+        for subscription in list(self.subscriptions.values()):
+            if (sample := await subscription.stats_sample(now)) is not None:
+                samples.append(sample)
+        for publication in list(self.publications.values()):
+            if (sample := publication.stats_sample(now)) is not None:
+                samples.append(sample)
+        return samples
+
+    def quality_scored(self, level: str, score: float, reason: str, changed: bool) -> None:
+        """The monitor's latest verdict on this participant; a change is announced in the room."""
+        self.quality = {"level": level, "score": score, "reason": reason}
+        if changed:
+            self.room.quality_changed(self)
 
     # -- negotiation ---------------------------------------------------------------
     async def _send_offer(self, sdp: str) -> None:
@@ -235,11 +290,10 @@ class Participant:
             if publication.media_ssrc is None:
                 publication.media_ssrc = peer.remote_ssrc(self.pc, publication.mid)
             accepted = publication.transceiver.currentDirection in ("recvonly", "sendrecv")
-            if accepted and not publication.live:
-                publication.live = True
+            if accepted and publication.go_live():
                 await self.room.publication_live(publication)
             elif accepted and publication.kind == "video":
-                publication.keyframes.request()
+                publication.request_keyframe()
         if not self.subscribing:
             self.subscribing = True
             for subscription in self.subscriptions.values():
@@ -250,12 +304,10 @@ class Participant:
 
     def subscribe(self, publication: Publication) -> None:
         """Forward `publication` to this participant (re-offer follows via negotiator)."""
-        if publication.id in self.subscriptions or self.state == "left":
+        if publication.id in self.subscriptions or self.state is ParticipantState.LEFT:
             return
         capacity = self.settings.video_queue_frames if publication.kind == "video" else self.settings.audio_queue_frames
-        subscription = Subscription(
-            publication.id, self.id, publication.kind, capacity, publication.keyframes.request
-        )
+        subscription = Subscription(publication, self.id, capacity)
         self.subscriptions[publication.id] = subscription
         if self.subscribing:
             self._bind_subscription(subscription)
@@ -267,7 +319,7 @@ class Participant:
         if subscription.transceiver is not None:
             subscription.rebind()
         subscription.transceiver = peer.add_sending(
-            self.pc, subscription, publication.codec, publication.keyframes.request
+            self.pc, subscription, publication.codec, publication.request_keyframe
         )
         publication.add_subscription(subscription)
         self._spawn(self.negotiator.request() if self.negotiator else asyncio.sleep(0))
@@ -295,7 +347,7 @@ class Participant:
 
     def detach(self) -> list[Publication]:
         """Leave the room's bookkeeping at once; returns the publications that were live."""
-        self.state = "left"
+        self._move_to(ParticipantState.LEFT)
         if self.channel is not None:
             self.channel.close()
             self.channel = None

@@ -1,14 +1,20 @@
 """A track one participant sends (camera, microphone or screen) and its forwarding.
 
-Lifecycle: pending (m-line offered) -> live (answer accepted) -> ended. A media
-reconnect binds a new receiver to the same publication (generation + 1), so
-subscriptions and the recording carry on; frames from an older binding are ignored.
+Lifecycle (PublicationState): pending (m-line offered) -> live (answer accepted) ->
+ended; pending -> ended when it never went live. Ending closes the forwarder, which
+closes every sink (subscriptions, the recording track). A media reconnect binds a
+new receiver to the same publication (generation + 1), so subscriptions and the
+recording carry on; frames from an older binding are ignored.
+
+The publication tells its participant that its source ended through a callback;
+it never imports the participant.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from aiortc.jitterbuffer import JitterFrame
@@ -18,12 +24,26 @@ from media_server.aiortc_hooks import inbound
 from media_server.codecs import CodecChoice
 from media_server.forwarder import Forwarder
 from media_server.keyframes import KeyframeRequester
+from media_server.quality.scoring import Sample, StatsSample
 from media_server.subscription import Subscription
 
 if TYPE_CHECKING:
     from aiortc import RTCRtpReceiver, RTCRtpTransceiver
 
 _ids = itertools.count(1)
+
+
+class PublicationState(StrEnum):
+    PENDING = "pending"
+    LIVE = "live"
+    ENDED = "ended"
+
+
+_NEXT = {
+    PublicationState.PENDING: {PublicationState.LIVE, PublicationState.ENDED},
+    PublicationState.LIVE: {PublicationState.ENDED},
+    PublicationState.ENDED: set(),
+}
 
 
 class Publication:
@@ -43,14 +63,30 @@ class Publication:
         self.kind = codec.kind
         self.codec = codec
         self.muted = False
-        self.live = False
-        self.ended = False
+        self.state = PublicationState.PENDING
         self.forwarder = Forwarder(codec)
         self.keyframes = KeyframeRequester(self._send_pli, keyframe_interval)
         self.transceiver: RTCRtpTransceiver | None = None
         self.media_ssrc: int | None = None
         self._generation = 0
         self._on_source_end = on_source_end
+
+    def _move_to(self, state: PublicationState) -> bool:
+        """The only place the state changes; False when it already was `state`."""
+        if state is self.state:
+            return False
+        if state not in _NEXT[self.state]:
+            raise RuntimeError(f"publication {self.id}: {self.state} -> {state} is not a transition")
+        self.state = state
+        return True
+
+    @property
+    def live(self) -> bool:
+        return self.state is PublicationState.LIVE
+
+    @property
+    def ended(self) -> bool:
+        return self.state is PublicationState.ENDED
 
     @property
     def receiver(self) -> RTCRtpReceiver | None:
@@ -59,6 +95,14 @@ class Publication:
     @property
     def mid(self) -> str | None:
         return self.transceiver.mid if self.transceiver is not None else None
+
+    @property
+    def clock_rate(self) -> int:
+        return self.codec.clock_rate
+
+    @property
+    def frames_in(self) -> int:
+        return self.forwarder.frames_in
 
     def attach(self, transceiver: RTCRtpTransceiver) -> None:
         """Take frames from this (not yet started) receiver from now on."""
@@ -80,13 +124,20 @@ class Publication:
 
         inbound.tap_receiver(transceiver.receiver, self.kind, on_frame, on_end, forwarder.resync)
 
+    def go_live(self) -> bool:
+        """The publisher's answer accepted the m-line; True the first time."""
+        return self._move_to(PublicationState.LIVE)
+
     def add_subscription(self, subscription: Subscription) -> None:
-        self.forwarder.subscriptions[subscription.id] = subscription
+        self.forwarder.add(subscription)
         if self.kind == "video":
             self.keyframes.request()
 
     def remove_subscription(self, subscription: Subscription) -> None:
-        self.forwarder.subscriptions.pop(subscription.id, None)
+        self.forwarder.remove(subscription)
+
+    def request_keyframe(self) -> None:
+        self.keyframes.request()
 
     async def _send_pli(self) -> None:
         receiver = self.receiver
@@ -95,13 +146,21 @@ class Publication:
         await inbound.send_pli(receiver, self.media_ssrc)
 
     def end(self) -> None:
-        self.ended = True
-        self.live = False
+        if not self._move_to(PublicationState.ENDED):
+            return
         self.keyframes.close()
-        self.forwarder.record_sink = None
-        for subscription in list(self.forwarder.subscriptions.values()):
-            subscription.close()
-        self.forwarder.subscriptions.clear()
+        self.forwarder.close()
+
+    def stats_sample(self, now: float) -> StatsSample | None:
+        """What reaches the server from the publisher (None unless live)."""
+        receiver = self.receiver
+        if not self.live or receiver is None:
+            return None
+        counters = inbound.inbound_counters(receiver, self.media_ssrc)
+        received, lost, jitter_units = counters if counters is not None else (0, 0, 0)
+        frames = self.forwarder.frames_in
+        sample = Sample(now, received, lost, jitter_units / self.codec.clock_rate, None, frames, frames)
+        return StatsSample(f"up:{self.id}", self.kind, "upload", self.source, self.muted, sample)
 
     def describe(self) -> dict[str, object]:
         return {

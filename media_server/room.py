@@ -1,7 +1,13 @@
 """A room: its participants, what is said and drawn in it, its recording.
 
-Lifecycle: open -> ended (by the host, when the last participant is gone, or when
-the node closes); an ended room is removed from the node and never reopened.
+Lifecycle (RoomState): open -> ending -> ended. It ends by the host, when the last
+participant is gone, or when the node closes; while ending, its participants leave
+and its recording is finished; an ended room is removed from the node and never
+reopened. Whether the host has started the session is a fact (`started_at`), not a
+state: a room can end without being started.
+
+A room reaches its node only through `RoomParent` (MediaNode implements it); it
+never imports the node module.
 """
 
 from __future__ import annotations
@@ -9,21 +15,57 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Coroutine, Iterator
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
 
-from media_server.events import ChatPosted, ParticipantJoined, ParticipantLeft, RoomEnded, RoomStarted
+from media_server.events import (
+    ChatPosted,
+    NodeEvent,
+    ParticipantJoined,
+    ParticipantLeft,
+    QualityChanged,
+    RoomEnded,
+    RoomStarted,
+)
 from media_server.participant import Channel, Participant
 from media_server.publication import Publication
 from media_server.recording.recorder import Recorder
+from media_server.settings import MediaSettings
 from media_server.tokens import JoinClaims
 
-if TYPE_CHECKING:
-    from media_server.node import MediaNode
+
+class RoomParent(Protocol):
+    """What a room asks of its node (MediaNode implements it)."""
+
+    @property
+    def settings(self) -> MediaSettings: ...
+
+    def now(self) -> datetime: ...
+
+    def emit(self, event: NodeEvent) -> None: ...
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]: ...
+
+    def room_closed(self, room: Room) -> None: ...
+
+
+class RoomState(StrEnum):
+    OPEN = "open"
+    ENDING = "ending"
+    ENDED = "ended"
+
+
+_NEXT = {
+    RoomState.OPEN: {RoomState.ENDING},
+    RoomState.ENDING: {RoomState.ENDED},
+    RoomState.ENDED: set(),
+}
 
 
 class Room:
-    def __init__(self, code: str, node: MediaNode) -> None:
+    def __init__(self, code: str, node: RoomParent) -> None:
         self.code = code
         self.node = node
         self.settings = node.settings
@@ -32,8 +74,19 @@ class Room:
         self.whiteboard: deque[dict[str, Any]] = deque(maxlen=self.settings.whiteboard_history)
         self.recorder: Recorder | None = None
         self.started_at: float | None = None
-        self.ended = False
+        self.state = RoomState.OPEN
         self._chat_ids = 0
+
+    def _move_to(self, state: RoomState) -> None:
+        """The only place the state changes."""
+        if state not in _NEXT[self.state]:
+            raise RuntimeError(f"room {self.code}: {self.state} -> {state} is not a transition")
+        self.state = state
+
+    @property
+    def ended(self) -> bool:
+        """Ending or ended: end() runs once, and leaving no longer ends it again."""
+        return self.state is not RoomState.OPEN
 
     # -- membership ------------------------------------------------------------------
     async def join(self, claims: JoinClaims, channel: Channel, sources: list[tuple[str, str | None]]) -> Participant:
@@ -133,6 +186,15 @@ class Room:
     def broadcast_participants(self, exclude: Participant | None = None) -> None:
         self.broadcast({"type": "participants", "participants": self.describe()}, exclude)
 
+    def quality_changed(self, participant: Participant) -> None:
+        quality = participant.quality
+        self.broadcast({"type": "quality", "participant_id": participant.id, **quality})
+        self.node.emit(
+            QualityChanged(
+                self.code, participant.id, participant.user_id, quality["level"], quality["score"], quality["reason"]
+            )
+        )
+
     def add_chat(self, participant: Participant, text: str) -> dict[str, Any]:
         self._chat_ids += 1
         ts = self.node.now().isoformat()
@@ -157,10 +219,11 @@ class Room:
     async def end(self, reason: str) -> None:
         if self.ended:
             return
-        self.ended = True
+        self._move_to(RoomState.ENDING)
         self.broadcast({"type": "end", "reason": reason})
         for participant in list(self.participants.values()):
             await self.leave(participant, "room_ended", end_if_empty=False)
         files = await self.recorder.finish() if self.recorder is not None else []
+        self._move_to(RoomState.ENDED)
         self.node.room_closed(self)
         self.node.emit(RoomEnded(self.code, reason, files))

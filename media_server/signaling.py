@@ -17,6 +17,7 @@ from aiortc.sdp import candidate_from_sdp
 
 from media_server import protocol
 from media_server.errors import MediaServerError, ProtocolError, RoomClosed, TokenError, TokenExpired
+from media_server.participant import ParticipantState
 from media_server.tokens import JoinClaims
 
 if TYPE_CHECKING:
@@ -132,7 +133,8 @@ class Session:
             return
         if kind in ("join", "resume") and not message.get("restart_media"):
             raise ProtocolError(f"already joined; '{kind}' is not allowed now", "out_of_order")
-        await HANDLERS[kind](self, self.participant, message)
+        assert self.room is not None  # set with the participant
+        await HANDLERS[kind](self, self.room, self.participant, message)
 
     async def _join(self, message: dict[str, Any]) -> None:
         if self.node.now() >= self.claims.expires_at:
@@ -167,20 +169,20 @@ class Session:
 
     async def disconnected(self) -> None:
         participant, room = self.participant, self.room
-        if participant is None or room is None or participant.state == "left":
+        if participant is None or room is None or participant.state is ParticipantState.LEFT:
             return
         participant.socket_lost(self.channel, room.timeout_callback(participant))
 
 
-async def _answer(session: Session, p: Participant, message: dict[str, Any]) -> None:
+async def _answer(session: Session, room: Room, p: Participant, message: dict[str, Any]) -> None:
     await p.on_answer(protocol.text(message, "sdp", session.node.settings.max_message_bytes) or "")
 
 
-async def _offer(session: Session, p: Participant, message: dict[str, Any]) -> None:
+async def _offer(session: Session, room: Room, p: Participant, message: dict[str, Any]) -> None:
     raise ProtocolError("the server makes every offer; send 'publish' to send media", "out_of_order")
 
 
-async def _candidate(session: Session, p: Participant, message: dict[str, Any]) -> None:
+async def _candidate(session: Session, room: Room, p: Participant, message: dict[str, Any]) -> None:
     line = message.get("candidate")
     if p.pc is None:
         raise ProtocolError("no media connection yet", "out_of_order")
@@ -200,57 +202,57 @@ async def _candidate(session: Session, p: Participant, message: dict[str, Any]) 
     await p.pc.addIceCandidate(candidate)
 
 
-async def _publish(session: Session, p: Participant, message: dict[str, Any]) -> None:
+async def _publish(session: Session, room: Room, p: Participant, message: dict[str, Any]) -> None:
     await p.publish(protocol.source(message), protocol.text(message, "codec", 16, required=False))
 
 
-async def _unpublish(session: Session, p: Participant, message: dict[str, Any]) -> None:
+async def _unpublish(session: Session, room: Room, p: Participant, message: dict[str, Any]) -> None:
     await p.unpublish(protocol.source(message))
 
 
-async def _mute(session: Session, p: Participant, message: dict[str, Any]) -> None:
+async def _mute(session: Session, room: Room, p: Participant, message: dict[str, Any]) -> None:
     source, muted = protocol.source(message), protocol.flag(message, "muted")
     p.set_muted(source, muted)
-    p.room.broadcast({"type": "mute", "participant_id": p.id, "source": source, "muted": muted})
-    p.room.broadcast_participants()
+    room.broadcast({"type": "mute", "participant_id": p.id, "source": source, "muted": muted})
+    room.broadcast_participants()
 
 
-async def _participants(session: Session, p: Participant, message: dict[str, Any]) -> None:
-    p.message({"type": "participants", "participants": p.room.describe()})
+async def _participants(session: Session, room: Room, p: Participant, message: dict[str, Any]) -> None:
+    p.message({"type": "participants", "participants": room.describe()})
 
 
-async def _chat(session: Session, p: Participant, message: dict[str, Any]) -> None:
-    entry = p.room.add_chat(p, protocol.text(message, "text", protocol.MAX_CHAT) or "")
-    p.room.broadcast({"type": "chat", **entry})
+async def _chat(session: Session, room: Room, p: Participant, message: dict[str, Any]) -> None:
+    entry = room.add_chat(p, protocol.text(message, "text", protocol.MAX_CHAT) or "")
+    room.broadcast({"type": "chat", **entry})
 
 
-async def _whiteboard(session: Session, p: Participant, message: dict[str, Any]) -> None:
+async def _whiteboard(session: Session, room: Room, p: Participant, message: dict[str, Any]) -> None:
     entry = {"participant_id": p.id, **protocol.stroke(message)}
     if entry.get("clear"):
-        p.room.whiteboard.clear()
-    p.room.whiteboard.append(entry)
-    p.room.broadcast({"type": "whiteboard", **entry}, exclude=p)
+        room.whiteboard.clear()
+    room.whiteboard.append(entry)
+    room.broadcast({"type": "whiteboard", **entry}, exclude=p)
 
 
-async def _start(session: Session, p: Participant, message: dict[str, Any]) -> None:
+async def _start(session: Session, room: Room, p: Participant, message: dict[str, Any]) -> None:
     if not p.is_host:
         raise ProtocolError("only the mentor can start the session", "forbidden")
-    p.room.start(p)
+    room.start(p)
 
 
-async def _end(session: Session, p: Participant, message: dict[str, Any]) -> None:
+async def _end(session: Session, room: Room, p: Participant, message: dict[str, Any]) -> None:
     if not p.is_host:
         raise ProtocolError("only the mentor can end the session", "forbidden")
     session.finished = True
-    await p.room.end("ended_by_host")
+    await room.end("ended_by_host")
 
 
-async def _leave(session: Session, p: Participant, message: dict[str, Any]) -> None:
+async def _leave(session: Session, room: Room, p: Participant, message: dict[str, Any]) -> None:
     session.finished = True
-    await p.room.leave(p, "left")
+    await room.leave(p, "left")
 
 
-async def _restart(session: Session, p: Participant, message: dict[str, Any]) -> None:
+async def _restart(session: Session, room: Room, p: Participant, message: dict[str, Any]) -> None:
     await p.restart_media()
 
 

@@ -1,25 +1,32 @@
-"""Samples RTCP statistics of every publication and subscription on a fixed interval.
+"""Where quality is scored: every participant's track samples, on a fixed interval.
 
-Uploads are measured on the server's receivers (what reaches us from a publisher),
-downloads on the server's senders (receiver reports from each subscriber). A
-participant's quality is the worst of its tracks, smoothed.
+Each Publication samples what reaches the server from its publisher (upload) and each
+Subscription what its subscriber's receiver reports say (download); the monitor keeps
+them in windows, scores them (`scoring`), and hands each participant the worst of its
+tracks, smoothed. It sees participants only through `Rated`, so it imports neither
+the node, the room nor the participant.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from media_server.aiortc_hooks import inbound
-from media_server.events import QualityChanged
-from media_server.quality.scoring import Sample, Smoothed, TrackWindow, Verdict, level_for
+from media_server.quality.scoring import Smoothed, StatsSample, TrackWindow, Verdict, level_for
 
-if TYPE_CHECKING:
-    from media_server.node import MediaNode
-    from media_server.participant import Participant
-    from media_server.room import Room
+
+class Rated(Protocol):
+    """A participant as the monitor sees it (Participant implements it)."""
+
+    @property
+    def id(self) -> str: ...
+
+    async def stats_samples(self, now: float) -> list[StatsSample]: ...
+
+    def quality_scored(self, level: str, score: float, reason: str, changed: bool) -> None: ...
 
 
 @dataclass
@@ -31,10 +38,10 @@ class _State:
 
 
 class QualityMonitor:
-    def __init__(self, node: MediaNode) -> None:
-        self.node = node
-        self.interval = node.settings.quality_interval
-        self.window = node.settings.quality_window
+    def __init__(self, interval: float, window: float, participants: Callable[[], Iterable[Rated]]) -> None:
+        self.interval = interval
+        self.window = window
+        self._participants = participants
         self._state: dict[str, _State] = {}
         self._task: asyncio.Task[None] | None = None
 
@@ -55,74 +62,38 @@ class QualityMonitor:
 
     async def sample_all(self) -> None:
         present: set[str] = set()
-        for room in list(self.node.rooms.values()):
-            for participant in list(room.participants.values()):
-                present.add(participant.id)
-                await self._sample(room, participant)
+        for participant in list(self._participants()):
+            present.add(participant.id)
+            await self._sample(participant)
         for gone in set(self._state) - present:
             del self._state[gone]
 
-    async def _sample(self, room: Room, participant: Participant) -> None:
+    async def _sample(self, participant: Rated) -> None:
         state = self._state.setdefault(participant.id, _State())
-        now = time.monotonic()
-        active: set[str] = set()
-        rtts: list[float] = []
+        samples = await participant.stats_samples(time.monotonic())
+        rtts = [s.sample.rtt for s in samples if s.sample.rtt is not None]
         muted: dict[str, bool] = {}
-        for subscription in list(participant.subscriptions.values()):
-            publication = room.find_publication(subscription.publication_id)
-            transceiver = subscription.transceiver
-            if publication is None or transceiver is None or transceiver.currentDirection != "sendonly":
-                continue
-            report = await transceiver.sender.getStats()
-            sent, lost, jitter, rtt = 0, 0, 0.0, None
-            for stats in report.values():
-                if stats.type == "outbound-rtp":
-                    sent = stats.packetsSent
-                elif stats.type == "remote-inbound-rtp":
-                    lost = stats.packetsLost
-                    jitter = stats.jitter / publication.codec.clock_rate
-                    rtt = stats.roundTripTime
-            if rtt is not None:
-                rtts.append(rtt)
-            key = f"down:{subscription.id}"
-            active.add(key)
-            muted[key] = publication.muted
+        for track in samples:
+            muted[track.key] = track.muted
             window = state.windows.setdefault(
-                key, TrackWindow(subscription.kind, "download", publication.source, self.window)
+                track.key, TrackWindow(track.kind, track.direction, track.source, self.window)
             )
-            window.add(Sample(now, sent, lost, jitter, rtt, subscription.forwarded, publication.forwarder.frames_in))
-        for publication in list(participant.publications.values()):
-            if not publication.live or publication.receiver is None:
-                continue
-            counters = inbound.inbound_counters(publication.receiver, publication.media_ssrc)
-            received, lost, jitter_units = counters if counters is not None else (0, 0, 0)
-            frames = publication.forwarder.frames_in
-            key = f"up:{publication.id}"
-            active.add(key)
-            muted[key] = publication.muted
-            window = state.windows.setdefault(
-                key, TrackWindow(publication.kind, "upload", publication.source, self.window)
-            )
-            window.add(
-                Sample(now, received, lost, jitter_units / publication.codec.clock_rate, None, frames, frames)
-            )
-        for key in set(state.windows) - active:
+            window.add(track.sample)
+        for key in set(state.windows) - set(muted):
             del state.windows[key]
         fallback_rtt = min(rtts) if rtts else None
         verdicts = [
-            v for key in active if (v := state.windows[key].verdict(muted[key], fallback_rtt)) is not None
+            v for key in muted if (v := state.windows[key].verdict(muted[key], fallback_rtt)) is not None
         ]
         if not verdicts:
             return
-        self._publish(room, participant, state, min(verdicts, key=lambda v: v.score))
+        self._publish(participant, state, min(verdicts, key=lambda v: v.score))
 
-    def _publish(self, room: Room, participant: Participant, state: _State, worst: Verdict) -> None:
+    def _publish(self, participant: Rated, state: _State, worst: Verdict) -> None:
         score = round(state.smooth.update(worst.score), 1)
         level = level_for(score)
         reason = "" if level == "excellent" else (worst.reason or state.reason)
-        participant.quality = {"level": level, "score": score, "reason": reason}
-        if level == state.level and reason == state.reason:
-            return
-        state.level, state.reason = level, reason
-        room.broadcast({"type": "quality", "participant_id": participant.id, **participant.quality})
-        self.node.emit(QualityChanged(room.code, participant.id, participant.user_id, level, score, reason))
+        changed = level != state.level or reason != state.reason
+        if changed:
+            state.level, state.reason = level, reason
+        participant.quality_scored(level, score, reason, changed)

@@ -26,6 +26,18 @@ class Sample:
 
 
 @dataclass(frozen=True)
+class StatsSample:
+    """One track's sample, as its Publication (upload) or Subscription (download) produces it."""
+
+    key: str  # stable per track: "up:<publication id>" | "down:<subscription id>"
+    kind: str  # audio | video
+    direction: str  # upload | download
+    source: str  # camera | microphone | screen
+    muted: bool
+    sample: Sample
+
+
+@dataclass(frozen=True)
 class Verdict:
     score: float
     reason: str

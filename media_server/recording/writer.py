@@ -100,7 +100,11 @@ class TrackFile:
 
 
 def run_writer(inbox: queue.Queue[tuple[Any, ...]], start: float, files: dict[str, TrackFile]) -> None:
-    """Thread body: ("open", id, TrackFile) | ("frame", id, data, ts, key, t) | ("close", id) | ("stop",)."""
+    """Thread body: ("open", id, TrackFile) | ("frame", id, av.Packet, ts, key, t) | ("close", id) | ("stop",).
+
+    The packet is the one the forwarder shares with the subscribers' senders, which only
+    read it; its bytes are copied here, off the event loop.
+    """
     while True:
         item = inbox.get()
         kind = item[0]
@@ -108,7 +112,7 @@ def run_writer(inbox: queue.Queue[tuple[Any, ...]], start: float, files: dict[st
             track = files.get(item[1])
             if track is not None:
                 try:
-                    track.write(item[2], item[3], item[4], item[5], start)
+                    track.write(bytes(item[2]), item[3], item[4], item[5], start)
                 except (av.FFmpegError, ValueError) as exc:
                     log.warning("recording %s dropped a frame: %s", track.path, exc)
         elif kind == "open":

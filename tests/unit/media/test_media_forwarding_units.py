@@ -1,6 +1,7 @@
 """Forwarder, subscription queues and keyframe throttling without any network."""
 
 import asyncio
+from dataclasses import dataclass
 
 import av
 
@@ -19,15 +20,31 @@ def test_vp8_headers_are_read() -> None:
     assert is_keyframe("H264", b"\x00\x00\x00\x01\x67abc") and not is_keyframe("H264", b"\x00\x00\x01\x41x")
 
 
+@dataclass
+class CameraSource:
+    """The publication side of a subscription: counts the keyframes it is asked for."""
+
+    asks: list[int]
+    id: str = "pub"
+    kind: str = "video"
+    source: str = "camera"
+    muted: bool = False
+    clock_rate: int = 90000
+    frames_in: int = 0
+
+    def request_keyframe(self) -> None:
+        self.asks.append(1)
+
+
 def make_sub(capacity: int, asks: list[int]) -> Subscription:
-    return Subscription("pub", "p", "video", capacity, lambda: asks.append(1))
+    return Subscription(CameraSource(asks), "p", capacity)
 
 
 def test_new_subscription_waits_for_a_keyframe() -> None:
     asks: list[int] = []
     forwarder = Forwarder(codec_for("camera"))
     sub = make_sub(10, asks)
-    forwarder.subscriptions[sub.id] = sub
+    forwarder.add(sub)
     for data in (DELTA, DELTA, KEY, DELTA):
         forwarder.on_frame(data, 3000)
     assert [bytes(p) for p in sub.track.frames] == [KEY, DELTA]
@@ -37,7 +54,8 @@ def test_slow_subscriber_skips_to_next_keyframe_and_never_holds_back_others() ->
     asks: list[int] = []
     forwarder = Forwarder(codec_for("camera"))
     slow, fast = make_sub(5, asks), make_sub(1000, asks)
-    forwarder.subscriptions.update({slow.id: slow, fast.id: fast})
+    forwarder.add(slow)
+    forwarder.add(fast)
     frames = [KEY] + [DELTA] * 20 + [KEY] + [DELTA] * 2
     for i, data in enumerate(frames):
         forwarder.on_frame(data, i * 3000)
@@ -52,7 +70,7 @@ def test_slow_subscriber_skips_to_next_keyframe_and_never_holds_back_others() ->
 def test_timestamps_continue_across_a_publisher_reconnect() -> None:
     forwarder = Forwarder(codec_for("camera"))
     sub = make_sub(100, [])
-    forwarder.subscriptions[sub.id] = sub
+    forwarder.add(sub)
     forwarder.on_frame(KEY, 0)
     forwarder.on_frame(DELTA, 3000)
     forwarder.new_source()
@@ -83,7 +101,7 @@ async def test_keyframe_requests_are_throttled_and_deferred_not_dropped() -> Non
 def test_after_a_skip_delta_frames_wait_for_the_next_keyframe() -> None:
     forwarder = Forwarder(codec_for("camera"))
     sub = make_sub(100, [])
-    forwarder.subscriptions[sub.id] = sub
+    forwarder.add(sub)
     forwarder.on_frame(KEY, 0)
     forwarder.resync()
     for i, data in enumerate((DELTA, DELTA, KEY, DELTA), start=1):
