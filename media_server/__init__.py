@@ -1,8 +1,10 @@
 """MentorLive's SFU: rooms whose participants' encoded media is forwarded, never transcoded.
 
 Read top to bottom: node -> room -> participant -> publication/subscription ->
-forwarder -> keyframes -> quality -> recorder; aiortc_hooks holds every private
-aiortc name used. Nothing here imports `web`, `models` or `workers`.
+forwarder -> keyframes -> quality/ -> recording/; aiortc_hooks/ holds every private
+aiortc name used, testing/ the test and benchmark aids (never imported here).
+Parents import children; a child reaches its parent through a protocol it declares.
+Nothing here imports `web`, `models` or `workers`. Map: docs/architecture.md, "media_server/".
 """
 
 from media_server.errors import MediaServerError, ProtocolError, TokenError, TokenExpired

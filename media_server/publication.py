@@ -131,7 +131,7 @@ class Publication:
     def add_subscription(self, subscription: Subscription) -> None:
         self.forwarder.add(subscription)
         if self.kind == "video":
-            self.keyframes.request()
+            self.request_keyframe()
 
     def remove_subscription(self, subscription: Subscription) -> None:
         self.forwarder.remove(subscription)
