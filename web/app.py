@@ -32,6 +32,8 @@ from web.keys import CLOCK, CONFIG, DB, LOGIN_THROTTLE, METRICS, PASSWORDS, READ
 from web.login_throttle import LoginThrottle
 from web.middlewares import csrf_middleware, error_middleware
 from web.passwords import Passwords
+from web.past import endpoints as past_endpoints
+from web.past.attendance import record_attendance
 from web.payments.setup import setup_payments
 from web.realtime import setup_realtime
 from web.realtime.keys import BUS
@@ -91,6 +93,7 @@ def create_app(
     setup_jobs(app)
     setup_realtime(app)
     setup_rtc(app)
+    record_attendance(app)
     register_reminders(app)
     setup_payments(app)
     if config.str("redis", "url"):
@@ -106,6 +109,7 @@ def create_app(
     app.router.add_routes(mentors_api.routes)
     app.router.add_routes(feedback_endpoints.routes)
     app.router.add_routes(resources_endpoints.routes)
+    app.router.add_routes(past_endpoints.routes)
     app.router.add_static(thumbnails.URL_PREFIX, thumbnails.thumbnails_dir(config))
     app.router.add_static("/static", STATIC_DIR)
     app[aiohttp_jinja2.static_root_key] = "/static"
