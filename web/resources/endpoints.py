@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from aiohttp import web
 
 from web.errors import ApiError, forbidden, not_found
 from web.keys import CLOCK, CONFIG, DB
 from web.request_data import require_identity
 from web.resources.queries import NOT_FOR_YOU, may_see, resources_of, session_of, visible_resource
-from web.resources.schemas import resource_json
+from web.resources.schemas import download_headers, resource_json
 from web.resources.service import add_resource, check_upload_allowed, delete_resource
 from web.resources.storage import max_upload_bytes, resource_store
 from web.resources.upload import receive_upload
@@ -64,11 +62,4 @@ async def download(request: web.Request) -> web.StreamResponse:
     path = resource_store(request.app[CONFIG]).path_of(row.path)
     if path is None or not path.is_file():
         raise ApiError(410, "This file is no longer available.")
-    content_type = row.content_type + ("; charset=utf-8" if row.content_type.startswith("text/") else "")
-    return web.FileResponse(path, headers={
-        "Content-Type": content_type,
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(row.original_name, safe='')}",
-        # Shared files are the uploader's bytes: never run them as a page of this site.
-        "Content-Security-Policy": "default-src 'none'; sandbox; frame-ancestors 'none'",
-        "Cache-Control": "private, no-store",
-    })
+    return web.FileResponse(path, headers=download_headers(row))
