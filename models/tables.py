@@ -128,6 +128,8 @@ class Booking(SQLModel, table=True):
     created_at: datetime = _when()
     confirmed_at: datetime | None = _when(nullable=True)
     cancelled_at: datetime | None = _when(nullable=True)
+    # First time the learner's media connection joined the room (the SFU's participant-joined event).
+    attended_at: datetime | None = _when(nullable=True)
 
     __table_args__ = (UniqueConstraint("session_id", "learner_id", name="uq_booking_session_learner"),)
 
@@ -172,7 +174,9 @@ class Feedback(SQLModel, table=True):
     learner_id: int = Field(foreign_key="users.id", index=True)
     rating: int
     comment: str = Field(default="", sa_type=String(2000))
+    # The 7-day edit window runs from created_at; updated_at moves with every edit.
     created_at: datetime = _when()
+    updated_at: datetime = _when()
 
     __table_args__ = (
         UniqueConstraint("session_id", "learner_id", name="uq_feedback_session_learner"),
@@ -185,9 +189,13 @@ class Resource(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     session_id: int = Field(foreign_key="mentor_sessions.id", index=True)
     title: str = Field(sa_type=String(200))
+    # A random name under the data folder's resources/; never derived from the upload's name.
     path: str = Field(sa_type=String(255))
+    # The name the file had on the uploader's disk, offered again on download.
+    original_name: str = Field(default="", sa_type=String(255))
     content_type: str = Field(sa_type=String(100))
     size_bytes: int
+    uploaded_by: int | None = Field(default=None, foreign_key="users.id")
     created_at: datetime = _when()
 
 

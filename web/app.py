@@ -26,15 +26,19 @@ from web import (
     thumbnails,
 )
 from web.config import PROJECT_ROOT, Config, ensure_secret
+from web.feedback import endpoints as feedback_endpoints
 from web.jobs import setup_jobs
 from web.keys import CLOCK, CONFIG, DB, LOGIN_THROTTLE, METRICS, PASSWORDS, READINESS_CHECKS, SECRET
 from web.login_throttle import LoginThrottle
 from web.middlewares import csrf_middleware, error_middleware
 from web.passwords import Passwords
+from web.past import endpoints as past_endpoints
+from web.past.attendance import record_attendance
 from web.payments.setup import setup_payments
 from web.realtime import setup_realtime
 from web.realtime.keys import BUS
 from web.reminders import register_reminders
+from web.resources import endpoints as resources_endpoints
 from web.rtc import setup_rtc
 
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
@@ -89,6 +93,7 @@ def create_app(
     setup_jobs(app)
     setup_realtime(app)
     setup_rtc(app)
+    record_attendance(app)
     register_reminders(app)
     setup_payments(app)
     if config.str("redis", "url"):
@@ -102,6 +107,9 @@ def create_app(
     app.router.add_routes(sessions_bookings_api.routes)
     app.router.add_routes(live_requests.routes)
     app.router.add_routes(mentors_api.routes)
+    app.router.add_routes(feedback_endpoints.routes)
+    app.router.add_routes(resources_endpoints.routes)
+    app.router.add_routes(past_endpoints.routes)
     app.router.add_static(thumbnails.URL_PREFIX, thumbnails.thumbnails_dir(config))
     app.router.add_static("/static", STATIC_DIR)
     app[aiohttp_jinja2.static_root_key] = "/static"

@@ -8,7 +8,7 @@ from models.enums import Role
 from models.tables import MentorProfile, User
 from web.errors import not_found
 from web.keys import DB
-from web.session_json import mentor_rating
+from web.session_json import mentor_rating, mentor_rating_summary
 from web.validation import row_id
 
 routes = web.RouteTableDef()
@@ -31,4 +31,4 @@ async def mentor(request: web.Request) -> web.Response:
         "bio": profile.bio if profile else "",
         "expertise": list(profile.expertise) if profile else [],
         "rating": mentor_rating(profile),
-    }})
+    }, "mentor_rating": mentor_rating_summary(profile)})

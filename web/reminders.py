@@ -25,6 +25,11 @@ SESSION_REMINDER = "session_reminder"
 FEEDBACK_REMINDER = "feedback_reminder"
 
 
+def feedback_form_url(room_code: str) -> str:
+    """The room page opens its Rate Your Mentor form on this anchor once the session has ended."""
+    return f"/session/{room_code}/#feedback"
+
+
 def _reminder_lead(app: web.Application) -> timedelta:
     return timedelta(minutes=app[CONFIG].int("workers", "session_reminder_minutes"))
 
@@ -91,7 +96,7 @@ def register_reminders(app: web.Application) -> None:
             note = await add_notification(
                 s, app[CLOCK], user_id=learner_id, kind=FEEDBACK_REMINDER, title="Rate your mentor",
                 body=f"How was “{mentor_session.title}”? Your rating helps other learners.",
-                data={"session_id": session_id},
+                data={"session_id": session_id, "url": feedback_form_url(mentor_session.room_code)},
             )
             await s.commit()
         await publish_notifications(app[BUS], [note])

@@ -54,6 +54,12 @@ def mentor_rating(profile: MentorProfile | None) -> float | None:
     return round(profile.rating_sum / profile.rating_count, 2)
 
 
+def mentor_rating_summary(profile: MentorProfile | None) -> dict[str, Any]:
+    """{"average", "count"} for cards and profiles; the average is null until someone rated."""
+    count = profile.rating_count if profile else 0
+    return {"average": mentor_rating(profile), "count": count}
+
+
 def session_json(
     view: SessionView, viewer: Identity | None, now: datetime, settings: TimeSettings
 ) -> dict[str, Any]:
@@ -97,6 +103,7 @@ def neutral_session_json(view: SessionView, settings: TimeSettings) -> dict[str,
             "name": view.mentor.name,
             "headline": view.mentor_profile.headline if view.mentor_profile else "",
         },
+        "mentor_rating": mentor_rating_summary(view.mentor_profile),
         "go_live_opens_at": iso_utc(rules.go_live_opens_at(facts, settings)),
         "join_opens_at": iso_utc(rules.join_opens_at(facts, settings)),
         "edit_closes_at": iso_utc(rules.edit_closes_at(facts, settings)),

@@ -4,6 +4,7 @@ import { api, toast } from "./app.js";
 import { confirmDialog } from "./confirm-dialog.js";
 import { startLive } from "./dashboard-live.js";
 import { setupMyRequests, setupRequestForm } from "./live-requests.js";
+import { setupPastSessions } from "./past-sessions.js";
 import { CardRegistry, SessionCard, emptyState, refreshCard } from "./session-card.js";
 import { setupTabs } from "./tabs.js";
 
@@ -11,7 +12,9 @@ const root = document.getElementById("learner-dashboard");
 const learnerId = root.dataset.learnerId;
 const browseEl = document.getElementById("browse-sessions");
 const bookedEl = document.getElementById("booked-sessions");
+const pastEl = document.getElementById("past-sessions");
 const registry = new CardRegistry();
+const past = setupPastSessions({ container: pastEl, view: "learner", registry });
 // Bookings made from this tab were already announced by its own toast; the bell's echo is skipped.
 const bookedHere = new Set();
 window.mentorlive = Object.assign(window.mentorlive || {}, {
@@ -177,6 +180,8 @@ function handleEvent({ event, data = {} }) {
     for (const card of registry.of(data.session_id)) card.markLive();
   } else if (event === "session.end") {
     registry.update(data.session_id, { status: "ended" });
+    // The ended session moves to Past, where its resources and Rate ▶ are.
+    if (bookedTabs.current() === "past") past.load();
   } else if (event === "session_updated") {
     const { viewer: _viewer, ...fields } = data.session || data;
     registry.update(fields.id, fields);
@@ -230,6 +235,16 @@ function dropParam(name) {
 const tabs = setupTabs(document.querySelector('#learner-dashboard [role="tablist"]'), {
   initial: "recommended",
   onSelect: loadBrowse,
+});
+// My booked sessions: Upcoming (live and scheduled) or Past (ended, with resources and feedback).
+const bookedTabs = setupTabs(document.querySelector('#my-booked [role="tablist"]'), {
+  param: "booked",
+  initial: "upcoming",
+  onSelect(name) {
+    bookedEl.hidden = name !== "upcoming";
+    pastEl.hidden = name !== "past";
+    if (name === "past") past.load();
+  },
 });
 registry.startTicking();
 loadBooked();

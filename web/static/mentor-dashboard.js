@@ -6,6 +6,7 @@ import { setupCreateSession } from "./create-session.js";
 import { setupEarnings } from "./earnings.js";
 import { startLive } from "./dashboard-live.js";
 import { forgetPrefill, prefillForRequest, setupIncomingRequests } from "./live-requests.js";
+import { setupPastSessions } from "./past-sessions.js";
 import { CardRegistry, SessionCard, emptyState, refreshCard } from "./session-card.js";
 import { openEditForm } from "./session-edit.js";
 import { setupTabs } from "./tabs.js";
@@ -14,6 +15,8 @@ const root = document.getElementById("mentor-dashboard");
 const mentorId = root.dataset.mentorId;
 const listEl = document.getElementById("my-sessions-list");
 const registry = new CardRegistry();
+// Past: attendance, the session's rating and comments, resources with Upload.
+const past = setupPastSessions({ container: listEl, view: "mentor", registry });
 const EMPTY = {
   upcoming: "No upcoming sessions. Use Create Session to schedule one.",
   live: "None of your sessions is live right now.",
@@ -45,6 +48,10 @@ live.subscribe(`requests:${mentorId}`);
 let loadSeq = 0;
 async function loadSessions(tab) {
   const seq = ++loadSeq;
+  if (tab === "past") {
+    await past.load(() => seq === loadSeq);
+    return;
+  }
   listEl.setAttribute("aria-busy", "true");
   try {
     const { sessions } = await api("GET", `/api/sessions/mine?tab=${encodeURIComponent(tab)}`);

@@ -69,6 +69,14 @@ function render(bell, state, onOpen) {
     row.setAttribute('role', 'menuitem');
     const title = document.createElement('strong');
     title.textContent = item.title;
+    const url = item.data && item.data.url;
+    if (typeof url === 'string' && url.startsWith('/') && !url.startsWith('//')) {
+      // e.g. the feedback reminder opens the room page's Rate Your Mentor form.
+      const link = document.createElement('a');
+      link.href = url;
+      link.textContent = item.title;
+      title.replaceChildren(link);
+    }
     const body = document.createElement('span');
     body.textContent = item.body;
     const when = document.createElement('time');

@@ -61,6 +61,7 @@ export class SessionCard {
     this.title = el("h3");
     this.tags = el("p", { className: "tags" });
     this.mentor = this.view === "learner" ? el("p", { className: "mentor" }) : null;
+    this.rating = el("span", { className: "rating", "data-testid": "mentor-rating" });
     this.when = el("time", { className: "when-date" });
     this.countdown = el("span", { className: "countdown" });
     this.liveBadge = el("span", { className: "badge live", text: "LIVE" });
@@ -71,7 +72,8 @@ export class SessionCard {
       ? el("span", { className: "badge booked", "data-testid": "booked-badge", "aria-live": "polite" })
       : null;
     this.seats = el("span", { className: "seats muted" });
-    this.meta = el("p", { className: "meta" }, this.bookedBadge, this.statusBadge, this.seats);
+    this.meta = el("p", { className: "meta" }, this.bookedBadge, this.statusBadge, this.seats,
+      this.view === "mentor" ? this.rating : null);
     this.actions = el("div", { className: "actions" });
     this.buttons = {};
     const add = (action, label, className) => {
@@ -127,7 +129,12 @@ export class SessionCard {
     if (this.mentor) {
       this.mentor.replaceChildren("with ", el("strong", { text: s.mentor?.name || "a mentor" }));
       if (s.mentor?.headline) this.mentor.append(el("span", { className: "muted", text: ` · ${s.mentor.headline}` }));
+      this.mentor.append(this.rating);
     }
+    const rated = ratingText(s.mentor_rating);
+    this.rating.textContent = rated ? ` ${rated}` : "";
+    this.rating.hidden = !rated;
+    if (rated) this.rating.title = `Mentor rating: ${rated} from learners' feedback`;
     this.when.dateTime = s.start_at;
     // The viewer's own zone: a learner in Berlin reads Berlin time for a session set in Kolkata.
     this.when.textContent = formatLocal(s.start_at);
@@ -210,6 +217,12 @@ function setEnabled(button, enabled, reason = "") {
   button.disabled = !enabled;
   if (enabled) button.removeAttribute("title");
   else if (reason) button.title = reason;
+}
+
+// "★ 4.5 (12)", or "" while nobody has rated the mentor.
+export function ratingText(rating) {
+  if (!rating || !rating.count || rating.average === null || rating.average === undefined) return "";
+  return `★ ${Number(rating.average).toFixed(1)} (${rating.count})`;
 }
 
 export function emptyState(text) {
