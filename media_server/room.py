@@ -163,4 +163,4 @@ class Room:
             await self.leave(participant, "room_ended", end_if_empty=False)
         files = await self.recorder.finish() if self.recorder is not None else []
         self.node.room_closed(self)
-        self.node.emit(RoomEnded(self.code, reason, files))
+        self.node.emit(RoomEnded(self.code, reason, files, list(self.whiteboard)))
