@@ -139,3 +139,29 @@ async def eventually(check: Callable[[], bool], within: float = 5.0) -> None:
 
 
 SECOND = timedelta(seconds=1)
+
+
+@pytest.fixture(scope="session")
+def vp8_clip() -> list[bytes]:
+    from media_server.synthetic import encode_vp8_clip
+
+    return encode_vp8_clip(60)
+
+
+@pytest.fixture
+async def media() -> AsyncIterator[Callable[..., Awaitable[Any]]]:
+    """Joins the room's media as a real aiortc peer (media_server.client) with a token from the API."""
+    from media_server.client import SfuClient
+
+    clients: list[SfuClient] = []
+
+    async def join(api: ApiClient, session_id: int, publish: dict[str, Any] | None = None) -> SfuClient:
+        body = await api.json("POST", f"/api/sessions/{session_id}/join", 200)
+        client = SfuClient(str(api.client.make_url("/rtc")), body["token"])
+        clients.append(client)
+        await client.connect(publish or {})
+        return client
+
+    yield join
+    for client in clients:
+        await client.close()
