@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
+from sqlalchemy import update
+from sqlmodel import col
+
+from models.tables import Booking
 from tests.integration.room.conftest import LEAVE_GRACE, Room, eventually
+from web.keys import DB
+from web.realtime.keys import HUB
 
 
 async def test_a_learner_opening_the_room_is_announced_and_closing_it_is_too(room: Room, open_tab) -> None:
@@ -99,3 +105,16 @@ async def test_the_lobby_is_for_the_mentor_admins_and_booked_learners(room: Room
     assert "error" in await room.anonymous.json("GET", path, 401)
     assert "error" in await room.mentor.json("GET", "/api/sessions/999999/lobby", 404)
     assert "error" in await room.mentor.json("GET", "/api/sessions/99999999999999999999999/lobby", 404)
+
+
+async def test_a_learner_whose_booking_ends_leaves_the_lobby(room: Room, open_tab) -> None:
+    mentor_tab = await open_tab(room.mentor, room.channel)
+    await open_tab(room.learner, room.channel)
+    await eventually(lambda: mentor_tab.names() == ["learner.join"])
+    async with room.mentor.app[DB].session() as s:
+        await s.execute(update(Booking).where(col(Booking.session_id) == room.session_id).values(status="refunded"))
+        await s.commit()
+
+    assert await room.mentor.app[HUB].reauthorize() == 1
+
+    await eventually(lambda: mentor_tab.names() == ["learner.join", "learner.leave"])
