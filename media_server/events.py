@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,10 @@ class RecordedFile:
 @dataclass(frozen=True)
 class RoomEnded:
     room: str
-    reason: str  # "ended_by_host", "empty", "node_closed"
+    reason: str  # "ended_by_host", "empty", "node_closed", or the reason given to MediaNode.end_room
     recordings: list[RecordedFile] = field(default_factory=list)
+    # The whiteboard's strokes as they stood, oldest first, for the web app to store.
+    whiteboard: list[dict[str, Any]] = field(default_factory=list)
 
 
 NodeEvent = ParticipantJoined | ParticipantLeft | QualityChanged | RoomStarted | RoomEnded | ChatPosted

@@ -104,6 +104,14 @@ class MediaNode:
             room = self.rooms[code] = Room(code, self)
         return room
 
+    async def end_room(self, code: str, reason: str) -> bool:
+        """End the room if this node hosts it: `end` to everyone, media closed, recording finished."""
+        room = self.rooms.get(code)
+        if room is None:
+            return False
+        await room.end(reason)
+        return True
+
     def room_closed(self, room: Room) -> None:
         if self.rooms.get(room.code) is room:
             del self.rooms[room.code]

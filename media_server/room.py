@@ -226,4 +226,4 @@ class Room:
         files = await self.recorder.finish() if self.recorder is not None else []
         self._move_to(RoomState.ENDED)
         self.node.room_closed(self)
-        self.node.emit(RoomEnded(self.code, reason, files))
+        self.node.emit(RoomEnded(self.code, reason, files, list(self.whiteboard)))

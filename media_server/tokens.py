@@ -32,7 +32,8 @@ class JoinClaims:
 
     @property
     def is_host(self) -> bool:
-        return self.role in ("mentor", "admin")
+        # Admins enter as observers: they neither start, end nor record a room.
+        return self.role == "mentor"
 
 
 def _key(secret: str) -> bytes:

@@ -106,6 +106,13 @@ def can_enter_room(s: SessionFacts) -> Decision:
     return ALLOWED
 
 
+def can_observe(s: SessionFacts) -> Decision:
+    """An admin entering a room as an observer: only while it is live."""
+    if s.status != SessionStatus.LIVE:
+        return _no("Observers can enter a room only while its session is live.")
+    return ALLOWED
+
+
 def can_edit(s: SessionFacts, now: datetime, settings: TimeSettings) -> Decision:
     if s.status != SessionStatus.SCHEDULED:
         return _no(_closed_reason(s.status))

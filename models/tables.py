@@ -214,6 +214,29 @@ class Recording(SQLModel, table=True):
     updated_at: datetime = _when()
 
 
+class ChatMessage(SQLModel, table=True):
+    """A line said in a session's room, kept for late readers and the recording's transcript."""
+
+    __tablename__ = "chat_messages"
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="mentor_sessions.id", index=True)
+    user_id: int = Field(foreign_key="users.id")
+    name: str = Field(sa_type=String(120))
+    text: str = Field(sa_type=String(2000))
+    created_at: datetime = _when()
+
+
+class WhiteboardSnapshot(SQLModel, table=True):
+    """A session's whiteboard as it stood when its room last closed (one row per session)."""
+
+    __tablename__ = "whiteboard_snapshots"
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="mentor_sessions.id", unique=True)
+    strokes: list[dict[str, Any]] = _json_list()
+    size_bytes: int = Field(default=0)
+    updated_at: datetime = _when()
+
+
 class Notification(SQLModel, table=True):
     __tablename__ = "notifications"
     id: int | None = Field(default=None, primary_key=True)

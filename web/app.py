@@ -19,6 +19,7 @@ from web import (
     mentors_api,
     ops,
     pages,
+    room_api,
     room_page,
     sessions_api,
     sessions_bookings_api,
@@ -39,6 +40,9 @@ from web.realtime import setup_realtime
 from web.realtime.keys import BUS
 from web.reminders import register_reminders
 from web.resources import endpoints as resources_endpoints
+from web.room_chat import setup_room_archive
+from web.room_ending import setup_room_ending
+from web.room_presence import setup_room_presence
 from web.rtc import setup_rtc
 
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
@@ -60,6 +64,8 @@ def create_app(
     app[SECRET] = secret
     app[PASSWORDS] = passwords or Passwords()
     app[DB] = database or Database(config.database_url, echo=config.bool("database", "echo"))
+    # First in, last out: everything cleaned up after it may still write (the room archive does).
+    app.cleanup_ctx.append(_database_lifecycle)
     app[METRICS] = []
     app[READINESS_CHECKS] = {}
     app[LOGIN_THROTTLE] = LoginThrottle(
@@ -94,6 +100,9 @@ def create_app(
     setup_realtime(app)
     setup_rtc(app)
     record_attendance(app)
+    setup_room_presence(app)
+    setup_room_ending(app)
+    setup_room_archive(app)
     register_reminders(app)
     setup_payments(app)
     if config.str("redis", "url"):
@@ -102,6 +111,7 @@ def create_app(
     app.router.add_routes(auth.routes)
     app.router.add_routes(pages.routes)
     app.router.add_routes(room_page.routes)
+    app.router.add_routes(room_api.routes)
     app.router.add_routes(sessions_api.routes)
     app.router.add_routes(sessions_live_api.routes)
     app.router.add_routes(sessions_bookings_api.routes)
@@ -113,7 +123,6 @@ def create_app(
     app.router.add_static(thumbnails.URL_PREFIX, thumbnails.thumbnails_dir(config))
     app.router.add_static("/static", STATIC_DIR)
     app[aiohttp_jinja2.static_root_key] = "/static"
-    app.cleanup_ctx.append(_database_lifecycle)
     return app
 
 

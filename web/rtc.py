@@ -10,15 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from media_server import (
-    MediaNode,
-    MediaSettings,
-    NodeEvent,
-    ParticipantJoined,
-    ParticipantLeft,
-    QualityChanged,
-    RoomEnded,
-)
+from media_server import MediaNode, MediaSettings, NodeEvent, QualityChanged
 from media_server.signaling import handle_rtc
 from web import keys
 from web.config import Config
@@ -42,18 +34,14 @@ def settings_from_config(config: Config) -> MediaSettings:
 
 
 def bus_message(event: NodeEvent) -> tuple[str, str, dict[str, Any]] | None:
-    """(channel, event name, data) for the realtime bus, or None when not published."""
-    if isinstance(event, ParticipantJoined | ParticipantLeft):
-        name = "learner.join" if isinstance(event, ParticipantJoined) else "learner.leave"
-        data: dict[str, Any] = {
-            "participant_id": event.participant_id,
-            "user_id": event.user_id,
-            "name": event.name,
-            "role": event.role,
-        }
-        if isinstance(event, ParticipantLeft):
-            data["reason"] = event.reason
-        return f"sessions:{event.room}", name, data
+    """(channel, event name, data) for the realtime bus, or None when not published.
+
+    Media joins and leaves are not published: `learner.join`/`learner.leave` mean the lobby
+    (web.room_presence, learners with the room page open, media or not), and the call's own
+    participant list travels on the signaling socket. A room's end is not `session.end` either:
+    a room also ends when it empties or the node stops, and the session's end is published once,
+    after its commit, by web.sessions_service.mark_ended.
+    """
     if isinstance(event, QualityChanged):
         data = {
             "participant_id": event.participant_id,
@@ -63,9 +51,6 @@ def bus_message(event: NodeEvent) -> tuple[str, str, dict[str, Any]] | None:
             "reason": event.reason,
         }
         return f"sessions:{event.room}", "quality", data
-    if isinstance(event, RoomEnded):
-        # File paths stay on the node event (for the recordings service), not on the bus.
-        return f"sessions:{event.room}", "session.end", {"reason": event.reason}
     return None
 
 

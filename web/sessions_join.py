@@ -39,6 +39,10 @@ async def authorize_join(app: web.Application, identity: Identity, session_id: i
         if identity.user_id == row.mentor_id:
             role = Role.MENTOR
             decision = rules.can_enter_room(facts)
+        elif identity.role == Role.ADMIN:
+            # An observer: sends no media, is not an attendee (the media node reads the role).
+            role = Role.ADMIN
+            decision = rules.can_observe(facts)
         else:
             booking_status = (await s.exec(
                 select(Booking.status).where(  # type: ignore[call-overload]

@@ -6,9 +6,10 @@ from aiohttp import web
 
 from models.enums import Role
 from web.request_data import require_identity
+from web.room_ending import end_by_mentor
 from web.sessions_api import SESSION_ID, session_body, session_id_of
 from web.sessions_join import authorize_join, room_url
-from web.sessions_service import end_session, go_live
+from web.sessions_service import go_live
 
 routes = web.RouteTableDef()
 
@@ -22,6 +23,8 @@ async def go_live_now(request: web.Request) -> web.Response:
                               "redirect": room_url(row.room_code)})
 
 
+# POST is the documented form (it mints a token); GET stays for the dashboards that use it.
+@routes.post(f"/api/sessions/{SESSION_ID}/join")
 @routes.get(f"/api/sessions/{SESSION_ID}/join")
 async def join(request: web.Request) -> web.Response:
     identity = await require_identity(request)
@@ -31,6 +34,6 @@ async def join(request: web.Request) -> web.Response:
 @routes.post(f"/api/sessions/{SESSION_ID}/end")
 async def end(request: web.Request) -> web.Response:
     identity = await require_identity(request, Role.MENTOR)
-    row = await end_session(request.app, identity, session_id_of(request))
+    row = await end_by_mentor(request.app, identity, session_id_of(request))
     assert row.id is not None
     return web.json_response({"session": await session_body(request, identity, row.id)})

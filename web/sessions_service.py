@@ -1,4 +1,4 @@
-"""What a mentor does to a session: create, edit, cancel, go live, end.
+"""What a mentor does to a session: create, edit, cancel, go live, and the live → ended step.
 
 Each function checks the rule for the action (models.rules), writes with a conditional UPDATE
 so a concurrent change cannot slip between the check and the write, commits, and only then
@@ -7,7 +7,7 @@ publishes the events the change caused.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -29,8 +29,12 @@ from web.session_json import neutral_session_json
 from web.sessions_events import Event, publish_committed, room_channel, session_channel
 from web.sessions_form import FormInput, session_values
 from web.sessions_queries import confirmed_counts, get_session_row, get_view
-from web.sessions_settings import facts_of, time_settings
+from web.sessions_settings import end_of, facts_of, time_settings
 from web.thumbnails import delete_thumbnail, prepare_thumbnail, store_thumbnail, thumbnail_settings
+from workers.scheduler import schedule_job
+
+# The durable check that ends a live session whose room stayed empty past its end (web.room_ending).
+EMPTY_ROOM_CHECK = "empty_room_check"
 
 
 async def own_session(s: AsyncSession, session_id: int, identity: Identity) -> MentorSession:
@@ -220,6 +224,7 @@ async def go_live(app: web.Application, identity: Identity, session_id: int) -> 
     async with db.session() as s:
         await _transition(s, session_id, _still_scheduled(row), CHANGED_MEANWHILE,
                           status=SessionStatus.LIVE, went_live_at=now, updated_at=now)
+        schedule_empty_room_check(app, s, session_id=session_id, due_at=end_of(row) + empty_room_grace(app))
         notes = [
             await add_notification(
                 s, clock, user_id=learner_id, kind="session_live", title="Your session is live",
@@ -234,14 +239,33 @@ async def go_live(app: web.Application, identity: Identity, session_id: int) -> 
     return await _reload(app, session_id)
 
 
-async def end_session(app: web.Application, identity: Identity, session_id: int) -> MentorSession:
+def empty_room_grace(app: web.Application) -> timedelta:
+    return timedelta(minutes=app[CONFIG].int("sessions", "empty_room_grace_minutes"))
+
+
+def schedule_empty_room_check(app: web.Application, s: AsyncSession, *, session_id: int, due_at: datetime) -> None:
+    """Call inside the transaction that makes (or keeps) the session live."""
+    schedule_job(s, kind=EMPTY_ROOM_CHECK, args={"session_id": session_id}, due_at=due_at, now=app[CLOCK].now())
+
+
+async def mark_ended(app: web.Application, session_id: int) -> MentorSession | None:
+    """live → ended, once: the ended session, or None when it was not live (someone ended it first).
+
+    Only the caller whose guarded UPDATE wins schedules the feedback reminders and publishes
+    `session.end`, so however many paths end a session at once, each happens exactly once.
+    Stopping the media is the room's part (web.room_ending.end_live_session).
+    """
     db, now = app[DB], app[CLOCK].now()
     async with db.session() as s:
-        row = await own_session(s, session_id, identity)
-        _require(rules.can_end(facts_of(row)))
-    async with db.session() as s:
-        await _transition(s, session_id, [col(MentorSession.status) == SessionStatus.LIVE],
-                          "This session is no longer live.", status=SessionStatus.ENDED, ended_at=now, updated_at=now)
+        result = await s.execute(
+            update(MentorSession)
+            .where(col(MentorSession.id) == session_id, col(MentorSession.status) == SessionStatus.LIVE)
+            .values(status=SessionStatus.ENDED, ended_at=now, updated_at=now)
+        )
+        if _rowcount(result) != 1:
+            await s.rollback()
+            return None
+        row = await get_session_row(s, session_id)
         learners = await _confirmed_learners(s, session_id)
         schedule_feedback_reminders(app, s, session_id=session_id, learner_ids=learners, ended_at=now)
         await s.commit()

@@ -1,6 +1,7 @@
 """The embedded task runner: one asyncio task in the serving process polls for due jobs.
 
-With a broker configured, `hand_off` sends each claimed job to Celery instead of running it here.
+With a broker configured, `hand_off` sends each claimed job to Celery instead of running it here,
+except the kinds registered `in_process`.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ class EmbeddedRunner:
                 return total
             total += len(jobs)
             for job in jobs:
-                if self.hand_off is not None:
+                if self.hand_off is not None and not self.registry.runs_in_process(job.kind):
                     await self.hand_off(job)
                 else:
                     await self.dispatcher.run(job, self.registry)

@@ -3,6 +3,7 @@
 Client → server (JSON text frames)::
 
     {"type": "subscribe", "channel": "sessions:abc", "since": {"id": 41, "epoch": "9f2c..."}}
+    {"type": "subscribe", "channel": "sessions:abc", "presence": true}
     {"type": "unsubscribe", "channel": "sessions:abc"}
     {"type": "ping"}
 
@@ -17,6 +18,13 @@ Server → client::
 client reloads its state from the API and continues from (`epoch`, `id`). The same
 `subscribed` message with `recovered: false` is sent again if the bus loses events while a
 subscription is open (a Redis outage longer than the history).
+
+`presence` (optional, default false) also announces this socket's user on the channel for as
+long as the subscription lasts: the app's presence hook (`web.realtime.keys.PRESENCE`, see
+web.realtime.presence) hears of the arrival once the subscription is granted, and of the
+departure on unsubscribe, revoked access or socket close. On `sessions:{room_code}` that is
+the room's lobby: a learner's presence publishes `learner.join` / `learner.leave`. Without a
+registered hook the field is accepted and has no effect.
 
 A signed-out socket is accepted and every subscribe gets `{"type": "error", "error":
 "unauthenticated"}`: a browser cannot read an HTTP 401 at upgrade and would reconnect
@@ -46,6 +54,8 @@ from web.middlewares import refuse_cross_site
 from web.realtime.authz import can_subscribe, parse_channel
 from web.realtime.bus import BusUnavailable, EventBus
 from web.realtime.envelope import Envelope, Position
+from web.realtime.keys import PRESENCE
+from web.realtime.presence import PresenceHook
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +91,9 @@ class Connection:
     subscriptions: dict[str, _Subscription] = field(default_factory=dict)
     writer: asyncio.Task[None] | None = None
     closed: bool = False
+    presence: PresenceHook | None = None
+    # Channels whose presence hook heard `arrived` and not yet `departed`.
+    present: set[str] = field(default_factory=set)
 
 
 def _dumps(message: dict[str, Any]) -> str:
@@ -129,7 +142,8 @@ class Hub:
             heartbeat=self.settings.heartbeat_seconds, max_msg_size=self.settings.max_message_bytes
         )
         await ws.prepare(request)
-        conn = Connection(ws=ws, identity=identity, queue=asyncio.Queue(self.settings.send_queue_size))
+        conn = Connection(ws=ws, identity=identity, queue=asyncio.Queue(self.settings.send_queue_size),
+                          presence=request.app.get(PRESENCE))
         conn.writer = asyncio.create_task(self._write(conn))
         self._connections.add(conn)
         try:
@@ -172,9 +186,15 @@ class Hub:
             await self._unsubscribe(conn, channel)
             return
         since = message.get("since")
+        presence = message.get("presence", False)
+        if not isinstance(presence, bool):
+            self._send(conn, {"type": "error", "error": "presence must be true or false", "channel": channel})
+            return
         error = await self._subscribe(conn, channel, since)
         if error is not None:
             self._send(conn, {"type": "error", "error": error, "channel": channel})
+        elif presence:
+            await self._arrive(conn, channel)
 
     async def _subscribe(self, conn: Connection, channel: str, since: Any) -> str | None:
         """Subscribe `conn`, replay what it missed; the error to report, or None."""
@@ -277,6 +297,37 @@ class Hub:
         conn.subscriptions.pop(channel, None)
         if self._leave(conn, channel):
             await self._release(channel)
+        if channel in conn.present:
+            await self._depart(conn, channel)
+
+    # presence
+
+    async def _arrive(self, conn: Connection, channel: str) -> None:
+        hook, identity = conn.presence, conn.identity
+        if hook is None or identity is None or channel in conn.present or channel not in conn.subscriptions:
+            return
+        try:
+            await hook.arrived(conn, identity, channel)
+        except Exception:
+            log.exception("presence hook failed on arrival at %s", channel)
+            return
+        conn.present.add(channel)
+        if conn.closed or channel not in conn.subscriptions:
+            # Gone while the hook ran: the departure that was skipped is owed now.
+            await self._depart(conn, channel)
+
+    async def _depart(self, conn: Connection, channel: str) -> None:
+        conn.present.discard(channel)
+        if conn.presence is None or conn.identity is None:
+            return
+        try:
+            await conn.presence.departed(conn, conn.identity, channel)
+        except Exception:
+            log.exception("presence hook failed on departure from %s", channel)
+
+    async def _depart_all(self, conn: Connection) -> None:
+        for channel in list(conn.present):
+            await self._depart(conn, channel)
 
     def _leave(self, conn: Connection, channel: str) -> bool:
         """Take `conn` off `channel`; True when no socket of this process follows it any more."""
@@ -346,6 +397,7 @@ class Hub:
     async def _close_slow(self, conn: Connection, emptied: list[str]) -> None:
         for channel in emptied:
             await self._release(channel)
+        await self._depart_all(conn)
         # The close frame may never drain to a client that does not read: wait_for's
         # cancellation makes aiohttp drop the transport instead.
         with contextlib.suppress(Exception):
@@ -355,6 +407,7 @@ class Hub:
         """Release everything the socket holds; safe to call more than once."""
         for channel in self._detach(conn):
             await self._release(channel)
+        await self._depart_all(conn)
 
     def _detach(self, conn: Connection) -> list[str]:
         """Stop all delivery to `conn` and free its queue now; returns the channels it left empty."""

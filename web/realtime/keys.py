@@ -9,6 +9,9 @@ from aiohttp import web
 if TYPE_CHECKING:
     from web.realtime.bus import EventBus
     from web.realtime.hub import Hub
+    from web.realtime.presence import PresenceHook
 
 BUS: web.AppKey[EventBus] = web.AppKey("bus")
 HUB: web.AppKey[Hub] = web.AppKey("hub")
+# Set by the code that gives presence a meaning (the room's lobby); the hub works without it.
+PRESENCE: web.AppKey[PresenceHook] = web.AppKey("presence")

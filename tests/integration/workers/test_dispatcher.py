@@ -122,3 +122,24 @@ async def test_the_background_loop_runs_jobs_without_being_asked(database: Datab
     finally:
         await runner.stop()
     assert seen == [("remember", {"y": 2})]
+
+
+async def test_in_process_kinds_stay_here_when_a_broker_takes_the_rest(database: Database, clock: ManualClock) -> None:
+    seen: list[tuple[str, dict[str, Any]]] = []
+    registry = recording_registry(seen)
+
+    async def look_at_rooms(args: dict[str, Any]) -> None:
+        seen.append(("rooms", args))
+
+    registry.register("rooms", look_at_rooms, in_process=True)
+    handed: list[str] = []
+
+    async def hand_off(job: Any) -> None:
+        handed.append(job.kind)
+
+    runner = EmbeddedRunner(Dispatcher(database, clock), registry, poll_seconds=1, hand_off=hand_off)
+    await add_job(database, clock, "remember", timedelta(0), booking_id=1)
+    await add_job(database, clock, "rooms", timedelta(0), session_id=2)
+    assert await runner.run_due() == 2
+    assert handed == ["remember"]
+    assert seen == [("rooms", {"session_id": 2})]
