@@ -1,7 +1,9 @@
 // The room's lobby: the mentor sees who is waiting (learner.join / learner.leave), learners wait for
 // the mentor (session.live), and everyone hears when the session ends. The media room builds on this.
-import { connectRealtime } from "./realtime.js";
 import { toast } from "./app.js";
+import { roomChannel } from "./channels.js";
+import { showReconnecting } from "./reconnect-toast.js";
+import { tabRealtime } from "./realtime.js";
 
 const room = document.getElementById("room");
 const roomCode = room.dataset.roomCode;
@@ -35,14 +37,8 @@ function learnerLeft(data) {
   if (li) { toast(`${li.textContent} left`, "info"); li.remove(); }
 }
 
-let reconnectToast = null;
-const realtime = connectRealtime({
-  onStatus: (status) => {
-    if (status === "reconnecting" && !reconnectToast) reconnectToast = toast("Reconnecting…", "info", { timeout: 0 });
-    if (status === "connected" && reconnectToast) { reconnectToast.remove(); reconnectToast = null; }
-  },
-});
-realtime.subscribe(`sessions:${roomCode}`, {
+const realtime = showReconnecting(tabRealtime());
+realtime.subscribe(roomChannel(roomCode), {
   onEvent: (envelope) => {
     if (envelope.event === "session.live") setStatus("live");
     else if (envelope.event === "session.end") setStatus("ended");
