@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -70,6 +70,11 @@ async def api(context: BrowserContext, base: str, method: str, path: str, body: 
 PersonFactory = Callable[..., Awaitable[Person]]
 
 
+def watch_errors(who: Person, errors: list[str]) -> None:
+    """Uncaught errors of this person's page, named, for the test to assert there are none."""
+    who.page.on("pageerror", lambda error: errors.append(f"{who.name}: {error}"))
+
+
 @pytest.fixture
 async def people(browser: Browser, browser_db: Database, live_server: str) -> AsyncIterator[PersonFactory]:
     contexts: list[BrowserContext] = []
@@ -79,7 +84,8 @@ async def people(browser: Browser, browser_db: Database, live_server: str) -> As
         fields.update(email=email, name=name)
         user = await create_account(browser_db, SystemClock(), fast_test_hasher(), role, fields)
         assert user.id is not None
-        context = await (on or browser).new_context(locale="en-US", viewport=options.pop("viewport", DESKTOP), **options)
+        viewport = options.pop("viewport", DESKTOP)
+        context = await (on or browser).new_context(locale="en-US", viewport=viewport, **options)
         contexts.append(context)
         context.set_default_timeout(WAIT_MS)
         await api(context, live_server, "POST", "/api/auth/login", {"email": email, "password": fields["password"]})
@@ -111,7 +117,7 @@ def open_room(people: PersonFactory, live_server: str) -> Callable[..., Awaitabl
             booked.append(learner)
         room = Room(live_server, session, mentor, booked, [])
         for who in [mentor, *booked]:
-            who.page.on("pageerror", lambda error, name=who.name: room.page_errors.append(f"{name}: {error}"))
+            watch_errors(who, room.page_errors)
         return room
 
     return build
@@ -121,5 +127,5 @@ async def screenshot(page: Page, name: str) -> None:
     """Saved only when ROOM_SCREENS names a folder: the pictures reviewers look at."""
     folder = os.environ.get("ROOM_SCREENS")
     if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
+        # Playwright creates the folder; the path is all it needs.
         await page.screenshot(path=str(Path(folder) / f"{name}.png"))

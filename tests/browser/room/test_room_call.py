@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Locator, Page, expect
 
 from tests.browser.room.conftest import PHONE, Person, Room, screenshot
 
@@ -23,14 +24,14 @@ async def decoded_frames(page: Page) -> int:
         .reduce((sum, v) => sum + (v.getVideoPlaybackQuality?.().totalVideoFrames || 0), 0)"""))
 
 
-async def wait_for_frames(page: Page, more_than: int = 30, timeout: float = 20) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
+async def wait_for_frames(page: Page, more_than: int = 30, within: float = 20) -> None:
+    deadline = asyncio.get_running_loop().time() + within
     while (count := await decoded_frames(page)) <= more_than:
         assert asyncio.get_running_loop().time() < deadline, f"decoded frames: {count}"
         await asyncio.sleep(0.25)
 
 
-def tile(page: Page, name: str):  # type: ignore[no-untyped-def]
+def tile(page: Page, name: str) -> Locator:
     return page.locator("#call-grid .tile:not(.screen-tile)").filter(has_text=name)
 
 
@@ -57,7 +58,7 @@ async def test_green_room_then_both_sides_decode_each_others_video(open_room: Op
     # Before the start: the learner waits in the green room with a live preview and pickers.
     await learner.page.goto(room.url)
     await expect(learner.page.get_by_text("Waiting for Mentor to start session.")).to_be_visible()
-    await learner.page.wait_for_function("document.getElementById('preview-video').srcObject?.active")
+    await learner.page.wait_for_function("document.getElementById('preview-video').readyState >= 2")
     await expect(learner.page.get_by_label("Camera", exact=True)).to_be_enabled()
     await screenshot(learner.page, "green-room-learner-1280")
 
@@ -216,9 +217,9 @@ async def test_end_session_ends_everyones_call_and_shows_the_after_screens(open_
     assert room.page_errors == []
 
 
-async def api_get(room: Room, path: str) -> dict:  # type: ignore[type-arg]
+async def api_get(room: Room, path: str) -> Any:
     response = await room.mentor.context.request.get(f"{room.base}{path}")
-    return await response.json()  # type: ignore[no-any-return]
+    return await response.json()
 
 
 async def test_a_reload_during_the_call_goes_straight_back_in(open_room: OpenRoom) -> None:
@@ -241,8 +242,7 @@ async def test_the_phone_layout_stacks_the_videos(open_room: OpenRoom) -> None:
     mentor = await enter_as_mentor_live(room)
     learner = room.learners[0].page
     await learner.goto(room.url)
-    await learner.wait_for_function("document.getElementById('preview-video').srcObject?.active")
-    await learner.wait_for_timeout(500)
+    await learner.wait_for_function("document.getElementById('preview-video').readyState >= 2")
     await screenshot(learner, "green-room-390")
     await learner.get_by_role("button", name="Join now").click()
     await wait_for_frames(learner)

@@ -83,14 +83,25 @@ function rateMentor(context) {
   const button = h("button", { type: "submit", class: "btn" }, "Submit feedback");
   const note = h("p", { class: "muted small", id: "feedback-note" });
   const form = h("form", { class: "feedback-form" },
-    h("fieldset", { class: "stars" }, h("legend", {}, "Rating"), ...stars.flat(), word),
+    h("fieldset", { class: "stars" }, h("legend", {}, "Rating"), h("div", { class: "star-row" }, ...stars.flat(), word)),
     h("label", { for: comment.id, class: "field-label" }, "Comment"), comment, button, note);
+
+  // Stars up to the one chosen (or pointed at) light up.
+  function light(upTo) {
+    stars.forEach(([, label], i) => label.classList.toggle("lit", i < upTo));
+    word.textContent = RATING_WORDS[upTo] || "";
+  }
 
   function showWord() {
     const checked = form.querySelector(".star-input:checked");
-    word.textContent = checked ? RATING_WORDS[checked.value] : "";
     form.dataset.rating = checked ? checked.value : "";
+    light(checked ? Number(checked.value) : 0);
   }
+
+  stars.forEach(([, label], i) => {
+    label.addEventListener("mouseenter", () => light(i + 1));
+    label.addEventListener("mouseleave", showWord);
+  });
 
   function fill(feedback) {
     if (!feedback) return;
