@@ -1,6 +1,7 @@
 // Learner dashboard: Browse Sessions (Recommended / Scheduled / Live Now), booking, joining,
 // live requests. Booked sessions follow the mentor live: Join ▶ opens on session.live.
 import { api, toast } from "./app.js";
+import { responsesChannel, roomChannel, sessionChannel } from "./channels.js";
 import { confirmDialog } from "./confirm-dialog.js";
 import { startLive } from "./dashboard-live.js";
 import { setupMyRequests, setupRequestForm } from "./live-requests.js";
@@ -39,14 +40,14 @@ const live = startLive({
     reloadAll();
   },
 });
-live.subscribe(`responses:${learnerId}`);
+live.subscribe(responsesChannel(learnerId));
 
 function follow(session) {
   // Only booked learners may subscribe to a session's channels; the hub refuses the rest.
   if (session.viewer?.booking_status !== "confirmed") return;
   if (session.status !== "scheduled" && session.status !== "live") return;
-  live.subscribe(`sessions:${session.id}`);
-  if (session.room_code) live.subscribe(`sessions:${session.room_code}`);
+  live.subscribe(sessionChannel(session.id));
+  if (session.room_code) live.subscribe(roomChannel(session.room_code));
 }
 
 function cardsFor(sessions, container, empty) {

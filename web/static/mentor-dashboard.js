@@ -1,6 +1,7 @@
 // Mentor dashboard: My Sessions (Upcoming / Live / Past), Create Session, incoming live requests.
 // Cards follow bookings and edits live over requests:{mentor_id} and sessions:{session_id}.
 import { api, toast } from "./app.js";
+import { requestsChannel, sessionChannel } from "./channels.js";
 import { confirmDialog } from "./confirm-dialog.js";
 import { setupCreateSession } from "./create-session.js";
 import { setupEarnings } from "./earnings.js";
@@ -43,7 +44,7 @@ const live = startLive({
     loadSessions(tabs.current());
   },
 });
-live.subscribe(`requests:${mentorId}`);
+live.subscribe(requestsChannel(mentorId));
 
 let loadSeq = 0;
 async function loadSessions(tab) {
@@ -60,7 +61,7 @@ async function loadSessions(tab) {
     const cards = sessions.map((s) => new SessionCard(s, { view: "mentor", onAction }));
     for (const card of cards) {
       registry.add(card);
-      if (card.session.status === "scheduled" || card.session.status === "live") live.subscribe(`sessions:${card.session.id}`);
+      if (card.session.status === "scheduled" || card.session.status === "live") live.subscribe(sessionChannel(card.session.id));
     }
     listEl.replaceChildren(...(cards.length ? cards.map((c) => c.el) : [emptyState(EMPTY[tab])]));
   } catch (err) {

@@ -2,84 +2,77 @@
 //
 // Expects from the base layout:
 //   <div id="notification-bell" data-user-id="{{ user.id }}"></div>   (only when signed in)
-//   window.mentorlive.toast(message, kind)                           kind: success | error | info
+//   <div id="toasts"></div>                                          (app.js's toast area)
 // and the `csrf_token` cookie the API sets (echoed in X-CSRF-Token on POST).
 //
-//   import { startNotifications } from '/static/notifications.js';
-//   startNotifications();   // reuses window.mentorlive.realtime, or opens the tab's socket
-// or, with a socket the page already holds:
+//   import { startNotifications } from "/static/notifications.js";
+//   startNotifications();   // on the tab's one socket (realtime.js's tabRealtime)
+// or, with a socket of one's own:
 //   initNotifications({ realtime });
 //
 // The bell shows the unread count, opens a list of the latest 50 from GET /api/notifications,
 // and marks them read (POST /api/notifications/read) when opened. Every event on the channel
 // raises a toast and refreshes the bell; a reset (events lost) reloads it from the API.
 
-import { connectRealtime } from './realtime.js';
+import { csrfToken, toast } from "./app.js";
+import { notificationsChannel } from "./channels.js";
+import { showReconnecting } from "./reconnect-toast.js";
+import { tabRealtime } from "./realtime.js";
 
-const SUCCESS_KINDS = new Set(['booking_confirmed', 'request_accepted', 'payment_captured']);
-const ERROR_KINDS = new Set(['request_declined', 'session_cancelled', 'payment_failed', 'booking_cancelled']);
+const SUCCESS_KINDS = new Set(["booking_confirmed", "request_accepted", "payment_captured"]);
+const ERROR_KINDS = new Set(["request_declined", "session_cancelled", "payment_failed", "booking_cancelled"]);
 
 export function toastKind(kind) {
-  if (SUCCESS_KINDS.has(kind)) return 'success';
-  if (ERROR_KINDS.has(kind)) return 'error';
-  return 'info';
-}
-
-function csrfToken() {
-  const match = document.cookie.match(/(?:^|;\s*)csrf_token=([^;]+)/);
-  return match ? decodeURIComponent(match[1]) : '';
-}
-
-function toast(message, kind) {
-  const show = window.mentorlive && window.mentorlive.toast;
-  if (typeof show === 'function') show(message, kind);
+  if (SUCCESS_KINDS.has(kind)) return "success";
+  if (ERROR_KINDS.has(kind)) return "error";
+  return "info";
 }
 
 function render(bell, state, onOpen) {
   bell.replaceChildren();
-  const button = document.createElement('button');
-  button.type = 'button';
-  button.className = 'bell-button';
-  button.setAttribute('aria-haspopup', 'true');
-  button.setAttribute('aria-expanded', String(state.open));
-  button.setAttribute('aria-label', `Notifications, ${state.unread} unread`);
-  button.textContent = '🔔';
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "bell-button";
+  button.setAttribute("aria-haspopup", "true");
+  button.setAttribute("aria-expanded", String(state.open));
+  button.setAttribute("aria-label", `Notifications, ${state.unread} unread`);
+  button.textContent = "🔔";
   if (state.unread > 0) {
-    const badge = document.createElement('span');
-    badge.className = 'bell-badge';
-    badge.textContent = state.unread > 99 ? '99+' : String(state.unread);
+    const badge = document.createElement("span");
+    badge.className = "bell-badge";
+    badge.textContent = state.unread > 99 ? "99+" : String(state.unread);
     button.append(badge);
   }
-  button.addEventListener('click', onOpen);
+  button.addEventListener("click", onOpen);
   bell.append(button);
   if (!state.open) return;
 
-  const list = document.createElement('ul');
-  list.className = 'bell-list';
-  list.setAttribute('role', 'menu');
+  const list = document.createElement("ul");
+  list.className = "bell-list";
+  list.setAttribute("role", "menu");
   if (state.items.length === 0) {
-    const empty = document.createElement('li');
-    empty.className = 'bell-empty';
-    empty.textContent = 'No notifications yet';
+    const empty = document.createElement("li");
+    empty.className = "bell-empty";
+    empty.textContent = "No notifications yet";
     list.append(empty);
   }
   for (const item of state.items) {
-    const row = document.createElement('li');
-    row.className = item.read ? 'bell-item' : 'bell-item unread';
-    row.setAttribute('role', 'menuitem');
-    const title = document.createElement('strong');
+    const row = document.createElement("li");
+    row.className = item.read ? "bell-item" : "bell-item unread";
+    row.setAttribute("role", "menuitem");
+    const title = document.createElement("strong");
     title.textContent = item.title;
     const url = item.data && item.data.url;
-    if (typeof url === 'string' && url.startsWith('/') && !url.startsWith('//')) {
-      // e.g. the feedback reminder opens the room page's Rate Your Mentor form.
-      const link = document.createElement('a');
+    if (typeof url === "string" && url.startsWith("/") && !url.startsWith("//")) {
+      // e.g. the feedback reminder opens the room page"s Rate Your Mentor form.
+      const link = document.createElement("a");
       link.href = url;
       link.textContent = item.title;
       title.replaceChildren(link);
     }
-    const body = document.createElement('span');
+    const body = document.createElement("span");
     body.textContent = item.body;
-    const when = document.createElement('time');
+    const when = document.createElement("time");
     when.dateTime = item.created_at;
     when.textContent = new Date(item.created_at).toLocaleString();
     row.append(title, body, when);
@@ -90,15 +83,15 @@ function render(bell, state, onOpen) {
 
 export function initNotifications({
   realtime,
-  bell = document.querySelector('#notification-bell'),
+  bell = document.querySelector("#notification-bell"),
   fetchImpl = (...args) => window.fetch(...args),
 } = {}) {
   if (!bell || !bell.dataset.userId || !realtime) return null;
-  const channel = `notifications:${bell.dataset.userId}`;
+  const channel = notificationsChannel(bell.dataset.userId);
   const state = { open: false, unread: 0, items: [] };
 
   async function load() {
-    const response = await fetchImpl('/api/notifications', { credentials: 'same-origin' });
+    const response = await fetchImpl("/api/notifications", { credentials: "same-origin" });
     if (!response.ok) return;
     const body = await response.json();
     state.items = body.notifications;
@@ -107,10 +100,10 @@ export function initNotifications({
   }
 
   async function markAllRead() {
-    const response = await fetchImpl('/api/notifications/read', {
-      method: 'POST',
-      credentials: 'same-origin',
-      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrfToken() },
+    const response = await fetchImpl("/api/notifications/read", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrfToken() },
       body: JSON.stringify({ ids: state.items.filter((n) => !n.read).map((n) => n.id) }),
     });
     if (!response.ok) return;
@@ -128,7 +121,7 @@ export function initNotifications({
     if (state.open && state.unread > 0) markAllRead();
   }
 
-  document.addEventListener('click', (event) => {
+  document.addEventListener("click", (event) => {
     if (state.open && !bell.contains(event.target)) {
       state.open = false;
       render(bell, state, toggle);
@@ -152,29 +145,10 @@ export function initNotifications({
   return { reload: load, channel };
 }
 
-function reconnectingToast() {
-  let shown = null;
-  return (status) => {
-    const show = window.mentorlive && window.mentorlive.toast;
-    if (status === 'reconnecting' && !shown && typeof show === 'function') {
-      shown = show('Reconnecting…', 'info', { timeout: 0 });
-    } else if (status === 'connected' && shown) {
-      shown.remove();
-      shown = null;
-    }
-  };
-}
-
-// Every signed-in page calls this once (app.js). The bell is wired once per tab, and it
-// shares the tab's one socket: the one a page already put on window.mentorlive.realtime,
-// or one opened here and put there for the page's own subscriptions.
-export function startNotifications({ bell = document.querySelector('#notification-bell') } = {}) {
+// Every signed-in page calls this once (app.js; dashboards may too: whoever comes second finds
+// the bell wired and does nothing). The bell shares the tab's one socket.
+export function startNotifications({ bell = document.querySelector("#notification-bell") } = {}) {
   if (!bell || !bell.dataset.userId || bell.dataset.wired) return null;
-  bell.dataset.wired = 'true';
-  let realtime = window.mentorlive && window.mentorlive.realtime;
-  if (!realtime) {
-    realtime = connectRealtime({ onStatus: reconnectingToast() });
-    window.mentorlive = Object.assign(window.mentorlive || {}, { realtime });
-  }
-  return initNotifications({ realtime, bell });
+  bell.dataset.wired = "true";
+  return initNotifications({ realtime: showReconnecting(tabRealtime()), bell });
 }

@@ -1,16 +1,20 @@
 // One WebSocket per tab to /ws (ARCHITECTURE §6): subscriptions, resume after a drop, resets.
 //
-//   import { connectRealtime } from '/static/realtime.js';
+//   import { tabRealtime } from "/static/realtime.js";
+//   const rt = tabRealtime();                 // the tab's one socket, opened on first use
+//   rt.onStatus((status) => {});              // "connected" | "reconnecting" (see reconnect-toast.js)
+//
+// or, for a socket of one's own (tests, Node):
 //   const rt = connectRealtime({
 //     onEvent: (envelope) => {},              // every event on every channel
-//     onStatus: (status) => {},               // 'connected' | 'reconnecting'
+//     onStatus: (status) => {},               // "connected" | "reconnecting"
 //     onError: (error, channel) => {},        // refused subscriptions and bad messages
 //   });
-//   rt.subscribe('sessions:abc', {
+//   rt.subscribe("sessions:abc", {
 //     onEvent: (envelope) => {},              // this channel's events, in id order
 //     onReset: (channel) => reloadFromApi(),  // missed events cannot be replayed
 //   });
-//   rt.unsubscribe('sessions:abc');
+//   rt.unsubscribe("sessions:abc");
 //   rt.close();
 //
 // The last (id, epoch) seen per channel is kept in sessionStorage, so a reconnect (or a reload
@@ -18,17 +22,17 @@
 // `recovered: false` for a channel the page had a position for, `onReset(channel)` runs and the
 // page reloads that state from the API instead of trusting the stream.
 
-const STORAGE_PREFIX = 'mentorlive.realtime.';
+const STORAGE_PREFIX = "mentorlive.realtime.";
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_MAX_MS = 30000;
 const PING_EVERY_MS = 25000;
 const PONG_WITHIN_MS = 10000;
 const UNAVAILABLE_RETRY_MS = 5000;
 // Refusals that retrying cannot fix; anything else is retried.
-const FINAL_ERRORS = new Set(['unauthenticated', 'forbidden', 'unknown channel']);
+const FINAL_ERRORS = new Set(["unauthenticated", "forbidden", "unknown channel"]);
 
 function defaultUrl() {
-  const scheme = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
+  const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
   return `${scheme}//${window.location.host}/ws`;
 }
 
@@ -38,7 +42,7 @@ function positionStore(storage) {
       try {
         const raw = storage.getItem(STORAGE_PREFIX + channel);
         const value = raw ? JSON.parse(raw) : null;
-        return value && Number.isInteger(value.id) && typeof value.epoch === 'string' ? value : null;
+        return value && Number.isInteger(value.id) && typeof value.epoch === "string" ? value : null;
       } catch {
         return null;
       }
@@ -47,7 +51,7 @@ function positionStore(storage) {
       try {
         storage.setItem(STORAGE_PREFIX + channel, JSON.stringify({ id, epoch }));
       } catch {
-        // Storage full or blocked: resume still works within this page's lifetime.
+        // Storage full or blocked: resume still works within this page"s lifetime.
       }
     },
   };
@@ -69,6 +73,8 @@ export function connectRealtime({
   socketFactory = (socketUrl) => new WebSocket(socketUrl),
 } = {}) {
   const positions = positionStore(storage);
+  const statusListeners = [onStatus];
+  const reportStatus = (status) => statusListeners.forEach((listener) => listener(status));
   // channel -> { onEvent, onReset, position: {id, epoch} | null }
   const channels = new Map();
   let socket = null;
@@ -88,7 +94,7 @@ export function connectRealtime({
   function sendSubscribe(channel) {
     const entry = channels.get(channel);
     if (!entry) return;
-    const message = { type: 'subscribe', channel };
+    const message = { type: "subscribe", channel };
     if (entry.position) message.since = { id: entry.position.id, epoch: entry.position.epoch };
     send(message);
   }
@@ -103,28 +109,28 @@ export function connectRealtime({
   function handle(message) {
     const entry = message.channel ? channels.get(message.channel) : null;
     switch (message.type) {
-      case 'event':
+      case "event":
         if (!entry) return;
         remember(message.channel, message.id, message.epoch);
         entry.onEvent(message);
         onEvent(message);
         break;
-      case 'subscribed': {
+      case "subscribed": {
         if (!entry) return;
         const hadPosition = entry.position !== null;
         remember(message.channel, message.id, message.epoch);
         if (!message.recovered && hadPosition) entry.onReset(message.channel);
         break;
       }
-      case 'error':
+      case "error":
         onError(message.error, message.channel);
         if (entry && FINAL_ERRORS.has(message.error)) {
           channels.delete(message.channel);
-        } else if (entry && message.error !== 'already subscribed') {
+        } else if (entry && message.error !== "already subscribed") {
           setTimeout(() => sendSubscribe(message.channel), UNAVAILABLE_RETRY_MS);
         }
         break;
-      case 'pong':
+      case "pong":
         clearTimeout(pongTimer);
         break;
       default:
@@ -135,9 +141,9 @@ export function connectRealtime({
   function startPinging() {
     // The server pings too; this catches a socket the browser still thinks is open.
     pingTimer = setInterval(() => {
-      send({ type: 'ping' });
+      send({ type: "ping" });
       clearTimeout(pongTimer);
-      pongTimer = setTimeout(() => socket && socket.close(4000, 'no pong'), PONG_WITHIN_MS);
+      pongTimer = setTimeout(() => socket && socket.close(4000, "no pong"), PONG_WITHIN_MS);
     }, PING_EVERY_MS);
   }
 
@@ -149,14 +155,14 @@ export function connectRealtime({
 
   function open() {
     socket = socketFactory(url);
-    socket.addEventListener('open', () => {
+    socket.addEventListener("open", () => {
       attempt = 0;
       everConnected = true;
-      onStatus('connected');
+      reportStatus("connected");
       for (const channel of channels.keys()) sendSubscribe(channel);
       startPinging();
     });
-    socket.addEventListener('message', (event) => {
+    socket.addEventListener("message", (event) => {
       let message;
       try {
         message = JSON.parse(event.data);
@@ -165,11 +171,11 @@ export function connectRealtime({
       }
       handle(message);
     });
-    socket.addEventListener('close', () => {
+    socket.addEventListener("close", () => {
       stopTimers();
       socket = null;
       if (closedByUser) return;
-      if (everConnected) onStatus('reconnecting');
+      if (everConnected) reportStatus("reconnecting");
       reconnectTimer = setTimeout(open, backoffDelay(attempt));
       attempt += 1;
     });
@@ -184,7 +190,11 @@ export function connectRealtime({
       sendSubscribe(channel);
     },
     unsubscribe(channel) {
-      if (channels.delete(channel)) send({ type: 'unsubscribe', channel });
+      if (channels.delete(channel)) send({ type: "unsubscribe", channel });
+    },
+    /** Adds a listener for "connected" / "reconnecting"; every listener hears every change. */
+    onStatus(listener) {
+      statusListeners.push(listener);
     },
     position(channel) {
       const entry = channels.get(channel);
@@ -193,7 +203,17 @@ export function connectRealtime({
     close() {
       closedByUser = true;
       stopTimers();
-      if (socket) socket.close(1000, 'closed by page');
+      if (socket) socket.close(1000, "closed by page");
     },
   };
+}
+
+// The tab's one socket (ARCHITECTURE §6): every module of a page (bell, dashboards, room) shares
+// it, so an outage is one reconnect and one "Reconnecting…" toast, not one per module. ES modules
+// are instantiated once per tab, which makes this binding the tab-wide singleton.
+let tabConnection = null;
+
+export function tabRealtime() {
+  if (!tabConnection) tabConnection = connectRealtime();
+  return tabConnection;
 }

@@ -70,6 +70,15 @@ export class SfuClient extends EventTarget {
     this._send({ type: "mute", source, muted });
   }
 
+  /** Send another device's track for a source already published (no renegotiation). */
+  async replaceTrack(source, track) {
+    const old = this.local.get(source);
+    this.local.set(source, track);
+    for (const sender of this.pc ? this.pc.getSenders() : []) {
+      if (old && sender.track === old) await sender.replaceTrack(track);
+    }
+  }
+
   chat(text) { this._send({ type: "chat", text }); }
   draw(stroke) { this._send({ type: "whiteboard", stroke }); }
   clearWhiteboard() { this._send({ type: "whiteboard", clear: true }); }
@@ -80,6 +89,12 @@ export class SfuClient extends EventTarget {
   leave() {
     this.left = true;
     this._send({ type: "leave" });
+    this._teardown();
+  }
+
+  /** Close without a word to the server (after `end`: the room is already gone). */
+  close() {
+    this.left = true;
     this._teardown();
   }
 

@@ -20,14 +20,17 @@ from web.realtime.notifications import add_notification, publish_notifications
 STATIC = Path(__file__).resolve().parents[3] / "web" / "static"
 CHROMIUM = "/usr/lib/chromium/chromium"
 
-# The two things the base layout provides: the bell element and window.mentorlive.toast.
+# The two things the base layout provides: the bell element and the toast area (app.js's toast
+# fills it); window.toasts records each toast's text and kind as it appears.
 PAGE = """<!doctype html>
 <html><body>
 <div id="notification-bell" data-user-id="{user_id}"></div>
+<div id="toasts"></div>
 <script>
   window.toasts = [];
-  window.mentorlive = {{ toast: (message, kind) => {{ window.toasts.push([message, kind]);
-                                                      return {{ remove() {{}} }}; }} }};
+  new MutationObserver((changes) => changes.forEach((change) => change.addedNodes.forEach((node) =>
+    window.toasts.push([node.firstChild.textContent, node.className.replace("toast ", "")]))))
+    .observe(document.getElementById("toasts"), {{ childList: true }});
 </script>
 <script type="module">
   import {{ startNotifications }} from '/static/notifications.js';
