@@ -95,6 +95,8 @@ export function connectRealtime({
     const entry = channels.get(channel);
     if (!entry) return;
     const message = { type: "subscribe", channel };
+    // Presence (the room's lobby) is re-announced on every (re)subscription of this socket.
+    if (entry.presence) message.presence = true;
     if (entry.position) message.since = { id: entry.position.id, epoch: entry.position.epoch };
     send(message);
   }
@@ -184,9 +186,9 @@ export function connectRealtime({
   open();
 
   return {
-    subscribe(channel, { onEvent: channelEvent = () => {}, onReset = () => {} } = {}) {
+    subscribe(channel, { onEvent: channelEvent = () => {}, onReset = () => {}, presence = false } = {}) {
       if (channels.has(channel)) return;
-      channels.set(channel, { onEvent: channelEvent, onReset, position: positions.get(channel) });
+      channels.set(channel, { onEvent: channelEvent, onReset, presence, position: positions.get(channel) });
       sendSubscribe(channel);
     },
     unsubscribe(channel) {

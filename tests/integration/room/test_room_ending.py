@@ -7,9 +7,9 @@ import time
 from datetime import timedelta
 
 import pytest
+from media_server.synthetic import ClipTrack
 from sqlmodel import select
 
-from media_server.synthetic import ClipTrack
 from media_server.tokens import verify_join_token
 from models.clock import ManualClock
 from models.tables import MentorSession, ScheduledJob

@@ -125,7 +125,7 @@ function rateMentor(context) {
     button.disabled = true;
     try {
       const body = await api("POST", context.feedback_url, { rating: Number(checked.value), comment: comment.value.trim() });
-      fill(body.feedback || { rating: Number(checked.value), comment: comment.value.trim() });
+      fill({ ...(body.feedback || { rating: Number(checked.value), comment: comment.value.trim() }), editable_until: body.editable_until });
       toast("Thanks for your feedback ✔", "success");
     } catch (error) {
       toast(error.message, "error");
@@ -133,7 +133,9 @@ function rateMentor(context) {
       button.disabled = false;
     }
   });
-  api("GET", context.feedback_url).then((body) => fill(body.feedback)).catch(() => {});
+  api("GET", context.feedback_url)
+    .then((body) => body.feedback && fill({ ...body.feedback, editable_until: body.editable_until }))
+    .catch(() => {});
   return h("div", { class: "end-card", "aria-labelledby": "rate-title" },
     h("h2", { id: "rate-title" }, "Rate Your Mentor"),
     h("p", { class: "muted" }, `How was your session with ${context.mentor.name}?`),

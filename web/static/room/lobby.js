@@ -62,8 +62,28 @@ export function lobby({ context, onLive, onEnd }) {
     }
   }
 
+  async function loadWaiting() {
+    // Learners who arrived before this page: the lobby as the server holds it.
+    if (!context.isMentor || !waiting) return;
+    try {
+      const lobbyState = await api("GET", context.lobby_url);
+      for (const learner of lobbyState.waiting || []) joinedQuietly(learner);
+    } catch {
+      // The events that follow still fill the list.
+    }
+  }
+
+  function joinedQuietly(data) {
+    const key = String(data.user_id);
+    if (present.has(key) || key === String(context.mentor.id)) return;
+    present.set(key, data.name || `Learner ${data.user_id}`);
+    renderWaiting();
+  }
+
   const realtime = showReconnecting(tabRealtime());
   realtime.subscribe(roomChannel(context.room_code), {
+    // A learner's page announces them in the lobby (learner.join); the mentor's and an admin's do not.
+    presence: context.user.role === "learner",
     onEvent(envelope) {
       const data = envelope.data || {};
       if (envelope.event === "session.live") {
@@ -82,5 +102,6 @@ export function lobby({ context, onLive, onEnd }) {
     onReset: () => checkStatus(),
   });
   renderWaiting();
+  loadWaiting();
   return { setStatus, checkStatus };
 }
