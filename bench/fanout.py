@@ -57,12 +57,12 @@ async def _serve(bus_kind: str, port: int, redis_url: str) -> None:
     from models.clock import SystemClock
     from models.db import Database
     from web.config import load_config
-    from web.identity import remember
+    from web.http.identity import remember
     from web.keys import CLOCK, CONFIG, DB, SECRET
-    from web.realtime import history_policy, setup_realtime
     from web.realtime.bus import EventBus
     from web.realtime.keys import BUS, HUB
     from web.realtime.redis_bus import RedisBus
+    from web.realtime.setup import history_policy, setup_realtime
 
     config = load_config(environ={}, overrides={"hub": {"send_queue_size": 1024}})
     prefix = f"bench:fanout:{uuid.uuid4().hex}:"

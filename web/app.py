@@ -13,29 +13,26 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from models.clock import Clock, SystemClock, iso_utc
 from models.db import Database
-from web import (
-    auth,
-    live_requests,
-    mentors_api,
-    ops,
-    pages,
-    room_page,
-    sessions_api,
-    sessions_bookings_api,
-    sessions_live_api,
-    thumbnails,
-)
+from web import ops, pages
+from web.accounts import endpoints as auth
+from web.accounts import mentors as mentors_api
+from web.accounts.passwords import Passwords
+from web.accounts.throttle import LoginThrottle
+from web.bookings import endpoints as sessions_bookings_api
+from web.bookings.tasks import register_reminders
 from web.config import PROJECT_ROOT, Config, ensure_secret
 from web.jobs import setup_jobs
 from web.keys import CLOCK, CONFIG, DB, LOGIN_THROTTLE, METRICS, PASSWORDS, READINESS_CHECKS, SECRET
-from web.login_throttle import LoginThrottle
+from web.live_requests import endpoints as live_requests
 from web.middlewares import csrf_middleware, error_middleware
-from web.passwords import Passwords
 from web.payments.setup import setup_payments
-from web.realtime import setup_realtime
 from web.realtime.keys import BUS
-from web.reminders import register_reminders
-from web.rtc import setup_rtc
+from web.realtime.setup import setup_realtime
+from web.room import endpoints as sessions_live_api
+from web.room import page as room_page
+from web.room.sfu import setup_rtc
+from web.sessions import endpoints as sessions_api
+from web.sessions import thumbnails
 
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
 STATIC_DIR = PROJECT_ROOT / "web" / "static"

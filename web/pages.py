@@ -11,9 +11,10 @@ from sqlmodel import col, select
 
 from models.enums import Role, SessionStatus
 from models.tables import MentorSession, User
-from web import accounts, signup_steps
-from web.accounts import safe_next
-from web.identity import Identity, current_identity
+from web.accounts import service as accounts
+from web.accounts import signup as signup_steps
+from web.accounts.service import safe_next
+from web.http.identity import Identity, current_identity
 from web.keys import CLOCK, CONFIG, DB
 from web.templating import page, render_page
 

@@ -13,8 +13,8 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from web import accounts
-from web.identity import current_identity
+from web.accounts import service as accounts
+from web.http.identity import current_identity
 from web.keys import DB
 from web.middlewares import csrf_token_for
 

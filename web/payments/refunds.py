@@ -25,7 +25,7 @@ from models.enums import BookingStatus, PaymentStatus, Role
 from models.tables import Booking, MentorSession, Notification, Payment, ScheduledJob, User
 from web.jobs import JOBS
 from web.keys import CLOCK, DB
-from web.payments.money import inr
+from web.money import inr
 from web.payments.runtime import PAYMENTS
 from web.realtime.keys import BUS
 from web.realtime.notifications import add_notification, publish_notifications

@@ -26,14 +26,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.enums import BookingStatus, PaymentStatus
 from models.tables import Booking, MentorSession, Payment, User
-from web.booking_announce import announce_confirmed
-from web.bookings import booking_confirmed_notifications, release_seat, take_seat
+from web.bookings.announce import announce_confirmed
+from web.bookings.service import booking_confirmed_notifications, release_seat, take_seat
+from web.bookings.tasks import schedule_session_reminder
 from web.keys import CLOCK, DB
-from web.payments.money import inr
+from web.money import inr
 from web.payments.refunds import mark_for_refund
 from web.realtime.keys import BUS
 from web.realtime.notifications import add_notification, publish_notifications
-from web.reminders import schedule_session_reminder
 
 
 class Outcome(StrEnum):

@@ -12,17 +12,17 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from web.bookings import PAID_BOOKINGS
+from web.bookings.service import PAID_BOOKINGS
 from web.config import Config, ConfigError, ensure_secret
 from web.keys import CLOCK, CONFIG
-from web.payments import api
-from web.payments.flow import PaidBookings
+from web.payments import endpoints as api
+from web.payments.checkout import PaidBookings
 from web.payments.gateway import PaymentGateway
 from web.payments.holds import register_holds
 from web.payments.refunds import register_refunds
 from web.payments.runtime import PAYMENTS, RAZORPAY_CHECKOUT_JS, WEBHOOK_PATH, PaymentSettings, PaymentsRuntime
-from web.payments.server import start_sandbox
-from web.payments.webhook_handler import register_webhooks
+from web.payments.sandbox.server import start_sandbox
+from web.payments.webhook import register_webhooks
 
 SANDBOX_SCRIPT_PATH = "/sandbox/checkout.js"
 

@@ -22,7 +22,7 @@ from sqlmodel import col
 from models.db import Database
 from models.enums import BookingStatus, Role
 from models.tables import Booking, MentorSession
-from web.identity import Identity
+from web.http.identity import Identity
 
 _PERSONAL = {"requests", "responses", "notifications"}
 _ROOM_CODE = re.compile(r"[A-Za-z0-9_-]{1,32}")

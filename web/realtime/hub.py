@@ -41,7 +41,7 @@ from aiohttp import WSMsgType, web
 from sqlalchemy.exc import SQLAlchemyError
 
 from models.db import Database
-from web.identity import Identity, current_identity
+from web.http.identity import Identity, current_identity
 from web.middlewares import refuse_cross_site
 from web.realtime.authz import can_subscribe, parse_channel
 from web.realtime.bus import BusUnavailable, EventBus

@@ -28,12 +28,12 @@ from sqlmodel import col
 from models.clock import Clock, as_utc
 from models.tables import Notification
 from web.errors import ApiError
-from web.identity import current_identity
+from web.http.body import json_object
+from web.http.fields import MAX_ID
+from web.http.identity import current_identity
 from web.keys import CLOCK, DB
 from web.realtime.bus import BusUnavailable, EventBus
 from web.realtime.envelope import Envelope
-from web.request_data import json_object
-from web.validation import MAX_ID
 
 log = logging.getLogger(__name__)
 

@@ -18,10 +18,10 @@ from models.enums import BookingStatus, PaymentStatus
 from models.tables import MentorSession, User
 from tests.integration.money_review.invariants import assert_books_balance
 from tests.integration.payments_flow.support import PRICE, Shop
-from web.bookings import book_free
+from web.bookings.service import book_free
 from web.errors import ApiError
 from web.keys import DB
-from web.payments.flow import PaidBookings
+from web.payments.checkout import PaidBookings
 from web.payments.refunds import QUEUED
 
 NewApi = Callable[[], Any]

@@ -16,11 +16,11 @@ from models.clock import ManualClock
 from models.db import Database
 from models.tables import MentorSession, User
 from web.config import load_config
-from web.identity import remember
+from web.http.identity import remember
 from web.keys import CLOCK, CONFIG, DB, SECRET
-from web.realtime import setup_realtime
 from web.realtime.bus import EventBus
 from web.realtime.envelope import Envelope, Position
+from web.realtime.setup import setup_realtime
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 PG_ADMIN_URL = "postgresql://root@127.0.0.1:5432/test"

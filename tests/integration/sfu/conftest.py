@@ -18,7 +18,7 @@ from media_server.codec_audit import CodecCounter, count_codec_use
 from media_server.synthetic import ClipTrack, encode_opus_clip, encode_vp8_clip
 from web import keys
 from web.config import load_config
-from web.rtc import MEDIA_NODE, setup_rtc
+from web.room.sfu import MEDIA_NODE, setup_rtc
 
 SECRET = "sfu-test-secret"
 

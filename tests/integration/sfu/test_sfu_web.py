@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from media_server import ParticipantJoined, ParticipantLeft, QualityChanged, RoomEnded
 from web import keys
 from web.config import load_config
-from web.rtc import MEDIA_NODE, bus_message, setup_rtc
+from web.room.sfu import MEDIA_NODE, bus_message, setup_rtc
 
 pytestmark = pytest.mark.media
 

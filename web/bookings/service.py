@@ -1,0 +1,221 @@
+"""Booking seats: taking and releasing them atomically, free bookings, and the seams payments fill.
+
+A seat is taken by one conditional UPDATE (`seats_taken < capacity` and a bookable status),
+and the Booking row is written in the same transaction, so neither a full session nor a second
+booking by the same learner can slip through concurrent requests on SQLite or PostgreSQL: the
+UPDATE serialises writers on the session row and the unique (session_id, learner_id) constraint
+rolls back the loser together with its seat.
+
+Paid sessions: `PAID_BOOKINGS` is the single place the payments code plugs in (a flow that holds a
+seat with `claim_seat(..., status=PENDING_PAYMENT)` and creates the Razorpay order), and
+`refund_paid_bookings` is the hook cancelling a session calls for captured payments
+(web.payments.refunds does the refunding).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol
+
+from aiohttp import web
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.clock import Clock, iso_utc
+from models.enums import BookingStatus, SessionStatus
+from models.rules import BOOKABLE, HOLDING_SEAT
+from models.tables import Booking, MentorSession, Notification, User
+from web.errors import conflict
+from web.http.identity import Identity
+from web.payments.refunds import schedule_refunds
+from web.realtime.notifications import add_notification
+
+ALREADY_BOOKED = "You have already booked this session."
+PAID_BOOKING_UNAVAILABLE = "Paid booking is not available yet"
+
+
+class PaidBookingFlow(Protocol):
+    async def start(self, request: web.Request, identity: Identity, session: MentorSession) -> web.Response:
+        """Hold a seat with a pending_payment booking (see `claim_seat`), create the Razorpay order,
+        and answer 201 `{"booking", "session", "checkout"}` as docs/api-sessions-contract.md says."""
+        ...
+
+
+# Set by the payments code in create_app; while absent, paid sessions answer 409.
+PAID_BOOKINGS: web.AppKey[PaidBookingFlow] = web.AppKey("paid_bookings")
+
+
+async def take_seat(s: AsyncSession, session: MentorSession) -> bool:
+    """Take one seat if the session is still bookable, still at the time the caller checked, and not full.
+
+    Must be the first statement of its transaction: on SQLite it takes the write lock before
+    anything is read, so concurrent bookings queue instead of failing with a stale snapshot.
+    """
+    result = await s.execute(
+        update(MentorSession)
+        .where(
+            col(MentorSession.id) == session.id,
+            col(MentorSession.seats_taken) < col(MentorSession.capacity),
+            col(MentorSession.status).in_(BOOKABLE),
+            # The caller judged "before the end" against this start and duration; an edit in
+            # between must not let a booking through on stale facts.
+            col(MentorSession.start_at) == session.start_at,
+            col(MentorSession.duration_minutes) == session.duration_minutes,
+            # Free or paid, and the amount an order was made for, were decided on this price: a
+            # mentor's edit committed in between (allowed while no seat was taken) must refuse the seat.
+            col(MentorSession.price_paise) == session.price_paise,
+            col(MentorSession.currency) == session.currency,
+        )
+        .values(seats_taken=col(MentorSession.seats_taken) + 1)
+    )
+    return _rowcount(result) == 1
+
+
+async def release_seat(s: AsyncSession, session_id: int, seats: int = 1) -> None:
+    await s.execute(
+        update(MentorSession)
+        .where(col(MentorSession.id) == session_id, col(MentorSession.seats_taken) >= seats)
+        .values(seats_taken=col(MentorSession.seats_taken) - seats)
+    )
+
+
+async def claim_seat(
+    s: AsyncSession,
+    session: MentorSession,
+    learner_id: int,
+    now: datetime,
+    *,
+    status: BookingStatus,
+    hold_expires_at: datetime | None = None,
+) -> Booking:
+    """Take a seat and write the learner's booking in the caller's transaction.
+
+    Raises 409 (after rolling back) when the session filled up or changed, or the learner
+    already holds a seat. The caller commits.
+    """
+    assert session.id is not None
+    if not await take_seat(s, session):
+        await s.rollback()
+        raise conflict(await _why_no_seat(s, session.id))
+    confirmed_at = now if status == BookingStatus.CONFIRMED else None
+    try:
+        # A learner whose earlier booking was cancelled (e.g. an unpaid hold ran out) books again on the same row.
+        revived = await s.execute(
+            update(Booking)
+            .where(
+                col(Booking.session_id) == session.id,
+                col(Booking.learner_id) == learner_id,
+                col(Booking.status).in_([BookingStatus.CANCELLED, BookingStatus.REFUNDED]),
+            )
+            .values(status=status, created_at=now, confirmed_at=confirmed_at, cancelled_at=None,
+                    hold_expires_at=hold_expires_at)
+        )
+        if _rowcount(revived) == 1:
+            booking = (await s.exec(
+                select(Booking).where(col(Booking.session_id) == session.id, col(Booking.learner_id) == learner_id)
+            )).one()
+        else:
+            booking = Booking(session_id=session.id, learner_id=learner_id, status=status, created_at=now,
+                              confirmed_at=confirmed_at, hold_expires_at=hold_expires_at)
+            s.add(booking)
+            await s.flush()
+    except IntegrityError:
+        await s.rollback()
+        raise conflict(ALREADY_BOOKED) from None
+    return booking
+
+
+async def _why_no_seat(s: AsyncSession, session_id: int) -> str:
+    current = await s.get(MentorSession, session_id, populate_existing=True)
+    if current is None or current.status not in BOOKABLE:
+        closed: dict[str, str] = {SessionStatus.CANCELLED: "This session was cancelled.",
+                  SessionStatus.ENDED: "This session has ended."}
+        return closed.get(current.status if current else "", "This session can't be booked.")
+    if current.seats_taken >= current.capacity:
+        return "This session is full."
+    return "This session was just changed by its mentor. Reload and try again."
+
+
+async def book_free(
+    s: AsyncSession, clock: Clock, session: MentorSession, learner: User
+) -> tuple[Booking, list[Notification]]:
+    """A confirmed booking of a free session and the two notifications it causes; the caller commits."""
+    assert learner.id is not None and session.id is not None
+    booking = await claim_seat(s, session, learner.id, clock.now(), status=BookingStatus.CONFIRMED)
+    notes = await booking_confirmed_notifications(s, clock, session, learner, booking)
+    return booking, notes
+
+
+async def booking_confirmed_notifications(
+    s: AsyncSession, clock: Clock, session: MentorSession, learner: User, booking: Booking
+) -> list[Notification]:
+    """What a confirmed booking tells both sides; the payments flow reuses it once a payment is verified."""
+    assert learner.id is not None
+    data = {"session_id": session.id, "booking_id": booking.id, "start_at": iso_utc(session.start_at)}
+    mentor_note = await add_notification(
+        s, clock, user_id=session.mentor_id, kind="new_booking", title="New booking",
+        body=f"{learner.name} booked “{session.title}”.", data=data,
+    )
+    learner_note = await add_notification(
+        s, clock, user_id=learner.id, kind="booking_confirmed", title="Booking confirmed",
+        body=f"You're booked for “{session.title}”.", data=data,
+    )
+    return [mentor_note, learner_note]
+
+
+async def cancel_session_bookings(s: AsyncSession, session: MentorSession, now: datetime) -> list[Booking]:
+    """Cancel every booking holding a seat on a session being cancelled; returns them. The caller commits."""
+    assert session.id is not None
+    active = list((await s.exec(
+        select(Booking).where(col(Booking.session_id) == session.id, col(Booking.status).in_(HOLDING_SEAT))
+    )).all())
+    await refund_paid_bookings(s, session, active, now)
+    for booking in active:
+        if booking.status in HOLDING_SEAT:
+            booking.status = BookingStatus.CANCELLED
+            booking.cancelled_at = now
+            s.add(booking)
+    if active:
+        await release_seat(s, session.id, len(active))
+    await s.flush()
+    return active
+
+
+async def refund_paid_bookings(
+    s: AsyncSession, session: MentorSession, bookings: list[Booking], now: datetime
+) -> None:
+    """Refund the captured payments among `bookings` of a session being cancelled, in the caller's transaction.
+
+    The payments code queues one durable refund job per captured payment and marks those bookings
+    refunded (so the cancel loop leaves them alone); unpaid holds lose their open orders. Free
+    bookings have no payment and pass through untouched.
+    """
+    await schedule_refunds(s, session, bookings, now)
+
+
+def booking_json(booking: Booking, learner: User) -> dict[str, Any]:
+    return {
+        "id": booking.id,
+        "session_id": booking.session_id,
+        "learner": {"id": learner.id, "name": learner.name},
+        "status": booking.status,
+        "created_at": iso_utc(booking.created_at),
+        "confirmed_at": iso_utc(booking.confirmed_at) if booking.confirmed_at else None,
+    }
+
+
+async def bookings_of_session(s: AsyncSession, session_id: int) -> list[dict[str, Any]]:
+    rows = await s.exec(
+        select(Booking, User)
+        .join(User, col(User.id) == col(Booking.learner_id))
+        .where(col(Booking.session_id) == session_id)
+        .order_by(col(Booking.created_at), col(Booking.id))
+    )
+    return [booking_json(booking, learner) for booking, learner in rows.all()]
+
+
+def _rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
+

@@ -1,0 +1,36 @@
+"""/api/sessions/{id}/go-live, /join and /end: entering and leaving the live part of a session."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from models.enums import Role
+from web.http.body import require_identity
+from web.room.service import authorize_join, room_url
+from web.sessions.endpoints import SESSION_ID, session_body, session_id_of
+from web.sessions.service import end_session, go_live
+
+routes = web.RouteTableDef()
+
+
+@routes.post(f"/api/sessions/{SESSION_ID}/go-live")
+async def go_live_now(request: web.Request) -> web.Response:
+    identity = await require_identity(request, Role.MENTOR)
+    row = await go_live(request.app, identity, session_id_of(request))
+    assert row.id is not None
+    return web.json_response({"session": await session_body(request, identity, row.id),
+                              "redirect": room_url(row.room_code)})
+
+
+@routes.get(f"/api/sessions/{SESSION_ID}/join")
+async def join(request: web.Request) -> web.Response:
+    identity = await require_identity(request)
+    return web.json_response(await authorize_join(request.app, identity, session_id_of(request)))
+
+
+@routes.post(f"/api/sessions/{SESSION_ID}/end")
+async def end(request: web.Request) -> web.Response:
+    identity = await require_identity(request, Role.MENTOR)
+    row = await end_session(request.app, identity, session_id_of(request))
+    assert row.id is not None
+    return web.json_response({"session": await session_body(request, identity, row.id)})

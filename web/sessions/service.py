@@ -1,0 +1,283 @@
+"""What a mentor does to a session: create, edit, cancel, go live, end.
+
+Each function checks the rule for the action (models.rules), writes with a conditional UPDATE
+so a concurrent change cannot slip between the check and the write, commits, and only then
+publishes the events the change caused.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models import rules
+from models.enums import BookingStatus, LiveRequestStatus, SessionStatus
+from models.tables import Booking, LiveRequest, MentorProfile, MentorSession, Notification
+from web.bookings.service import cancel_session_bookings
+from web.bookings.tasks import schedule_feedback_reminders
+from web.errors import ApiError, conflict, forbidden
+from web.http.identity import Identity
+from web.keys import CLOCK, CONFIG, DB
+from web.realtime.notifications import add_notification
+from web.realtime.outbox import Event, publish_committed, room_channel, session_channel
+from web.sessions.form import FormInput, session_values
+from web.sessions.queries import confirmed_counts, get_session_row, get_view
+from web.sessions.room_codes import new_room_code
+from web.sessions.schemas import neutral_session_json
+from web.sessions.thumbnails import delete_thumbnail, prepare_thumbnail, store_thumbnail, thumbnail_settings
+from web.sessions.timing import facts_of, time_settings
+
+
+async def own_session(s: AsyncSession, session_id: int, identity: Identity) -> MentorSession:
+    row = await get_session_row(s, session_id)
+    if row.mentor_id != identity.user_id:
+        raise forbidden("This is not your session.")
+    return row
+
+
+async def _facts(s: AsyncSession, row: MentorSession) -> rules.SessionFacts:
+    assert row.id is not None
+    return facts_of(row, (await confirmed_counts(s, [row.id])).get(row.id, 0))
+
+
+def _require(decision: rules.Decision) -> None:
+    if not decision:
+        raise conflict(decision.reason)
+
+
+def _rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def _save_thumbnail(app: web.Application, form: FormInput) -> str | None:
+    """Render and store the upload before any row is written, so a bad image saves nothing."""
+    if form.thumbnail is None:
+        return None
+    settings = thumbnail_settings(app[CONFIG])
+    return store_thumbnail(await prepare_thumbnail(form.thumbnail, settings), settings)
+
+
+async def create_session(app: web.Application, identity: Identity, form: FormInput) -> MentorSession:
+    db, now, config = app[DB], app[CLOCK].now(), app[CONFIG]
+    async with db.session() as s:
+        profile = await s.get(MentorProfile, identity.user_id)
+    values = session_values(
+        form.fields,
+        now,
+        creating=True,
+        default_duration=profile.default_duration_minutes if profile else 60,
+        default_record=config.bool("media", "record_by_default"),
+    )
+    thumbnail = await _save_thumbnail(app, form)
+    notes: list[Notification] = []
+    try:
+        async with db.session() as s:
+            row = MentorSession(
+                mentor_id=identity.user_id,
+                room_code=new_room_code(),
+                thumbnail_path=thumbnail,
+                status=SessionStatus.SCHEDULED,
+                created_at=now,
+                updated_at=now,
+                **values.columns,
+            )
+            if values.live_request_id is not None:
+                request_row = await _schedule_live_request(s, values.live_request_id, identity, now)
+                row.live_request_id = request_row.id
+                notes.append(await add_notification(
+                    s, app[CLOCK], user_id=request_row.learner_id, kind="request_scheduled",
+                    title="Your live request is scheduled",
+                    body=f"“{row.title}” was scheduled from your request. Book it to take part.",
+                    data={"live_request_id": request_row.id},
+                ))
+            s.add(row)
+            await s.flush()
+            for note in notes:
+                note.data = {**note.data, "session_id": row.id}
+                s.add(note)
+            await s.commit()
+    except BaseException:
+        delete_thumbnail(thumbnail, thumbnail_settings(config))
+        raise
+    await publish_committed(app, [], notes)
+    return row
+
+
+async def _schedule_live_request(s: AsyncSession, request_id: int, identity: Identity, now: datetime) -> LiveRequest:
+    """Mark an accepted request scheduled, once: the conditional UPDATE refuses a second session for it."""
+    result = await s.execute(
+        update(LiveRequest)
+        .where(
+            col(LiveRequest.id) == request_id,
+            col(LiveRequest.mentor_id) == identity.user_id,
+            col(LiveRequest.status) == LiveRequestStatus.ACCEPTED,
+        )
+        .values(status=LiveRequestStatus.SCHEDULED)
+    )
+    found = await s.get(LiveRequest, request_id, populate_existing=True)
+    if _rowcount(result) != 1:
+        # Read before the rollback, which expires every loaded object.
+        theirs = found is not None and found.mentor_id == identity.user_id
+        status = found.status if found is not None else ""
+        await s.rollback()
+        if not theirs:
+            raise ApiError(404, "No such live request.", field="live_request_id")
+        raise conflict(f"This live request is {status}; only an accepted one can be scheduled.", "live_request_id")
+    assert found is not None
+    return found
+
+
+async def edit_session(app: web.Application, identity: Identity, session_id: int, form: FormInput) -> MentorSession:
+    db, now = app[DB], app[CLOCK].now()
+    settings = time_settings(app[CONFIG])
+    async with db.session() as s:
+        row = await own_session(s, session_id, identity)
+        _require(rules.can_edit(await _facts(s, row), now, settings))
+    fields = form.fields if "timezone" in form.fields else {**form.fields, "timezone": row.timezone}
+    values = session_values(fields, now, creating=False)
+    changes = dict(values.columns)
+    if "capacity" in changes and changes["capacity"] < row.seats_taken:
+        raise conflict(f"{row.seats_taken} seats are already booked; capacity can't go below that.", "capacity")
+    price_changes = "price_paise" in changes and changes["price_paise"] != row.price_paise
+    if price_changes and row.seats_taken > 0:
+        raise conflict("The price can't change once learners have booked.", "price_paise")
+    thumbnail = await _save_thumbnail(app, form)
+    if thumbnail is not None:
+        changes["thumbnail_path"] = thumbnail
+    changes["updated_at"] = now
+    conditions = [
+        col(MentorSession.id) == session_id,
+        col(MentorSession.status) == SessionStatus.SCHEDULED,
+        # The edit window was judged against this start; a concurrent edit must be judged again.
+        col(MentorSession.start_at) == row.start_at,
+    ]
+    if "capacity" in changes:
+        conditions.append(col(MentorSession.seats_taken) <= changes["capacity"])
+    if price_changes:
+        conditions.append(col(MentorSession.seats_taken) == 0)
+    try:
+        async with db.session() as s:
+            result = await s.execute(update(MentorSession).where(*conditions).values(**changes))
+            if _rowcount(result) != 1:
+                await s.rollback()
+                raise conflict("This session changed while you were editing it. Reload and try again.")
+            await s.commit()
+    except BaseException:
+        delete_thumbnail(thumbnail, thumbnail_settings(app[CONFIG]))
+        raise
+    if thumbnail is not None:
+        delete_thumbnail(row.thumbnail_path, thumbnail_settings(app[CONFIG]))
+    await _publish_updated(app, session_id)
+    return await _reload(app, session_id)
+
+
+async def _publish_updated(app: web.Application, session_id: int, extra: list[Event] | None = None,
+                           notes: list[Notification] | None = None) -> None:
+    async with app[DB].session() as s:
+        view = await get_view(s, session_id, None)
+    updated = Event(session_channel(session_id), "session_updated",
+                    neutral_session_json(view, time_settings(app[CONFIG])))
+    await publish_committed(app, [*(extra or []), updated], notes or [])
+
+
+async def cancel_session(app: web.Application, identity: Identity, session_id: int) -> MentorSession:
+    db, clock = app[DB], app[CLOCK]
+    now = clock.now()
+    settings = time_settings(app[CONFIG])
+    async with db.session() as s:
+        row = await own_session(s, session_id, identity)
+        _require(rules.can_cancel(await _facts(s, row), now, settings))
+    async with db.session() as s:
+        await _transition(s, session_id, _still_scheduled(row), CHANGED_MEANWHILE,
+                          status=SessionStatus.CANCELLED, updated_at=now)
+        current = await get_session_row(s, session_id)
+        cancelled = await cancel_session_bookings(s, current, now)
+        notes = [
+            await add_notification(
+                s, clock, user_id=booking.learner_id, kind="session_cancelled", title="Session cancelled",
+                body=f"“{row.title}” was cancelled by the mentor.", data={"session_id": session_id},
+            )
+            for booking in cancelled
+        ]
+        await s.commit()
+    event = Event(session_channel(session_id), "session_cancelled", {"session_id": session_id, "status": "cancelled"})
+    await publish_committed(app, [event], notes)
+    return await _reload(app, session_id)
+
+
+async def go_live(app: web.Application, identity: Identity, session_id: int) -> MentorSession:
+    db, clock = app[DB], app[CLOCK]
+    now = clock.now()
+    settings = time_settings(app[CONFIG])
+    async with db.session() as s:
+        row = await own_session(s, session_id, identity)
+        _require(rules.can_go_live(await _facts(s, row), now, settings))
+    async with db.session() as s:
+        await _transition(s, session_id, _still_scheduled(row), CHANGED_MEANWHILE,
+                          status=SessionStatus.LIVE, went_live_at=now, updated_at=now)
+        notes = [
+            await add_notification(
+                s, clock, user_id=learner_id, kind="session_live", title="Your session is live",
+                body=f"“{row.title}” has started. Join now.",
+                data={"session_id": session_id, "room_code": row.room_code},
+            )
+            for learner_id in await _confirmed_learners(s, session_id)
+        ]
+        await s.commit()
+    live = Event(room_channel(row.room_code), "session.live", {"session_id": session_id, "room_code": row.room_code})
+    await _publish_updated(app, session_id, [live], notes)
+    return await _reload(app, session_id)
+
+
+async def end_session(app: web.Application, identity: Identity, session_id: int) -> MentorSession:
+    db, now = app[DB], app[CLOCK].now()
+    async with db.session() as s:
+        row = await own_session(s, session_id, identity)
+        _require(rules.can_end(facts_of(row)))
+    async with db.session() as s:
+        await _transition(s, session_id, [col(MentorSession.status) == SessionStatus.LIVE],
+                          "This session is no longer live.", status=SessionStatus.ENDED, ended_at=now, updated_at=now)
+        learners = await _confirmed_learners(s, session_id)
+        schedule_feedback_reminders(app, s, session_id=session_id, learner_ids=learners, ended_at=now)
+        await s.commit()
+    ended = Event(room_channel(row.room_code), "session.end", {"session_id": session_id, "room_code": row.room_code})
+    await _publish_updated(app, session_id, [ended])
+    return await _reload(app, session_id)
+
+
+CHANGED_MEANWHILE = "This session changed meanwhile. Reload and try again."
+
+
+def _still_scheduled(row: MentorSession) -> list[Any]:
+    # The rule was judged against this start: an edit landing in between must be judged again.
+    return [col(MentorSession.status) == SessionStatus.SCHEDULED, col(MentorSession.start_at) == row.start_at]
+
+
+async def _transition(s: AsyncSession, session_id: int, where: list[Any], conflict_message: str,
+                      **values: Any) -> None:
+    """Move the session with one guarded UPDATE; 409 (rolled back) when someone moved it first."""
+    result = await s.execute(
+        update(MentorSession).where(col(MentorSession.id) == session_id, *where).values(**values)
+    )
+    if _rowcount(result) != 1:
+        await s.rollback()
+        raise conflict(conflict_message)
+
+
+async def _reload(app: web.Application, session_id: int) -> MentorSession:
+    async with app[DB].session() as s:
+        return await get_session_row(s, session_id)
+
+
+async def _confirmed_learners(s: AsyncSession, session_id: int) -> list[int]:
+    rows = await s.exec(
+        select(Booking.learner_id).where(  # type: ignore[call-overload]
+            col(Booking.session_id) == session_id, col(Booking.status) == BookingStatus.CONFIRMED
+        )
+    )
+    return [int(x) for x in rows.all()]
