@@ -14,24 +14,28 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from models.clock import Clock, SystemClock, iso_utc
 from models.db import Database
 from web import ops, pages
-from web.accounts import endpoints as auth
-from web.accounts import mentors as mentors_api
+from web.accounts import endpoints as accounts_endpoints
 from web.accounts.passwords import Passwords
 from web.accounts.throttle import LoginThrottle
-from web.bookings import endpoints as sessions_bookings_api
-from web.bookings.tasks import register_reminders
+from web.bookings import endpoints as bookings_endpoints
+from web.bookings import tasks as bookings_tasks
+from web.bookings.service import setup_bookings
 from web.config import PROJECT_ROOT, Config, ensure_secret
 from web.jobs import setup_jobs
 from web.keys import CLOCK, CONFIG, DB, LOGIN_THROTTLE, METRICS, PASSWORDS, READINESS_CHECKS, SECRET
-from web.live_requests import endpoints as live_requests
+from web.live_requests import endpoints as live_requests_endpoints
 from web.middlewares import csrf_middleware, error_middleware
+from web.payments import endpoints as payments_endpoints
+from web.payments import tasks as payments_tasks
 from web.payments.setup import setup_payments
+from web.realtime import endpoints as realtime_endpoints
 from web.realtime.keys import BUS
 from web.realtime.setup import setup_realtime
-from web.room import endpoints as sessions_live_api
+from web.room import endpoints as room_endpoints
 from web.room import page as room_page
+from web.room import tasks as room_tasks
 from web.room.sfu import setup_rtc
-from web.sessions import endpoints as sessions_api
+from web.sessions import endpoints as sessions_endpoints
 from web.sessions import thumbnails
 
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
@@ -83,22 +87,32 @@ def create_app(
     )
 
     env.filters["iso_utc"] = iso_utc
+
+    # Long-lived objects and the registrations through which lower domains reach higher ones.
     setup_jobs(app)
     setup_realtime(app)
     setup_rtc(app)
-    register_reminders(app)
+    setup_bookings(app)
     setup_payments(app)
     if config.str("redis", "url"):
         app[READINESS_CHECKS]["redis"] = app[BUS].ping
+
+    # Job bodies, by name: a Celery worker builds this same app and runs the same code.
+    bookings_tasks.register_tasks(app)
+    room_tasks.register_tasks(app)
+    payments_tasks.register_tasks(app)
+
+    # Every route of the platform, and nowhere else (tests/unit/test_boundaries.py keeps it so).
+    app.router.add_routes(realtime_endpoints.routes)
+    app.router.add_routes(payments_endpoints.routes)
     app.router.add_routes(ops.routes)
-    app.router.add_routes(auth.routes)
+    app.router.add_routes(accounts_endpoints.routes)
     app.router.add_routes(pages.routes)
     app.router.add_routes(room_page.routes)
-    app.router.add_routes(sessions_api.routes)
-    app.router.add_routes(sessions_live_api.routes)
-    app.router.add_routes(sessions_bookings_api.routes)
-    app.router.add_routes(live_requests.routes)
-    app.router.add_routes(mentors_api.routes)
+    app.router.add_routes(sessions_endpoints.routes)
+    app.router.add_routes(room_endpoints.routes)
+    app.router.add_routes(bookings_endpoints.routes)
+    app.router.add_routes(live_requests_endpoints.routes)
     app.router.add_static(thumbnails.URL_PREFIX, thumbnails.thumbnails_dir(config))
     app.router.add_static("/static", STATIC_DIR)
     app[aiohttp_jinja2.static_root_key] = "/static"

@@ -48,3 +48,8 @@ def page(template: str) -> Callable[[PageHandler], Callable[[web.Request], Await
         return wrapped
 
     return decorate
+
+
+async def forbidden_page(request: web.Request, message: str) -> web.HTTPException:
+    response = await render_page(request, "error.html", {"status": 403, "message": message}, status=403)
+    return web.HTTPForbidden(body=response.body, content_type="text/html")

@@ -1,26 +1,22 @@
-"""Signup, login, logout and /api/me."""
+"""Signup, login, logout, /api/me and a mentor's public profile (/api/mentors/{id})."""
 
 from __future__ import annotations
 
 import asyncio
-import secrets
-import weakref
 from typing import Any
 
 from aiohttp import web
 from aiohttp_session import get_session
-from sqlalchemy import delete
-from sqlmodel import col
 
-from models.db import Database
-from models.tables import LearnerProfile, LoginFailure, MentorProfile
+from models.enums import Role
+from models.tables import MentorProfile
 from web.accounts import service as accounts
 from web.accounts import signup as signup_steps
-from web.accounts.passwords import Passwords
-from web.accounts.throttle import LoginThrottle
-from web.errors import ApiError, bad_request, unauthorized
+from web.accounts.schemas import mentor_json, public_user
+from web.errors import ApiError, bad_request, not_found, unauthorized
 from web.http import fields as v
 from web.http.body import client_address, json_object
+from web.http.fields import row_id
 from web.http.identity import current_identity, forget, remember
 from web.keys import CLOCK, DB, LOGIN_THROTTLE, PASSWORDS
 
@@ -68,7 +64,7 @@ async def signup(request: web.Request) -> web.Response:
     assert user.id is not None
     await remember(request, user.id, user.role)
     return web.json_response(
-        {"user": accounts.public_user(user), "redirect": accounts.landing_for(user.role, data.get("next"))},
+        {"user": public_user(user), "redirect": accounts.landing_for(user.role, data.get("next"))},
         status=201,
     )
 
@@ -86,63 +82,28 @@ async def login(request: web.Request) -> web.Response:
     wait = await throttle.retry_after(keys)
     if wait > 0:
         raise _too_many(wait)
-    # The attempt counts as a failure before the password is checked: checking first and recording
-    # after let concurrent guesses all pass the check and try far more passwords than the limit.
-    reserved = await _reserve_attempt(db, throttle, keys)
+    reserved = await throttle.reserve_attempt(keys)
     if await throttle.failures(keys) > throttle.max_failures:
-        await _release_attempt(db, reserved)
+        await throttle.release_attempt(reserved)
         raise _too_many(max(1, await throttle.retry_after(keys)))
     user = await accounts.find_by_email(db, email)
     # An unknown email costs the same argon2 check as a wrong password, so timing does not tell them apart.
-    stored_hash = user.password_hash if user is not None else await _dummy_hash(passwords)
+    stored_hash = user.password_hash if user is not None else await asyncio.to_thread(passwords.dummy_hash)
     ok = await asyncio.to_thread(passwords.verify, stored_hash, password)
     if not ok or user is None or user.id is None:
         await asyncio.sleep(throttle.delay_for(await throttle.failures(keys)))
         raise unauthorized(WRONG_LOGIN)
-    await _release_attempt(db, reserved)
+    await throttle.release_attempt(reserved)
     await throttle.clear(keys[0])
     await remember(request, user.id, user.role)
     return web.json_response(
-        {"user": accounts.public_user(user), "redirect": accounts.landing_for(user.role, data.get("next"))}
+        {"user": public_user(user), "redirect": accounts.landing_for(user.role, data.get("next"))}
     )
 
 
 def _too_many(wait: int) -> ApiError:
     minutes = max(1, round(wait / 60))
     return ApiError(429, f"Too many failed sign-in attempts. Try again in about {minutes} minute(s).", retry_after=wait)
-
-
-async def _reserve_attempt(db: Database, throttle: LoginThrottle, keys: tuple[str, ...]) -> list[int]:
-    """Record this attempt as a failure under every key; the ids let a success take it back."""
-    now = throttle.clock.now()
-    async with db.session() as s:
-        rows = [LoginFailure(key=key, at=now) for key in keys]
-        s.add_all(rows)
-        await s.flush()
-        ids = [row.id for row in rows if row.id is not None]
-        await s.execute(delete(LoginFailure).where(col(LoginFailure.at) < now - throttle.window))
-        await s.commit()
-    return ids
-
-
-async def _release_attempt(db: Database, ids: list[int]) -> None:
-    if not ids:
-        return
-    async with db.session() as s:
-        await s.execute(delete(LoginFailure).where(col(LoginFailure.id).in_(ids)))
-        await s.commit()
-
-
-_DUMMY_HASHES: weakref.WeakKeyDictionary[Passwords, str] = weakref.WeakKeyDictionary()
-
-
-async def _dummy_hash(passwords: Passwords) -> str:
-    """A hash made with the same parameters as real ones, for emails that have no account."""
-    found = _DUMMY_HASHES.get(passwords)
-    if found is None:
-        found = await asyncio.to_thread(passwords.hash, secrets.token_urlsafe(16))
-        _DUMMY_HASHES[passwords] = found
-    return found
 
 
 @routes.post("/api/auth/logout")
@@ -162,15 +123,23 @@ async def me(request: web.Request) -> web.Response:
     identity = await current_identity(request)
     if identity is None:
         raise unauthorized()
-    db = request.app[DB]
-    user = await accounts.get_user(db, identity.user_id)
-    if user is None:
+    found = await accounts.user_with_profile(request.app[DB], identity.user_id)
+    if found is None:
         await forget(request)
         raise unauthorized()
-    body: dict[str, Any] = accounts.public_user(user)
-    model: type[MentorProfile] | type[LearnerProfile] = MentorProfile if user.role == "mentor" else LearnerProfile
-    async with db.session() as s:
-        profile = await s.get(model, user.id)
+    user, profile = found
+    body: dict[str, Any] = public_user(user)
     body["profile"] = profile.model_dump() if profile else None
     body["dashboard"] = accounts.dashboard_for(user.role)
     return web.json_response(body)
+
+
+@routes.get(r"/api/mentors/{id:\d+}")
+async def mentor(request: web.Request) -> web.Response:
+    """A mentor's public profile, for session cards and the Request Live form."""
+    mentor_id = row_id(request.match_info["id"])
+    found = await accounts.user_with_profile(request.app[DB], mentor_id) if mentor_id is not None else None
+    if found is None or found[0].role != Role.MENTOR:
+        raise not_found("No such mentor.")
+    user, profile = found
+    return web.json_response({"mentor": mentor_json(user, profile if isinstance(profile, MentorProfile) else None)})

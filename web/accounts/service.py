@@ -115,5 +115,12 @@ async def get_user(db: Database, user_id: int) -> User | None:
         return await s.get(User, user_id)
 
 
-def public_user(user: User) -> dict[str, Any]:
-    return {"id": user.id, "email": user.email, "name": user.name, "role": user.role, "timezone": user.timezone}
+async def user_with_profile(db: Database, user_id: int) -> tuple[User, MentorProfile | LearnerProfile | None] | None:
+    """The user and the profile of their role (mentor or learner; admins have none), or None."""
+    async with db.session() as s:
+        user = await s.get(User, user_id)
+        if user is None:
+            return None
+        if user.role == Role.MENTOR:
+            return user, await s.get(MentorProfile, user.id)
+        return user, await s.get(LearnerProfile, user.id)

@@ -9,7 +9,7 @@ import math
 from datetime import timedelta
 
 from sqlalchemy import delete, func
-from sqlmodel import select
+from sqlmodel import col, select
 
 from models.clock import Clock, as_utc
 from models.db import Database
@@ -61,6 +61,29 @@ class LoginThrottle:
             for key in keys:
                 s.add(LoginFailure(key=key, at=now))
             await s.execute(delete(LoginFailure).where(LoginFailure.at < now - self.window))  # type: ignore[arg-type]
+            await s.commit()
+
+    async def reserve_attempt(self, keys: tuple[str, ...]) -> list[int]:
+        """Record this attempt as a failure under every key; the ids let a success take it back.
+
+        The attempt counts as a failure before the password is checked: checking first and recording
+        after let concurrent guesses all pass the check and try far more passwords than the limit.
+        """
+        now = self.clock.now()
+        async with self.db.session() as s:
+            rows = [LoginFailure(key=key, at=now) for key in keys]
+            s.add_all(rows)
+            await s.flush()
+            ids = [row.id for row in rows if row.id is not None]
+            await s.execute(delete(LoginFailure).where(col(LoginFailure.at) < now - self.window))
+            await s.commit()
+        return ids
+
+    async def release_attempt(self, ids: list[int]) -> None:
+        if not ids:
+            return
+        async with self.db.session() as s:
+            await s.execute(delete(LoginFailure).where(col(LoginFailure.id).in_(ids)))
             await s.commit()
 
     async def clear(self, key: str) -> None:

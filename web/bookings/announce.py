@@ -11,7 +11,8 @@ from aiohttp import web
 
 from models.tables import Booking, MentorSession, Notification, User
 from web.keys import DB
-from web.realtime.outbox import Event, learner_channel, mentor_channel, publish_committed, session_channel
+from web.realtime.channels import learner_channel, mentor_channel, session_channel
+from web.realtime.outbox import Event, publish_committed
 from web.sessions.queries import confirmed_counts, get_session_row
 
 

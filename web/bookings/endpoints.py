@@ -10,14 +10,15 @@ from models import rules
 from models.enums import BookingStatus, Role
 from models.tables import MentorSession, User
 from web.bookings.announce import announce_confirmed
-from web.bookings.service import PAID_BOOKING_UNAVAILABLE, PAID_BOOKINGS, book_free, booking_json, bookings_of_session
+from web.bookings.queries import bookings_of_session
+from web.bookings.schemas import booking_json
+from web.bookings.service import PAID_BOOKING_UNAVAILABLE, PAID_BOOKINGS, book_free
 from web.bookings.tasks import schedule_session_reminder
 from web.errors import conflict, forbidden
-from web.http.body import require_identity
-from web.http.identity import Identity
+from web.http.identity import Identity, require_identity
 from web.keys import CLOCK, DB
-from web.sessions.endpoints import SESSION_ID, session_body, session_id_of
-from web.sessions.queries import bookings_of, get_session_row
+from web.sessions.paths import SESSION_ID, session_id_of
+from web.sessions.queries import bookings_of, get_session_row, load_session_body
 from web.sessions.service import own_session
 from web.sessions.timing import facts_of
 
@@ -54,7 +55,8 @@ async def book(request: web.Request) -> web.Response:
         schedule_session_reminder(request.app, s, mentor_session=row, learner_id=identity.user_id)
         await s.commit()
     await announce_confirmed(request.app, row, learner, booking, notes)
-    body = {"booking": booking_json(booking, learner), "session": await session_body(request, identity, session_id)}
+    body = {"booking": booking_json(booking, learner),
+            "session": await load_session_body(request.app, identity, session_id)}
     return web.json_response(body, status=201)
 
 

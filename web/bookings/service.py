@@ -7,13 +7,14 @@ UPDATE serialises writers on the session row and the unique (session_id, learner
 rolls back the loser together with its seat.
 
 Paid sessions: `PAID_BOOKINGS` is the single place the payments code plugs in (a flow that holds a
-seat with `claim_seat(..., status=PENDING_PAYMENT)` and creates the Razorpay order), and
-`refund_paid_bookings` is the hook cancelling a session calls for captured payments
-(web.payments.refunds does the refunding).
+seat with `claim_seat(..., status=PENDING_PAYMENT)` and creates the Razorpay order, and refunds the
+captured payments of a session being cancelled). Bookings never import payments: the flow is
+registered at app creation, and without it paid sessions answer 409.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -29,8 +30,8 @@ from models.rules import BOOKABLE, HOLDING_SEAT
 from models.tables import Booking, MentorSession, Notification, User
 from web.errors import conflict
 from web.http.identity import Identity
-from web.payments.refunds import schedule_refunds
 from web.realtime.notifications import add_notification
+from web.sessions.service import CANCEL_BOOKINGS
 
 ALREADY_BOOKED = "You have already booked this session."
 PAID_BOOKING_UNAVAILABLE = "Paid booking is not available yet"
@@ -40,6 +41,12 @@ class PaidBookingFlow(Protocol):
     async def start(self, request: web.Request, identity: Identity, session: MentorSession) -> web.Response:
         """Hold a seat with a pending_payment booking (see `claim_seat`), create the Razorpay order,
         and answer 201 `{"booking", "session", "checkout"}` as docs/api-sessions-contract.md says."""
+        ...
+
+    async def refund_cancelled(self, s: AsyncSession, session: MentorSession, bookings: Sequence[Booking],
+                               now: datetime) -> None:
+        """`session` is being cancelled: refund the captured payments among `bookings` (marking those
+        bookings refunded) and close unpaid holds' orders, in the caller's transaction."""
         ...
 
 
@@ -165,13 +172,19 @@ async def booking_confirmed_notifications(
     return [mentor_note, learner_note]
 
 
-async def cancel_session_bookings(s: AsyncSession, session: MentorSession, now: datetime) -> list[Booking]:
-    """Cancel every booking holding a seat on a session being cancelled; returns them. The caller commits."""
+async def cancel_session_bookings(s: AsyncSession, session: MentorSession, now: datetime,
+                                  paid: PaidBookingFlow | None) -> list[Booking]:
+    """Cancel every booking holding a seat on a session being cancelled; returns them. The caller commits.
+
+    The paid-booking flow refunds the captured payments first and marks those bookings refunded, so the
+    loop below leaves them alone; every seat is released. Free bookings have no payment.
+    """
     assert session.id is not None
     active = list((await s.exec(
         select(Booking).where(col(Booking.session_id) == session.id, col(Booking.status).in_(HOLDING_SEAT))
     )).all())
-    await refund_paid_bookings(s, session, active, now)
+    if paid is not None:
+        await paid.refund_cancelled(s, session, active, now)
     for booking in active:
         if booking.status in HOLDING_SEAT:
             booking.status = BookingStatus.CANCELLED
@@ -183,37 +196,13 @@ async def cancel_session_bookings(s: AsyncSession, session: MentorSession, now: 
     return active
 
 
-async def refund_paid_bookings(
-    s: AsyncSession, session: MentorSession, bookings: list[Booking], now: datetime
-) -> None:
-    """Refund the captured payments among `bookings` of a session being cancelled, in the caller's transaction.
+def setup_bookings(app: web.Application) -> None:
+    """Cancelling a session (web.sessions.service) ends its bookings through this registration."""
 
-    The payments code queues one durable refund job per captured payment and marks those bookings
-    refunded (so the cancel loop leaves them alone); unpaid holds lose their open orders. Free
-    bookings have no payment and pass through untouched.
-    """
-    await schedule_refunds(s, session, bookings, now)
+    async def cancel_bookings(s: AsyncSession, session: MentorSession, now: datetime) -> list[Booking]:
+        return await cancel_session_bookings(s, session, now, app.get(PAID_BOOKINGS))
 
-
-def booking_json(booking: Booking, learner: User) -> dict[str, Any]:
-    return {
-        "id": booking.id,
-        "session_id": booking.session_id,
-        "learner": {"id": learner.id, "name": learner.name},
-        "status": booking.status,
-        "created_at": iso_utc(booking.created_at),
-        "confirmed_at": iso_utc(booking.confirmed_at) if booking.confirmed_at else None,
-    }
-
-
-async def bookings_of_session(s: AsyncSession, session_id: int) -> list[dict[str, Any]]:
-    rows = await s.exec(
-        select(Booking, User)
-        .join(User, col(User.id) == col(Booking.learner_id))
-        .where(col(Booking.session_id) == session_id)
-        .order_by(col(Booking.created_at), col(Booking.id))
-    )
-    return [booking_json(booking, learner) for booking, learner in rows.all()]
+    app[CANCEL_BOOKINGS] = cancel_bookings
 
 
 def _rowcount(result: Any) -> int:

@@ -1,4 +1,4 @@
-"""Reading request bodies: a JSON object or a clear 400."""
+"""Reading requests: a JSON object body (or a clear 400) and the client's address."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from web.errors import ApiError, bad_request, unauthorized
-from web.http.identity import Identity, current_identity
+from web.errors import ApiError, bad_request
 
 # Far above any form of the API (the longest text field is 5,000 characters), far below client_max_size,
 # which is sized for multipart thumbnail uploads.
@@ -31,15 +30,6 @@ async def json_object(request: web.Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise bad_request("The request body must be a JSON object.")
     return data
-
-
-async def require_identity(request: web.Request, *roles: str) -> Identity:
-    identity = await current_identity(request)
-    if identity is None:
-        raise unauthorized()
-    if roles and identity.role not in roles:
-        raise web.HTTPForbidden(text=f"Only a {' or '.join(roles)} can do that.")
-    return identity
 
 
 def client_address(request: web.Request) -> str:

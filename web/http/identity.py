@@ -1,4 +1,5 @@
-"""Who is signed in: the user id and role kept in the encrypted session cookie."""
+"""Who is signed in: the user id and role kept in the encrypted session cookie, and the check every
+endpoint that needs a signed-in user (of some role) makes."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from dataclasses import dataclass
 
 from aiohttp import web
 from aiohttp_session import get_session, new_session
+
+from web.errors import unauthorized
 
 
 @dataclass(frozen=True)
@@ -33,3 +36,12 @@ async def remember(request: web.Request, user_id: int, role: str) -> None:
 async def forget(request: web.Request) -> None:
     session = await get_session(request)
     session.invalidate()
+
+
+async def require_identity(request: web.Request, *roles: str) -> Identity:
+    identity = await current_identity(request)
+    if identity is None:
+        raise unauthorized()
+    if roles and identity.role not in roles:
+        raise web.HTTPForbidden(text=f"Only a {' or '.join(roles)} can do that.")
+    return identity

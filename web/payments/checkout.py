@@ -11,24 +11,29 @@ process dies between 1 and 3, the expiry job releases the seat. No half-made boo
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy import func
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.clock import iso_utc
 from models.enums import BookingStatus, PaymentStatus
 from models.tables import Booking, MentorSession, Payment, User
-from web.bookings.service import booking_json, claim_seat
+from web.bookings.schemas import booking_json
+from web.bookings.service import claim_seat
 from web.errors import ApiError, forbidden
 from web.http.identity import Identity
 from web.keys import CLOCK, DB
 from web.payments.gateway import PaymentGatewayError
 from web.payments.holds import PAYMENT_HOLD_EXPIRY, expire_hold
+from web.payments.refunds import schedule_refunds
 from web.payments.runtime import MERCHANT_NAME, PAYMENTS, PaymentsRuntime
 from web.payments.settlement import cancel_hold
-from web.sessions.endpoints import session_body
+from web.sessions.queries import load_session_body
 from workers.scheduler import schedule_job
 
 log = logging.getLogger(__name__)
@@ -67,7 +72,7 @@ def order_notes(session: MentorSession, learner: User, booking: Booking) -> dict
 
 
 class PaidBookings:
-    """The PaidBookingFlow registered under web.bookings.PAID_BOOKINGS."""
+    """The PaidBookingFlow registered under web.bookings.service.PAID_BOOKINGS."""
 
     def __init__(self, app: web.Application) -> None:
         self._app = app
@@ -87,10 +92,14 @@ class PaidBookings:
         assert session.id is not None
         body = {
             "booking": booking_json(booking, learner),
-            "session": await session_body(request, identity, session.id),
+            "session": await load_session_body(request.app, identity, session.id),
             "checkout": checkout_json(runtime, session, learner, booking, payment),
         }
         return web.json_response(body, status=201)
+
+    async def refund_cancelled(self, s: AsyncSession, session: MentorSession, bookings: Sequence[Booking],
+                               now: datetime) -> None:
+        await schedule_refunds(s, session, bookings, now)
 
     async def current_hold(self, session: MentorSession, learner: User) -> tuple[Booking, Payment] | None:
         """The learner's unexpired hold on this session with its open order: Book again resumes it."""

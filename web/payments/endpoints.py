@@ -1,5 +1,6 @@
-"""The learner's and mentor's payment endpoints (the webhook lives in web.payments.webhook).
+"""The payment endpoints.
 
+POST /api/payments/webhook   Razorpay's events: signature-checked, recorded, handed to a job (no cookie, no CSRF)
 POST /api/payments/verify    Checkout's handler fields → the booking confirmed (or why not)
 POST /api/payments/failed    Checkout reported a failure or was closed → the hold ends, the seat is free
 POST /api/payments/checkout  {"session_id"} → the learner's open hold and its order again
@@ -16,17 +17,18 @@ from sqlmodel import col, select
 from models.db import retry_transaction
 from models.enums import BookingStatus, PaymentStatus, Role
 from models.tables import Booking, MentorSession, Payment, User
-from web.bookings.service import booking_json
+from web.bookings.schemas import booking_json
 from web.errors import ApiError, bad_request, conflict, not_found
 from web.http import fields as v
-from web.http.body import json_object, require_identity
-from web.http.identity import Identity
+from web.http.body import json_object
+from web.http.identity import Identity, require_identity
 from web.keys import DB
+from web.middlewares import csrf_exempt
 from web.money import inr
 from web.payments.checkout import PaidBookings, checkout_json
 from web.payments.gateway import PaymentGatewayError
 from web.payments.queries import mentor_earnings
-from web.payments.runtime import PAYMENTS
+from web.payments.runtime import PAYMENTS, WEBHOOK_PATH
 from web.payments.settlement import (
     DUPLICATE,
     LATE_NO_SEAT,
@@ -35,7 +37,8 @@ from web.payments.settlement import (
     confirm_payment,
     release_payment,
 )
-from web.sessions.endpoints import session_body
+from web.payments.webhook import record_webhook
+from web.sessions.queries import load_session_body
 
 routes = web.RouteTableDef()
 
@@ -93,7 +96,7 @@ async def _body(request: web.Request, identity: Identity, booking_id: int,
     assert booking is not None and learner is not None
     body: dict[str, Any] = {
         "booking": booking_json(booking, learner),
-        "session": await session_body(request, identity, booking.session_id),
+        "session": await load_session_body(request.app, identity, booking.session_id),
     }
     if payment is not None:
         body["payment"] = payment_json(payment)
@@ -217,3 +220,10 @@ async def earnings(request: web.Request) -> web.Response:
     identity = await require_identity(request, Role.MENTOR)
     async with request.app[DB].session() as s:
         return web.json_response(await mentor_earnings(s, identity.user_id))
+
+
+@routes.post(WEBHOOK_PATH)
+@csrf_exempt  # Authenticated by Razorpay's signature alone: it carries no cookie.
+async def webhook(request: web.Request) -> web.Response:
+    status, reply = await record_webhook(request.app, await request.read(), request.headers)
+    return web.json_response(reply, status=status)

@@ -17,7 +17,6 @@ from sqlmodel import col, select
 
 from models.enums import BookingStatus, PaymentStatus
 from models.tables import Booking, MentorSession, Payment
-from web.jobs import JOBS
 from web.keys import CLOCK, DB
 from web.payments.gateway import PaymentGatewayError
 from web.payments.runtime import PAYMENTS
@@ -92,10 +91,3 @@ async def expire_hold(app: web.Application, booking_id: int) -> None:
         )
         await s.commit()
     await publish_notifications(app[BUS], [note])
-
-
-def register_holds(app: web.Application) -> None:
-    async def payment_hold_expiry(args: dict[str, Any]) -> None:
-        await expire_hold(app, int(args["booking_id"]))
-
-    app[JOBS].register(PAYMENT_HOLD_EXPIRY, payment_hold_expiry)

@@ -23,7 +23,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.enums import BookingStatus, PaymentStatus, Role
 from models.tables import Booking, MentorSession, Notification, Payment, ScheduledJob, User
-from web.jobs import JOBS
 from web.keys import CLOCK, DB
 from web.money import inr
 from web.payments.runtime import PAYMENTS
@@ -266,13 +265,3 @@ async def refund_given_up(app: web.Application, args: dict[str, Any], error: str
         await s.commit()
     log.error("refund of payment %s given up (round %d): %s", payment_id, round_, error)
     await publish_notifications(app[BUS], notes)
-
-
-def register_refunds(app: web.Application) -> None:
-    async def payment_refund(args: dict[str, Any]) -> None:
-        await run_refund(app, args)
-
-    async def payment_refund_given_up(args: dict[str, Any], error: str) -> None:
-        await refund_given_up(app, args, error)
-
-    app[JOBS].register(PAYMENT_REFUND, payment_refund, on_give_up=payment_refund_given_up)

@@ -1,4 +1,4 @@
-"""POST /api/payments/webhook: Razorpay's events, authenticated by their signature alone.
+"""Razorpay's webhook events (POST /api/payments/webhook), authenticated by their signature alone.
 
 Record, then process. The handler verifies the signature over the raw body, then in one
 transaction inserts the WebhookEvent row (its primary key is Razorpay's event id, so a redelivery
@@ -15,22 +15,21 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy.exc import IntegrityError
 
 from models.tables import WebhookEvent
-from web.jobs import JOB_RUNNER, JOBS
+from web.jobs import JOB_RUNNER
 from web.keys import CLOCK, DB
 from web.payments.refunds import complete_refund, refund_failed
-from web.payments.runtime import PAYMENTS, WEBHOOK_PATH
+from web.payments.runtime import PAYMENTS
 from web.payments.settlement import Outcome, confirm_payment, release_payment
 from workers.scheduler import schedule_job
 
 log = logging.getLogger(__name__)
-
-routes = web.RouteTableDef()
 
 PAYMENT_WEBHOOK = "payment_webhook"
 CAPTURE_EVENTS = frozenset({"payment.captured", "order.paid"})
@@ -71,22 +70,21 @@ def _refunded_in_full(payment: dict[str, Any]) -> bool | None:
     return None
 
 
-@routes.post(WEBHOOK_PATH)
-async def webhook(request: web.Request) -> web.Response:
-    raw = await request.read()
-    gateway = request.app[PAYMENTS].gateway
-    if not gateway.verify_webhook_signature(raw, request.headers.get("X-Razorpay-Signature")):
-        return web.json_response({"error": "The webhook signature is invalid."}, status=400)
-    event_id = request.headers.get("X-Razorpay-Event-Id", "")
+async def record_webhook(app: web.Application, raw: bytes, headers: Mapping[str, str]) -> tuple[int, dict[str, str]]:
+    """Verify, record the event id and queue its effect in one transaction: (HTTP status, JSON reply)."""
+    gateway = app[PAYMENTS].gateway
+    if not gateway.verify_webhook_signature(raw, headers.get("X-Razorpay-Signature")):
+        return 400, {"error": "The webhook signature is invalid."}
+    event_id = headers.get("X-Razorpay-Event-Id", "")
     try:
         payload = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError):
-        return web.json_response({"error": "The webhook body is not JSON."}, status=400)
+        return 400, {"error": "The webhook body is not JSON."}
     if not event_id or not isinstance(payload, dict) or not isinstance(payload.get("event"), str):
-        return web.json_response({"error": "The webhook has no event id or event."}, status=400)
+        return 400, {"error": "The webhook has no event id or event."}
     event = payload["event"]
-    now = request.app[CLOCK].now()
-    async with request.app[DB].session() as s:
+    now = app[CLOCK].now()
+    async with app[DB].session() as s:
         s.add(WebhookEvent(event_id=event_id[:80], event=event[:60], received_at=now))
         if event in HANDLED_EVENTS:
             schedule_job(s, kind=PAYMENT_WEBHOOK, args={"event_id": event_id, **webhook_facts(payload)},
@@ -94,9 +92,9 @@ async def webhook(request: web.Request) -> web.Response:
         try:
             await s.commit()
         except IntegrityError:
-            return web.json_response({"status": "duplicate"})
-    request.app[JOB_RUNNER].poke()
-    return web.json_response({"status": "accepted"})
+            return 200, {"status": "duplicate"}
+    app[JOB_RUNNER].poke()
+    return 200, {"status": "accepted"}
 
 
 async def process_webhook(app: web.Application, facts: dict[str, Any]) -> None:
@@ -119,11 +117,3 @@ async def process_webhook(app: web.Application, facts: dict[str, Any]) -> None:
         await refund_failed(app, str(payment_id), str(facts["refund_id"]))
     else:
         log.warning("webhook %s (%s) lacks the ids it needs: %s", facts.get("event_id"), event, facts)
-
-
-def register_webhooks(app: web.Application) -> None:
-    async def payment_webhook(args: dict[str, Any]) -> None:
-        await process_webhook(app, args)
-
-    app[JOBS].register(PAYMENT_WEBHOOK, payment_webhook)
-    app.router.add_routes(routes)

@@ -20,29 +20,16 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from aiohttp import web
-from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
+from sqlmodel import col, select
 
 from models.clock import Clock, as_utc
 from models.tables import Notification
-from web.errors import ApiError
-from web.http.body import json_object
-from web.http.fields import MAX_ID
-from web.http.identity import current_identity
-from web.keys import CLOCK, DB
 from web.realtime.bus import BusUnavailable, EventBus
+from web.realtime.channels import notifications_channel
 from web.realtime.envelope import Envelope
 
 log = logging.getLogger(__name__)
-
-LIST_LIMIT = 50
-MAX_READ_IDS = 500
-
-
-def channel_for(user_id: int) -> str:
-    return f"notifications:{user_id}"
 
 
 async def add_notification(
@@ -62,6 +49,14 @@ async def add_notification(
     return note
 
 
+async def already_notified(s: AsyncSession, user_id: int, kind: str, session_id: int) -> bool:
+    """Whether `user_id` already has a `kind` notification about this session (jobs use it to run once)."""
+    rows = (await s.execute(
+        select(Notification).where(col(Notification.user_id) == user_id, col(Notification.kind) == kind)
+    )).scalars().all()
+    return any(note.data.get("session_id") == session_id for note in rows)
+
+
 def notification_json(note: Notification) -> dict[str, Any]:
     return {
         "id": note.id,
@@ -79,79 +74,7 @@ async def publish_notifications(bus: EventBus, notes: Iterable[Notification]) ->
     published = []
     for note in notes:
         try:
-            published.append(await bus.publish(channel_for(note.user_id), note.kind, notification_json(note)))
+            published.append(await bus.publish(notifications_channel(note.user_id), note.kind, notification_json(note)))
         except BusUnavailable as exc:
             log.warning("notification %s stored but not pushed: %s", note.id, exc)
     return published
-
-
-def _error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
-
-
-async def list_notifications(request: web.Request) -> web.Response:
-    identity = await current_identity(request)
-    if identity is None:
-        return _error(401, "sign in to see notifications")
-    async with request.app[DB].session() as session:
-        rows = await session.execute(
-            select(Notification)
-            .where(col(Notification.user_id) == identity.user_id)
-            .order_by(col(Notification.created_at).desc(), col(Notification.id).desc())
-            .limit(LIST_LIMIT)
-        )
-        unread = await _unread_count(session, identity.user_id)
-    return web.json_response({"notifications": [notification_json(note) for note in rows.scalars()], "unread": unread})
-
-
-async def mark_read(request: web.Request) -> web.Response:
-    """Body `{"ids": [..]}` marks those; an empty body or `{"all": true}` marks every one."""
-    identity = await current_identity(request)
-    if identity is None:
-        return _error(401, "sign in to see notifications")
-    payload: Any = {}
-    if request.can_read_body:
-        try:
-            payload = await json_object(request)
-        except ApiError as exc:
-            return _error(exc.status, "body must be a JSON object" if exc.status == 400 else exc.message)
-    if not isinstance(payload, dict):
-        return _error(400, "body must be a JSON object")
-    ids = payload.get("ids")
-    if ids is not None and (
-        not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids)
-    ):
-        return _error(400, "ids must be a list of integers")
-    if ids is not None and len(ids) > MAX_READ_IDS:
-        return _error(400, f"mark at most {MAX_READ_IDS} notifications at once")
-    if ids is not None:
-        # An id no row can have (beyond the column's range) would make PostgreSQL fail the query.
-        ids = [i for i in ids if 0 < i <= MAX_ID]
-    statement = (
-        update(Notification)
-        .where(col(Notification.user_id) == identity.user_id)
-        .where(col(Notification.read_at).is_(None))
-        .values(read_at=request.app[CLOCK].now())
-    )
-    if ids is not None:
-        statement = statement.where(col(Notification.id).in_(ids))
-    async with request.app[DB].session() as session:
-        result = await session.execute(statement)
-        await session.commit()
-        unread = await _unread_count(session, identity.user_id)
-    return web.json_response({"updated": getattr(result, "rowcount", 0), "unread": unread})
-
-
-async def _unread_count(session: AsyncSession, user_id: int) -> int:
-    count = await session.scalar(
-        select(func.count())
-        .select_from(Notification)
-        .where(col(Notification.user_id) == user_id)
-        .where(col(Notification.read_at).is_(None))
-    )
-    return int(count or 0)
-
-
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/api/notifications", list_notifications)
-    app.router.add_post("/api/notifications/read", mark_read)

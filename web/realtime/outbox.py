@@ -29,22 +29,6 @@ class Event:
     data: dict[str, Any]
 
 
-def session_channel(session_id: int) -> str:
-    return f"sessions:{session_id}"
-
-
-def room_channel(room_code: str) -> str:
-    return f"sessions:{room_code}"
-
-
-def mentor_channel(mentor_id: int) -> str:
-    return f"requests:{mentor_id}"
-
-
-def learner_channel(learner_id: int) -> str:
-    return f"responses:{learner_id}"
-
-
 async def publish_committed(
     app: web.Application, events: Sequence[Event], notes: Iterable[Notification] = ()
 ) -> None:

@@ -1,11 +1,11 @@
-"""Realtime: the event bus, the `/ws` hub and persisted notifications (ARCHITECTURE §6).
+"""`setup_realtime(app)`: the event bus and the `/ws` hub, built once for the app (ARCHITECTURE §6).
 
-`setup_realtime(app)` is called by `create_app` once CONFIG, CLOCK, DB and the session
-middleware are in place. It builds the bus named by `[redis] url` (empty: in-process) and
-the hub, stores them under `web.realtime.keys.BUS` / `HUB`, adds `/ws`, `GET
-/api/notifications` and `POST /api/notifications/read`, closes every socket on shutdown
-(code 1001) and the bus on cleanup. When METRICS is already set, the hub adds its gauges.
-Readiness checks call `await app[BUS].ping()`, which raises `BusUnavailable`.
+Called by `create_app` once CONFIG, CLOCK, DB and the session middleware are in place. It builds
+the bus named by `[redis] url` (empty: in-process) and the hub, stores them under
+`web.realtime.keys.BUS` / `HUB`, closes every socket on shutdown (code 1001) and the bus on
+cleanup. When METRICS is already set, the hub adds its gauges. Readiness checks call
+`await app[BUS].ping()`, which raises `BusUnavailable`. The routes (`/ws`, the bell's API) are in
+web.realtime.endpoints, which the app factory adds.
 """
 
 from __future__ import annotations
@@ -19,14 +19,11 @@ from aiohttp import web
 from models.clock import Clock
 from web.config import Config
 from web.keys import CLOCK, CONFIG, DB, METRICS
-from web.realtime import notifications
 from web.realtime.bus import EventBus, HistoryPolicy
 from web.realtime.hub import Hub, HubSettings
 from web.realtime.keys import BUS, HUB
 from web.realtime.memory import InProcessBus
 from web.realtime.redis_bus import RedisBus
-
-__all__ = ["BUS", "HUB", "build_bus", "history_policy", "hub_settings", "setup_realtime"]
 
 
 def history_policy(config: Config) -> HistoryPolicy:
@@ -63,8 +60,6 @@ def setup_realtime(app: web.Application, *, bus: EventBus | None = None) -> None
     app[HUB] = hub
     if METRICS in app:
         app[METRICS].append(hub.metrics)
-    app.router.add_get("/ws", hub.handle)
-    notifications.add_routes(app)
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
         await bus.start()

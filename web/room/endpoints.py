@@ -5,10 +5,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from models.enums import Role
-from web.http.body import require_identity
-from web.room.service import authorize_join, room_url
-from web.sessions.endpoints import SESSION_ID, session_body, session_id_of
-from web.sessions.service import end_session, go_live
+from web.http.identity import require_identity
+from web.room.service import authorize_join, end_session, go_live, room_url
+from web.sessions.paths import SESSION_ID, session_id_of
+from web.sessions.queries import load_session_body
 
 routes = web.RouteTableDef()
 
@@ -18,7 +18,7 @@ async def go_live_now(request: web.Request) -> web.Response:
     identity = await require_identity(request, Role.MENTOR)
     row = await go_live(request.app, identity, session_id_of(request))
     assert row.id is not None
-    return web.json_response({"session": await session_body(request, identity, row.id),
+    return web.json_response({"session": await load_session_body(request.app, identity, row.id),
                               "redirect": room_url(row.room_code)})
 
 
@@ -33,4 +33,4 @@ async def end(request: web.Request) -> web.Response:
     identity = await require_identity(request, Role.MENTOR)
     row = await end_session(request.app, identity, session_id_of(request))
     assert row.id is not None
-    return web.json_response({"session": await session_body(request, identity, row.id)})
+    return web.json_response({"session": await load_session_body(request.app, identity, row.id)})

@@ -12,8 +12,7 @@ from models.enums import BookingStatus, Role
 from models.tables import Booking, MentorSession, User
 from web.http.identity import current_identity
 from web.keys import DB
-from web.pages import forbidden_page
-from web.templating import page
+from web.templating import forbidden_page, page
 
 routes = web.RouteTableDef()
 

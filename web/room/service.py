@@ -1,7 +1,9 @@
-"""Authorizing entry to a session's room: the room URL and a short-lived signed join token.
+"""The live part of a session: Go Live, the join token that lets a user into the room, and End.
 
-The media node checks the token without a database call, so everything it needs (user, role,
-room, node, whether to record) is decided here, once, against the rules of time.
+Join: the media node checks the token without a database call, so everything it needs (user,
+role, room, node, whether to record) is decided here, once, against the rules of time.
+Go Live and End move the session with the guarded transition of web.sessions.service and
+publish `session.live` / `session.end` on the room's channel after the commit.
 """
 
 from __future__ import annotations
@@ -15,12 +17,27 @@ from sqlmodel import col, select
 from media_server.tokens import sign_join_token
 from models import rules
 from models.clock import iso_utc
-from models.enums import BookingStatus, Role
-from models.tables import Booking, User
+from models.enums import BookingStatus, Role, SessionStatus
+from models.tables import Booking, MentorSession, User
 from web.errors import conflict, forbidden
 from web.http.identity import Identity
 from web.keys import CLOCK, CONFIG, DB, SECRET
+from web.realtime.channels import room_channel
+from web.realtime.notifications import add_notification
+from web.realtime.outbox import Event
+from web.room.tasks import schedule_feedback_reminders
 from web.sessions.queries import confirmed_counts, get_session_row
+from web.sessions.service import (
+    CHANGED_MEANWHILE,
+    confirmed_learners,
+    facts_for,
+    own_session,
+    publish_updated,
+    reload,
+    require,
+    still_scheduled,
+    transition,
+)
 from web.sessions.timing import facts_of, time_settings
 
 
@@ -72,3 +89,43 @@ async def authorize_join(app: web.Application, identity: Identity, session_id: i
         "expires_at": iso_utc(now + timedelta(seconds=ttl)),
         "role": str(role),
     }
+
+
+async def go_live(app: web.Application, identity: Identity, session_id: int) -> MentorSession:
+    db, clock = app[DB], app[CLOCK]
+    now = clock.now()
+    settings = time_settings(app[CONFIG])
+    async with db.session() as s:
+        row = await own_session(s, session_id, identity)
+        require(rules.can_go_live(await facts_for(s, row), now, settings))
+    async with db.session() as s:
+        await transition(s, session_id, still_scheduled(row), CHANGED_MEANWHILE,
+                          status=SessionStatus.LIVE, went_live_at=now, updated_at=now)
+        notes = [
+            await add_notification(
+                s, clock, user_id=learner_id, kind="session_live", title="Your session is live",
+                body=f"“{row.title}” has started. Join now.",
+                data={"session_id": session_id, "room_code": row.room_code},
+            )
+            for learner_id in await confirmed_learners(s, session_id)
+        ]
+        await s.commit()
+    live = Event(room_channel(row.room_code), "session.live", {"session_id": session_id, "room_code": row.room_code})
+    await publish_updated(app, session_id, [live], notes)
+    return await reload(app, session_id)
+
+
+async def end_session(app: web.Application, identity: Identity, session_id: int) -> MentorSession:
+    db, now = app[DB], app[CLOCK].now()
+    async with db.session() as s:
+        row = await own_session(s, session_id, identity)
+        require(rules.can_end(facts_of(row)))
+    async with db.session() as s:
+        await transition(s, session_id, [col(MentorSession.status) == SessionStatus.LIVE],
+                          "This session is no longer live.", status=SessionStatus.ENDED, ended_at=now, updated_at=now)
+        learners = await confirmed_learners(s, session_id)
+        schedule_feedback_reminders(app, s, session_id=session_id, learner_ids=learners, ended_at=now)
+        await s.commit()
+    ended = Event(room_channel(row.room_code), "session.end", {"session_id": session_id, "room_code": row.room_code})
+    await publish_updated(app, session_id, [ended])
+    return await reload(app, session_id)

@@ -23,6 +23,8 @@ from media_server.signaling import handle_rtc
 from web import keys
 from web.config import Config
 from web.middlewares import refuse_cross_site
+from web.realtime.channels import room_channel
+from web.realtime.keys import BUS
 
 MEDIA_NODE: web.AppKey[MediaNode] = web.AppKey("media_node", MediaNode)
 log = logging.getLogger(__name__)
@@ -53,7 +55,7 @@ def bus_message(event: NodeEvent) -> tuple[str, str, dict[str, Any]] | None:
         }
         if isinstance(event, ParticipantLeft):
             data["reason"] = event.reason
-        return f"sessions:{event.room}", name, data
+        return room_channel(event.room), name, data
     if isinstance(event, QualityChanged):
         data = {
             "participant_id": event.participant_id,
@@ -62,10 +64,10 @@ def bus_message(event: NodeEvent) -> tuple[str, str, dict[str, Any]] | None:
             "score": event.score,
             "reason": event.reason,
         }
-        return f"sessions:{event.room}", "quality", data
+        return room_channel(event.room), "quality", data
     if isinstance(event, RoomEnded):
         # File paths stay on the node event (for the recordings service), not on the bus.
-        return f"sessions:{event.room}", "session.end", {"reason": event.reason}
+        return room_channel(event.room), "session.end", {"reason": event.reason}
     return None
 
 
@@ -114,11 +116,6 @@ def _clock(app: web.Application) -> Any:
 
 
 def _connect_bus(app: web.Application, node: MediaNode) -> None:
-    try:
-        from web.realtime.keys import BUS
-    except ImportError:
-        return
-
     async def publish(event: NodeEvent) -> None:
         message = bus_message(event)
         if message is None or BUS not in app:

@@ -3,40 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from aiohttp import web
 
 from models.db import retry_transaction
 from models.enums import Role
-from web.errors import not_found
-from web.http.body import require_identity
-from web.http.fields import row_id
-from web.http.identity import Identity, current_identity
+from web.http.identity import Identity, current_identity, require_identity
 from web.keys import CLOCK, CONFIG, DB
 from web.sessions.form import read_form
-from web.sessions.queries import browse, get_view, mine
+from web.sessions.paths import SESSION_ID, session_id_of
+from web.sessions.queries import browse, load_session_body, mine
 from web.sessions.schemas import SessionView, session_json
 from web.sessions.service import cancel_session, create_session, edit_session
 from web.sessions.timing import time_settings
 
 routes = web.RouteTableDef()
-SESSION_ID = r"{id:\d+}"
-
-
-def session_id_of(request: web.Request) -> int:
-    session_id = row_id(request.match_info["id"])
-    if session_id is None:
-        raise not_found("No such session.")
-    return session_id
-
-
-async def session_body(request: web.Request, identity: Identity | None, session_id: int) -> dict[str, Any]:
-    async with request.app[DB].session() as s:
-        view = await get_view(s, session_id, identity)
-    return session_json(view, identity, request.app[CLOCK].now(), time_settings(request.app[CONFIG]))
-
-
 def _max_upload(request: web.Request) -> int:
     return request.app[CONFIG].int("sessions", "thumbnail_max_bytes")
 
@@ -47,7 +28,8 @@ async def create(request: web.Request) -> web.Response:
     form = await read_form(request, _max_upload(request))
     row = await create_session(request.app, identity, form)
     assert row.id is not None
-    body = {"session": await session_body(request, identity, row.id), "redirect": "/dashboard/mentor?tab=upcoming"}
+    body = {"session": await load_session_body(request.app, identity, row.id),
+            "redirect": "/dashboard/mentor?tab=upcoming"}
     return web.json_response(body, status=201)
 
 
@@ -78,7 +60,7 @@ def _sessions_response(request: web.Request, views: list[SessionView], identity:
 @routes.get(f"/api/sessions/{SESSION_ID}")
 async def read(request: web.Request) -> web.Response:
     identity = await current_identity(request)
-    return web.json_response({"session": await session_body(request, identity, session_id_of(request))})
+    return web.json_response({"session": await load_session_body(request.app, identity, session_id_of(request))})
 
 
 @routes.patch(f"/api/sessions/{SESSION_ID}")
@@ -87,7 +69,7 @@ async def edit(request: web.Request) -> web.Response:
     form = await read_form(request, _max_upload(request))
     row = await edit_session(request.app, identity, session_id_of(request), form)
     assert row.id is not None
-    return web.json_response({"session": await session_body(request, identity, row.id)})
+    return web.json_response({"session": await load_session_body(request.app, identity, row.id)})
 
 
 @routes.post(f"/api/sessions/{SESSION_ID}/cancel")
@@ -98,4 +80,4 @@ async def cancel(request: web.Request) -> web.Response:
     # other way round, and PostgreSQL aborts one side: run ours again rather than answer 500.
     row = await retry_transaction(lambda: cancel_session(request.app, identity, session_id))
     assert row.id is not None
-    return web.json_response({"session": await session_body(request, identity, row.id)})
+    return web.json_response({"session": await load_session_body(request.app, identity, row.id)})

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
+from aiohttp import web
 from sqlalchemy import func, or_, select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -14,8 +16,9 @@ from models.rules import HOLDING_SEAT
 from models.tables import Booking, LearnerProfile, MentorProfile, MentorSession, User
 from web.errors import bad_request, forbidden, not_found, unauthorized
 from web.http.identity import Identity
+from web.keys import DB
 from web.sessions.recommend import recommend
-from web.sessions.schemas import SessionView
+from web.sessions.schemas import SessionView, session_body
 from web.sessions.timing import end_of
 
 BROWSE_TABS = ("recommended", "scheduled", "live")
@@ -81,6 +84,13 @@ async def get_session_row(s: AsyncSession, session_id: int) -> MentorSession:
 async def get_view(s: AsyncSession, session_id: int, viewer: Identity | None) -> SessionView:
     row = await get_session_row(s, session_id)
     return (await build_views(s, [row], viewer))[0]
+
+
+async def load_session_body(app: web.Application, viewer: Identity | None, session_id: int) -> dict[str, Any]:
+    """Read one session and render it for `viewer` (for callers that have not loaded its view already)."""
+    async with app[DB].session() as s:
+        view = await get_view(s, session_id, viewer)
+    return session_body(app, view, viewer)
 
 
 async def browse(s: AsyncSession, tab: str, now: datetime, viewer: Identity | None) -> list[SessionView]:

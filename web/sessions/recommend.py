@@ -11,7 +11,8 @@ from collections.abc import Sequence
 
 from models.clock import as_utc
 from models.tables import LearnerProfile
-from web.sessions.schemas import SessionView, mentor_rating
+from web.accounts.schemas import mentor_rating
+from web.sessions.schemas import SessionView
 
 
 def interest_overlap(interests: Sequence[str], tags: Sequence[str]) -> int:

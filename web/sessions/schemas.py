@@ -6,14 +6,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from aiohttp import web
+
 from models import rules
 from models.clock import iso_utc
 from models.enums import BookingStatus, Role
 from models.rules import TimeSettings
 from models.tables import MentorProfile, MentorSession, User
 from web.http.identity import Identity
+from web.keys import CLOCK, CONFIG
+from web.money import price_display
 from web.sessions.thumbnails import thumbnail_url
-from web.sessions.timing import end_of, facts_of
+from web.sessions.timing import end_of, facts_of, time_settings
 
 
 @dataclass(frozen=True)
@@ -28,32 +32,6 @@ class SessionView:
     viewer_booking: str | None = None
 
 
-def price_display(paise: int) -> str:
-    if paise == 0:
-        return "Free"
-    rupees, rest = divmod(paise, 100)
-    return f"₹{_indian_grouping(rupees)}.{rest:02d}"
-
-
-def _indian_grouping(rupees: int) -> str:
-    # Indian digit grouping: the last three digits, then pairs (1,23,45,678).
-    digits = str(rupees)
-    if len(digits) <= 3:
-        return digits
-    head, tail = digits[:-3], digits[-3:]
-    pairs: list[str] = []
-    while len(head) > 2:
-        pairs.insert(0, head[-2:])
-        head = head[:-2]
-    return ",".join([head, *pairs, tail])
-
-
-def mentor_rating(profile: MentorProfile | None) -> float | None:
-    if profile is None or profile.rating_count == 0:
-        return None
-    return round(profile.rating_sum / profile.rating_count, 2)
-
-
 def session_json(
     view: SessionView, viewer: Identity | None, now: datetime, settings: TimeSettings
 ) -> dict[str, Any]:
@@ -66,6 +44,11 @@ def session_json(
     body["room_code"] = s.room_code if (is_mentor or is_admin or booked) else None
     body["viewer"] = _viewer(view, viewer, is_mentor, now, settings, facts)
     return body
+
+
+def session_body(app: web.Application, view: SessionView, viewer: Identity | None) -> dict[str, Any]:
+    """The Session object as `viewer` sees it now, by the app's clock and rules of time."""
+    return session_json(view, viewer, app[CLOCK].now(), time_settings(app[CONFIG]))
 
 
 def neutral_session_json(view: SessionView, settings: TimeSettings) -> dict[str, Any]:

@@ -7,8 +7,9 @@ publishes the events the change caused.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 from sqlalchemy import update
@@ -18,19 +19,30 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import rules
 from models.enums import BookingStatus, LiveRequestStatus, SessionStatus
 from models.tables import Booking, LiveRequest, MentorProfile, MentorSession, Notification
-from web.bookings.service import cancel_session_bookings
-from web.bookings.tasks import schedule_feedback_reminders
 from web.errors import ApiError, conflict, forbidden
 from web.http.identity import Identity
 from web.keys import CLOCK, CONFIG, DB
+from web.realtime.channels import session_channel
 from web.realtime.notifications import add_notification
-from web.realtime.outbox import Event, publish_committed, room_channel, session_channel
+from web.realtime.outbox import Event, publish_committed
 from web.sessions.form import FormInput, session_values
 from web.sessions.queries import confirmed_counts, get_session_row, get_view
 from web.sessions.room_codes import new_room_code
 from web.sessions.schemas import neutral_session_json
 from web.sessions.thumbnails import delete_thumbnail, prepare_thumbnail, store_thumbnail, thumbnail_settings
 from web.sessions.timing import facts_of, time_settings
+
+
+class CancelBookings(Protocol):
+    async def __call__(self, s: AsyncSession, session: MentorSession, now: datetime) -> Sequence[Booking]:
+        """End every booking holding a seat on `session`, which is being cancelled, in the caller's
+        transaction (seats released, paid ones refunded); returns them. The caller commits."""
+        ...
+
+
+# Filled by the bookings domain at app creation (web.bookings.service.setup_bookings): sessions never
+# import bookings, whose rules sit above them.
+CANCEL_BOOKINGS: web.AppKey[CancelBookings] = web.AppKey("cancel_bookings")
 
 
 async def own_session(s: AsyncSession, session_id: int, identity: Identity) -> MentorSession:
@@ -40,12 +52,12 @@ async def own_session(s: AsyncSession, session_id: int, identity: Identity) -> M
     return row
 
 
-async def _facts(s: AsyncSession, row: MentorSession) -> rules.SessionFacts:
+async def facts_for(s: AsyncSession, row: MentorSession) -> rules.SessionFacts:
     assert row.id is not None
     return facts_of(row, (await confirmed_counts(s, [row.id])).get(row.id, 0))
 
 
-def _require(decision: rules.Decision) -> None:
+def require(decision: rules.Decision) -> None:
     if not decision:
         raise conflict(decision.reason)
 
@@ -137,7 +149,7 @@ async def edit_session(app: web.Application, identity: Identity, session_id: int
     settings = time_settings(app[CONFIG])
     async with db.session() as s:
         row = await own_session(s, session_id, identity)
-        _require(rules.can_edit(await _facts(s, row), now, settings))
+        require(rules.can_edit(await facts_for(s, row), now, settings))
     fields = form.fields if "timezone" in form.fields else {**form.fields, "timezone": row.timezone}
     values = session_values(fields, now, creating=False)
     changes = dict(values.columns)
@@ -172,11 +184,11 @@ async def edit_session(app: web.Application, identity: Identity, session_id: int
         raise
     if thumbnail is not None:
         delete_thumbnail(row.thumbnail_path, thumbnail_settings(app[CONFIG]))
-    await _publish_updated(app, session_id)
-    return await _reload(app, session_id)
+    await publish_updated(app, session_id)
+    return await reload(app, session_id)
 
 
-async def _publish_updated(app: web.Application, session_id: int, extra: list[Event] | None = None,
+async def publish_updated(app: web.Application, session_id: int, extra: list[Event] | None = None,
                            notes: list[Notification] | None = None) -> None:
     async with app[DB].session() as s:
         view = await get_view(s, session_id, None)
@@ -191,12 +203,12 @@ async def cancel_session(app: web.Application, identity: Identity, session_id: i
     settings = time_settings(app[CONFIG])
     async with db.session() as s:
         row = await own_session(s, session_id, identity)
-        _require(rules.can_cancel(await _facts(s, row), now, settings))
+        require(rules.can_cancel(await facts_for(s, row), now, settings))
     async with db.session() as s:
-        await _transition(s, session_id, _still_scheduled(row), CHANGED_MEANWHILE,
+        await transition(s, session_id, still_scheduled(row), CHANGED_MEANWHILE,
                           status=SessionStatus.CANCELLED, updated_at=now)
         current = await get_session_row(s, session_id)
-        cancelled = await cancel_session_bookings(s, current, now)
+        cancelled = await app[CANCEL_BOOKINGS](s, current, now)
         notes = [
             await add_notification(
                 s, clock, user_id=booking.learner_id, kind="session_cancelled", title="Session cancelled",
@@ -207,58 +219,18 @@ async def cancel_session(app: web.Application, identity: Identity, session_id: i
         await s.commit()
     event = Event(session_channel(session_id), "session_cancelled", {"session_id": session_id, "status": "cancelled"})
     await publish_committed(app, [event], notes)
-    return await _reload(app, session_id)
-
-
-async def go_live(app: web.Application, identity: Identity, session_id: int) -> MentorSession:
-    db, clock = app[DB], app[CLOCK]
-    now = clock.now()
-    settings = time_settings(app[CONFIG])
-    async with db.session() as s:
-        row = await own_session(s, session_id, identity)
-        _require(rules.can_go_live(await _facts(s, row), now, settings))
-    async with db.session() as s:
-        await _transition(s, session_id, _still_scheduled(row), CHANGED_MEANWHILE,
-                          status=SessionStatus.LIVE, went_live_at=now, updated_at=now)
-        notes = [
-            await add_notification(
-                s, clock, user_id=learner_id, kind="session_live", title="Your session is live",
-                body=f"“{row.title}” has started. Join now.",
-                data={"session_id": session_id, "room_code": row.room_code},
-            )
-            for learner_id in await _confirmed_learners(s, session_id)
-        ]
-        await s.commit()
-    live = Event(room_channel(row.room_code), "session.live", {"session_id": session_id, "room_code": row.room_code})
-    await _publish_updated(app, session_id, [live], notes)
-    return await _reload(app, session_id)
-
-
-async def end_session(app: web.Application, identity: Identity, session_id: int) -> MentorSession:
-    db, now = app[DB], app[CLOCK].now()
-    async with db.session() as s:
-        row = await own_session(s, session_id, identity)
-        _require(rules.can_end(facts_of(row)))
-    async with db.session() as s:
-        await _transition(s, session_id, [col(MentorSession.status) == SessionStatus.LIVE],
-                          "This session is no longer live.", status=SessionStatus.ENDED, ended_at=now, updated_at=now)
-        learners = await _confirmed_learners(s, session_id)
-        schedule_feedback_reminders(app, s, session_id=session_id, learner_ids=learners, ended_at=now)
-        await s.commit()
-    ended = Event(room_channel(row.room_code), "session.end", {"session_id": session_id, "room_code": row.room_code})
-    await _publish_updated(app, session_id, [ended])
-    return await _reload(app, session_id)
+    return await reload(app, session_id)
 
 
 CHANGED_MEANWHILE = "This session changed meanwhile. Reload and try again."
 
 
-def _still_scheduled(row: MentorSession) -> list[Any]:
+def still_scheduled(row: MentorSession) -> list[Any]:
     # The rule was judged against this start: an edit landing in between must be judged again.
     return [col(MentorSession.status) == SessionStatus.SCHEDULED, col(MentorSession.start_at) == row.start_at]
 
 
-async def _transition(s: AsyncSession, session_id: int, where: list[Any], conflict_message: str,
+async def transition(s: AsyncSession, session_id: int, where: list[Any], conflict_message: str,
                       **values: Any) -> None:
     """Move the session with one guarded UPDATE; 409 (rolled back) when someone moved it first."""
     result = await s.execute(
@@ -269,12 +241,12 @@ async def _transition(s: AsyncSession, session_id: int, where: list[Any], confli
         raise conflict(conflict_message)
 
 
-async def _reload(app: web.Application, session_id: int) -> MentorSession:
+async def reload(app: web.Application, session_id: int) -> MentorSession:
     async with app[DB].session() as s:
         return await get_session_row(s, session_id)
 
 
-async def _confirmed_learners(s: AsyncSession, session_id: int) -> list[int]:
+async def confirmed_learners(s: AsyncSession, session_id: int) -> list[int]:
     rows = await s.exec(
         select(Booking.learner_id).where(  # type: ignore[call-overload]
             col(Booking.session_id) == session_id, col(Booking.status) == BookingStatus.CONFIRMED

@@ -18,6 +18,7 @@ from models.tables import MentorSession, User
 from web.config import load_config
 from web.http.identity import remember
 from web.keys import CLOCK, CONFIG, DB, SECRET
+from web.realtime import endpoints as realtime_endpoints
 from web.realtime.bus import EventBus
 from web.realtime.envelope import Envelope, Position
 from web.realtime.setup import setup_realtime
@@ -73,6 +74,7 @@ def build_app(db: Database, clock: ManualClock, bus: EventBus | None = None, **h
     app[SECRET] = "x" * 32
     setup_session(app, EncryptedCookieStorage(b"k" * 32, cookie_name="mentorlive_test"))
     setup_realtime(app, bus=bus)
+    app.router.add_routes(realtime_endpoints.routes)
     app.router.add_post("/test/login", _login)
     return app
 

@@ -1,0 +1,53 @@
+"""The room domain's job: the feedback nudge `[workers] feedback_reminder_minutes` after a session ends.
+
+Idempotent (safe when Celery redelivers): nothing is sent once feedback was given or the nudge was
+already stored.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.tables import Feedback, MentorSession
+from web.jobs import JOBS
+from web.keys import CLOCK, CONFIG, DB
+from web.realtime.keys import BUS
+from web.realtime.notifications import add_notification, already_notified, publish_notifications
+from workers.scheduler import schedule_job
+
+FEEDBACK_REMINDER = "feedback_reminder"
+
+
+def schedule_feedback_reminders(app: web.Application, session: AsyncSession, *, session_id: int,
+                                learner_ids: list[int], ended_at: datetime) -> None:
+    delay = timedelta(minutes=app[CONFIG].int("workers", "feedback_reminder_minutes"))
+    for learner_id in learner_ids:
+        schedule_job(session, kind=FEEDBACK_REMINDER, args={"session_id": session_id, "learner_id": learner_id},
+                     due_at=ended_at + delay, now=app[CLOCK].now())
+
+
+
+def register_tasks(app: web.Application) -> None:
+    async def feedback_reminder(args: dict[str, Any]) -> None:
+        session_id, learner_id = int(args["session_id"]), int(args["learner_id"])
+        async with app[DB].session() as s:
+            mentor_session = await s.get(MentorSession, session_id)
+            given = (await s.exec(select(Feedback).where(
+                Feedback.session_id == session_id, Feedback.learner_id == learner_id))).first()
+            if mentor_session is None or given is not None or await already_notified(
+                    s, learner_id, FEEDBACK_REMINDER, session_id):
+                return
+            note = await add_notification(
+                s, app[CLOCK], user_id=learner_id, kind=FEEDBACK_REMINDER, title="Rate your mentor",
+                body=f"How was “{mentor_session.title}”? Your rating helps other learners.",
+                data={"session_id": session_id},
+            )
+            await s.commit()
+        await publish_notifications(app[BUS], [note])
+
+    app[JOBS].register(FEEDBACK_REMINDER, feedback_reminder)
