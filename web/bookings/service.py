@@ -14,6 +14,7 @@ registered at app creation, and without it paid sessions answer 409.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
@@ -24,14 +25,21 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.clock import Clock, iso_utc
+from models import rules
+from models.clock import iso_utc
 from models.enums import BookingStatus, SessionStatus
 from models.rules import BOOKABLE, HOLDING_SEAT
-from models.tables import Booking, MentorSession, Notification, User
-from web.errors import conflict
+from models.tables import Booking, MentorSession, User
+from web.bookings.tasks import schedule_session_reminder
+from web.errors import conflict, forbidden
 from web.http.identity import Identity
-from web.realtime.notifications import add_notification
+from web.keys import CLOCK, DB
+from web.realtime.channels import learner_channel, mentor_channel, session_channel
+from web.realtime.outbox import UnitOfWork, unit_of_work
+from web.sessions.queries import bookings_of, fresh_view, get_session_row
+from web.sessions.schemas import SessionView
 from web.sessions.service import CANCEL_BOOKINGS
+from web.sessions.timing import facts_of
 
 ALREADY_BOOKED = "You have already booked this session."
 PAID_BOOKING_UNAVAILABLE = "Paid booking is not available yet"
@@ -145,31 +153,68 @@ async def _why_no_seat(s: AsyncSession, session_id: int) -> str:
     return "This session was just changed by its mentor. Reload and try again."
 
 
-async def book_free(
-    s: AsyncSession, clock: Clock, session: MentorSession, learner: User
-) -> tuple[Booking, list[Notification]]:
-    """A confirmed booking of a free session and the two notifications it causes; the caller commits."""
-    assert learner.id is not None and session.id is not None
-    booking = await claim_seat(s, session, learner.id, clock.now(), status=BookingStatus.CONFIRMED)
-    notes = await booking_confirmed_notifications(s, clock, session, learner, booking)
-    return booking, notes
+async def check_booking(app: web.Application, identity: Identity, session_id: int) -> tuple[MentorSession, User]:
+    """Judge a learner's Book ▶ against the rules of time and seats (read only); 409/403 say why not.
+
+    Book ▶ again on a paid session with an unpaid hold passes: it resumes that checkout.
+    """
+    async with app[DB].session() as s:
+        row = await get_session_row(s, session_id)
+        learner = await s.get(User, identity.user_id)
+        if learner is None:
+            raise forbidden("Your account no longer exists.")
+        status = (await bookings_of(s, identity.user_id, [session_id])).get(session_id)
+    if row.mentor_id == identity.user_id:
+        raise forbidden("You can't book your own session.")
+    resuming = row.price_paise > 0 and status == BookingStatus.PENDING_PAYMENT
+    facts = facts_of(row)
+    if resuming:
+        # That hold is one of the seats taken: a session it fills is not full to its own learner.
+        facts = dataclasses.replace(facts, seats_taken=max(0, facts.seats_taken - 1))
+    decision = rules.can_book(facts, app[CLOCK].now(), learner_id=identity.user_id,
+                              booking_status=None if resuming else status)
+    if not decision:
+        raise conflict(decision.reason)
+    return row, learner
 
 
-async def booking_confirmed_notifications(
-    s: AsyncSession, clock: Clock, session: MentorSession, learner: User, booking: Booking
-) -> list[Notification]:
-    """What a confirmed booking tells both sides; the payments flow reuses it once a payment is verified."""
+async def book_free(app: web.Application, session: MentorSession, learner: User) -> tuple[Booking, SessionView]:
+    """A confirmed booking of a free session, in one unit of work; returns it and the session as the learner
+    now sees it."""
     assert learner.id is not None
+    async with unit_of_work(app) as work:
+        booking = await claim_seat(work.s, session, learner.id, app[CLOCK].now(), status=BookingStatus.CONFIRMED)
+        view = await confirm(work, session, learner, booking)
+        await work.s.commit()
+    return booking, view
+
+
+async def confirm(work: UnitOfWork, session: MentorSession, learner: User, booking: Booking) -> SessionView:
+    """The one place a booking becomes confirmed, free (a seat just claimed) or paid (web.payments.settlement).
+
+    In the caller's unit of work, once the booking row says confirmed: both sides are notified, the
+    "starts soon" reminder is scheduled, and the events of docs/api-sessions-contract.md are queued for
+    after the commit (`new_booking` to the mentor and the session's followers, `booking_confirmed` to the
+    learner). Returns the session's view read in this transaction, as the learner sees it. The caller commits.
+    """
+    assert learner.id is not None and session.id is not None
     data = {"session_id": session.id, "booking_id": booking.id, "start_at": iso_utc(session.start_at)}
-    mentor_note = await add_notification(
-        s, clock, user_id=session.mentor_id, kind="new_booking", title="New booking",
-        body=f"{learner.name} booked “{session.title}”.", data=data,
-    )
-    learner_note = await add_notification(
-        s, clock, user_id=learner.id, kind="booking_confirmed", title="Booking confirmed",
-        body=f"You're booked for “{session.title}”.", data=data,
-    )
-    return [mentor_note, learner_note]
+    await work.notify(user_id=session.mentor_id, kind="new_booking", title="New booking",
+                      body=f"{learner.name} booked “{session.title}”.", data=data)
+    await work.notify(user_id=learner.id, kind="booking_confirmed", title="Booking confirmed",
+                      body=f"You're booked for “{session.title}”.", data=data)
+    schedule_session_reminder(work.app, work.s, mentor_session=session, learner_id=learner.id)
+    view = await fresh_view(work.s, session.id, Identity(learner.id, learner.role))
+    new_booking = {
+        "session_id": session.id,
+        "booked_count": view.confirmed_bookings,
+        "seats_left": max(0, view.session.capacity - view.session.seats_taken),
+        "learner": {"id": learner.id, "name": learner.name},
+    }
+    work.publish(mentor_channel(session.mentor_id), "new_booking", new_booking)
+    work.publish(session_channel(session.id), "new_booking", new_booking)
+    work.publish(learner_channel(learner.id), "booking_confirmed", {"session_id": session.id, "booking_id": booking.id})
+    return view
 
 
 async def cancel_session_bookings(s: AsyncSession, session: MentorSession, now: datetime,

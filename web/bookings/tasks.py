@@ -17,9 +17,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.enums import BookingStatus, SessionStatus
 from models.tables import Booking, MentorSession
 from web.jobs import JOBS
-from web.keys import CLOCK, CONFIG, DB
-from web.realtime.keys import BUS
-from web.realtime.notifications import add_notification, already_notified, publish_notifications
+from web.keys import CLOCK, CONFIG
+from web.realtime.notifications import already_notified
+from web.realtime.outbox import unit_of_work
 from workers.scheduler import schedule_job
 
 SESSION_REMINDER = "session_reminder"
@@ -41,7 +41,8 @@ def schedule_session_reminder(app: web.Application, session: AsyncSession, *, me
 def register_tasks(app: web.Application) -> None:
     async def session_reminder(args: dict[str, Any]) -> None:
         session_id, learner_id = int(args["session_id"]), int(args["learner_id"])
-        async with app[DB].session() as s:
+        async with unit_of_work(app) as work:
+            s = work.s
             mentor_session = await s.get(MentorSession, session_id)
             booking = (await s.exec(select(Booking).where(
                 Booking.session_id == session_id, Booking.learner_id == learner_id))).first()
@@ -59,11 +60,10 @@ def register_tasks(app: web.Application) -> None:
                 return
             if now >= mentor_session.start_at + timedelta(minutes=mentor_session.duration_minutes):
                 return
-            note = await add_notification(
-                s, app[CLOCK], user_id=learner_id, kind=SESSION_REMINDER, title="Your session starts soon",
+            await work.notify(
+                user_id=learner_id, kind=SESSION_REMINDER, title="Your session starts soon",
                 body=mentor_session.title, data={"session_id": session_id},
             )
             await s.commit()
-        await publish_notifications(app[BUS], [note])
 
     app[JOBS].register(SESSION_REMINDER, session_reminder)

@@ -25,8 +25,7 @@ from web.keys import CLOCK, CONFIG, DB
 from web.live_requests.queries import users_by_id
 from web.live_requests.schemas import live_request_json
 from web.realtime.channels import learner_channel, mentor_channel
-from web.realtime.notifications import add_notification
-from web.realtime.outbox import Event, publish_committed
+from web.realtime.outbox import unit_of_work
 from web.sessions.timing import time_settings
 
 MAX_PREFERRED_TIMES = 5
@@ -52,10 +51,10 @@ async def send_request(app: web.Application, identity: Identity, data: dict[str,
     topic = v.text(data, "topic", min_len=3, max_len=140)
     message = v.text(data, "message", required=False, max_len=2000)
     times = preferred_times(data)
-    db, clock = app[DB], app[CLOCK]
-    now = clock.now()
+    now = app[CLOCK].now()
     ttl = time_settings(app[CONFIG]).live_request_ttl
-    async with db.session() as s:
+    async with unit_of_work(app) as work:
+        s = work.s
         users = await users_by_id(s, mentor_id, identity.user_id)
         mentor, learner = users.get(mentor_id), users.get(identity.user_id)
         if mentor is None or mentor.role != Role.MENTOR:
@@ -77,21 +76,19 @@ async def send_request(app: web.Application, identity: Identity, data: dict[str,
                           expires_at=now + ttl)
         s.add(row)
         await s.flush()
-        note = await add_notification(s, clock, user_id=mentor_id, kind="live_request", title="New live request",
-                                      body=f"{learner.name} asks for a session on “{topic}”.",
-                                      data={"live_request_id": row.id})
+        await work.notify(user_id=mentor_id, kind="live_request", title="New live request",
+                          body=f"{learner.name} asks for a session on “{topic}”.", data={"live_request_id": row.id})
+        body = live_request_json(row, learner, mentor, now)
+        work.publish(mentor_channel(mentor_id), "live_request", body)
         await s.commit()
-    body = live_request_json(row, learner, mentor, now)
-    await publish_committed(app, [Event(mentor_channel(mentor_id), "live_request", body)], [note])
     return body
 
 
 async def answer_request(app: web.Application, identity: Identity, request_id: int,
                          new_status: LiveRequestStatus) -> dict[str, Any]:
     """Move a pending, unexpired request of this mentor to `new_status`; publish; return its JSON."""
-    db, clock = app[DB], app[CLOCK]
-    now = clock.now()
-    async with db.session() as s:
+    now = app[CLOCK].now()
+    async with app[DB].session() as s:
         row = await s.get(LiveRequest, request_id)
         if row is None:
             raise not_found("No such live request.")
@@ -100,7 +97,8 @@ async def answer_request(app: web.Application, identity: Identity, request_id: i
         decision = rules.can_answer_live_request(row.status, as_utc(row.expires_at), now)
         if not decision:
             raise conflict(decision.reason)
-    async with db.session() as s:
+    async with unit_of_work(app) as work:
+        s = work.s
         result = await s.execute(
             update(LiveRequest)
             .where(col(LiveRequest.id) == request_id, col(LiveRequest.status) == LiveRequestStatus.PENDING,
@@ -111,20 +109,19 @@ async def answer_request(app: web.Application, identity: Identity, request_id: i
             await s.rollback()
             raise conflict("This request was answered or expired meanwhile.")
         accepted = new_status == LiveRequestStatus.ACCEPTED
-        note = await add_notification(
-            s, clock, user_id=row.learner_id, kind="request_accepted" if accepted else "request_declined",
+        await work.notify(
+            user_id=row.learner_id, kind="request_accepted" if accepted else "request_declined",
             title="Live request accepted" if accepted else "Live request declined",
             body=f"Your request “{row.topic}” was {'accepted' if accepted else 'declined'}.",
             data={"live_request_id": request_id},
         )
-        await s.commit()
         fresh = await s.get(LiveRequest, request_id, populate_existing=True)
         users = await users_by_id(s, row.learner_id, row.mentor_id)
-    assert fresh is not None
-    body = live_request_json(fresh, users[row.learner_id], users[row.mentor_id], now)
-    event = Event(learner_channel(row.learner_id), "request_accepted" if accepted else "request_declined",
-                  {"live_request": body})
-    await publish_committed(app, [event], [note])
+        assert fresh is not None
+        body = live_request_json(fresh, users[row.learner_id], users[row.mentor_id], now)
+        work.publish(learner_channel(row.learner_id), "request_accepted" if accepted else "request_declined",
+                     {"live_request": body})
+        await s.commit()
     return body
 
 

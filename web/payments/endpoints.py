@@ -38,7 +38,8 @@ from web.payments.settlement import (
     release_payment,
 )
 from web.payments.webhook import record_webhook
-from web.sessions.queries import load_session_body
+from web.sessions.queries import get_view
+from web.sessions.schemas import SessionView, session_body
 
 routes = web.RouteTableDef()
 
@@ -87,20 +88,26 @@ def payment_json(payment: Payment) -> dict[str, Any]:
     }
 
 
+def _answer(app: web.Application, identity: Identity, booking: Booking, learner: User, view: SessionView,
+            payment: Payment | None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "booking": booking_json(booking, learner),
+        "session": session_body(app, view, identity),
+    }
+    if payment is not None:
+        body["payment"] = payment_json(payment)
+    return body
+
+
 async def _body(request: web.Request, identity: Identity, booking_id: int,
                 payment_id: int | None) -> dict[str, Any]:
     async with request.app[DB].session() as s:
         booking = await s.get(Booking, booking_id)
         learner = await s.get(User, identity.user_id)
         payment = await s.get(Payment, payment_id) if payment_id is not None else None
-    assert booking is not None and learner is not None
-    body: dict[str, Any] = {
-        "booking": booking_json(booking, learner),
-        "session": await load_session_body(request.app, identity, booking.session_id),
-    }
-    if payment is not None:
-        body["payment"] = payment_json(payment)
-    return body
+        assert booking is not None and learner is not None
+        view = await get_view(s, booking.session_id, identity)
+    return _answer(request.app, identity, booking, learner, view, payment)
 
 
 @routes.post("/api/payments/verify")
@@ -118,7 +125,7 @@ async def verify(request: web.Request) -> web.Response:
     amount, currency = captured.get("amount"), captured.get("currency")
     settled = await confirm_payment(request.app, stored.razorpay_order_id, payment_id,
                                     amount_paise=amount if isinstance(amount, int) else -1,
-                                    currency=currency if isinstance(currency, str) else "")
+                                    currency=currency if isinstance(currency, str) else "", viewer=identity)
     wrong = amount != stored.amount_paise or currency != stored.currency
     return await _verified(request, identity, settled, payment_id, WRONG_AMOUNT if wrong else LATE_NO_SEAT)
 
@@ -153,10 +160,10 @@ async def _captured_with_razorpay(request: web.Request, stored: Payment, payment
 
 async def _verified(request: web.Request, identity: Identity, settled: Settlement, payment_id: str,
                     refund_reason: str = LATE_NO_SEAT) -> web.Response:
-    assert settled.payment is not None and settled.payment.id is not None and settled.booking is not None
-    booking_id, payment_row_id = settled.booking.id, settled.payment.id
-    assert booking_id is not None
-    body = await _body(request, identity, booking_id, payment_row_id)
+    # The settlement read what the answer needs in its own transaction: verify opens two database sessions.
+    assert settled.payment is not None and settled.booking is not None
+    assert settled.learner is not None and settled.view is not None
+    body = _answer(request.app, identity, settled.booking, settled.learner, settled.view, settled.payment)
     payment = body["payment"]
     if payment["payment_id"] != payment_id:
         raise conflict("This order was paid by another payment.")

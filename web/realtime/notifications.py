@@ -1,17 +1,9 @@
 """Persisted notifications: a row in the caller's transaction, an event after its commit.
 
-Two steps, because the event must never precede the commit::
-
-    async with db.session() as session:
-        ...the change...
-        note = await add_notification(session, clock, user_id=learner.id, kind="booking_confirmed",
-                                      title="Booking confirmed", body=session_title,
-                                      data={"session_id": s.id})
-        await session.commit()
-    await publish_notifications(bus, [note])
-
-`publish_notifications` never raises for a bus outage: the row is already stored, and the
-bell reloads it from `GET /api/notifications`.
+Services do both through the unit of work (web.realtime.outbox): `await work.notify(...)` adds the
+row and queues its event, which goes out on `notifications:{user_id}` once the commit succeeded.
+`publish_notifications` never raises for a bus outage: the row is already stored, and the bell
+reloads it from `GET /api/notifications` (web.realtime.endpoints).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from models.enums import Role
 from web.http.identity import require_identity
 from web.room.service import authorize_join, end_session, go_live, room_url
 from web.sessions.paths import SESSION_ID, session_id_of
-from web.sessions.queries import load_session_body
+from web.sessions.schemas import session_body
 
 routes = web.RouteTableDef()
 
@@ -16,10 +16,9 @@ routes = web.RouteTableDef()
 @routes.post(f"/api/sessions/{SESSION_ID}/go-live")
 async def go_live_now(request: web.Request) -> web.Response:
     identity = await require_identity(request, Role.MENTOR)
-    row = await go_live(request.app, identity, session_id_of(request))
-    assert row.id is not None
-    return web.json_response({"session": await load_session_body(request.app, identity, row.id),
-                              "redirect": room_url(row.room_code)})
+    view = await go_live(request.app, identity, session_id_of(request))
+    return web.json_response({"session": session_body(request.app, view, identity),
+                              "redirect": room_url(view.session.room_code)})
 
 
 @routes.get(f"/api/sessions/{SESSION_ID}/join")
@@ -31,6 +30,5 @@ async def join(request: web.Request) -> web.Response:
 @routes.post(f"/api/sessions/{SESSION_ID}/end")
 async def end(request: web.Request) -> web.Response:
     identity = await require_identity(request, Role.MENTOR)
-    row = await end_session(request.app, identity, session_id_of(request))
-    assert row.id is not None
-    return web.json_response({"session": await load_session_body(request.app, identity, row.id)})
+    view = await end_session(request.app, identity, session_id_of(request))
+    return web.json_response({"session": session_body(request.app, view, identity)})

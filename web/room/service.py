@@ -23,20 +23,19 @@ from web.errors import conflict, forbidden
 from web.http.identity import Identity
 from web.keys import CLOCK, CONFIG, DB, SECRET
 from web.realtime.channels import room_channel
-from web.realtime.notifications import add_notification
-from web.realtime.outbox import Event
+from web.realtime.outbox import unit_of_work
 from web.room.tasks import schedule_feedback_reminders
 from web.sessions.queries import confirmed_counts, get_session_row
+from web.sessions.schemas import SessionView
 from web.sessions.service import (
     CHANGED_MEANWHILE,
     confirmed_learners,
     facts_for,
     own_session,
-    publish_updated,
-    reload,
     require,
     still_scheduled,
     transition,
+    updated_view,
 )
 from web.sessions.timing import facts_of, time_settings
 
@@ -91,41 +90,38 @@ async def authorize_join(app: web.Application, identity: Identity, session_id: i
     }
 
 
-async def go_live(app: web.Application, identity: Identity, session_id: int) -> MentorSession:
-    db, clock = app[DB], app[CLOCK]
-    now = clock.now()
+async def go_live(app: web.Application, identity: Identity, session_id: int) -> SessionView:
+    """The mentor opens the room: the session is live, booked learners are told, pages update."""
+    now = app[CLOCK].now()
     settings = time_settings(app[CONFIG])
-    async with db.session() as s:
+    async with app[DB].session() as s:
         row = await own_session(s, session_id, identity)
         require(rules.can_go_live(await facts_for(s, row), now, settings))
-    async with db.session() as s:
-        await transition(s, session_id, still_scheduled(row), CHANGED_MEANWHILE,
-                          status=SessionStatus.LIVE, went_live_at=now, updated_at=now)
-        notes = [
-            await add_notification(
-                s, clock, user_id=learner_id, kind="session_live", title="Your session is live",
-                body=f"“{row.title}” has started. Join now.",
-                data={"session_id": session_id, "room_code": row.room_code},
-            )
-            for learner_id in await confirmed_learners(s, session_id)
-        ]
-        await s.commit()
-    live = Event(room_channel(row.room_code), "session.live", {"session_id": session_id, "room_code": row.room_code})
-    await publish_updated(app, session_id, [live], notes)
-    return await reload(app, session_id)
+    async with unit_of_work(app) as work:
+        await transition(work.s, session_id, still_scheduled(row), CHANGED_MEANWHILE,
+                         status=SessionStatus.LIVE, went_live_at=now, updated_at=now)
+        for learner_id in await confirmed_learners(work.s, session_id):
+            await work.notify(user_id=learner_id, kind="session_live", title="Your session is live",
+                              body=f"“{row.title}” has started. Join now.",
+                              data={"session_id": session_id, "room_code": row.room_code})
+        work.publish(room_channel(row.room_code), "session.live",
+                     {"session_id": session_id, "room_code": row.room_code})
+        view = await updated_view(work, session_id, identity)
+        await work.s.commit()
+    return view
 
 
-async def end_session(app: web.Application, identity: Identity, session_id: int) -> MentorSession:
-    db, now = app[DB], app[CLOCK].now()
-    async with db.session() as s:
+async def end_session(app: web.Application, identity: Identity, session_id: int) -> SessionView:
+    now = app[CLOCK].now()
+    async with app[DB].session() as s:
         row = await own_session(s, session_id, identity)
         require(rules.can_end(facts_of(row)))
-    async with db.session() as s:
-        await transition(s, session_id, [col(MentorSession.status) == SessionStatus.LIVE],
-                          "This session is no longer live.", status=SessionStatus.ENDED, ended_at=now, updated_at=now)
-        learners = await confirmed_learners(s, session_id)
-        schedule_feedback_reminders(app, s, session_id=session_id, learner_ids=learners, ended_at=now)
-        await s.commit()
-    ended = Event(room_channel(row.room_code), "session.end", {"session_id": session_id, "room_code": row.room_code})
-    await publish_updated(app, session_id, [ended])
-    return await reload(app, session_id)
+    async with unit_of_work(app) as work:
+        await transition(work.s, session_id, [col(MentorSession.status) == SessionStatus.LIVE],
+                         "This session is no longer live.", status=SessionStatus.ENDED, ended_at=now, updated_at=now)
+        learners = await confirmed_learners(work.s, session_id)
+        schedule_feedback_reminders(app, work.s, session_id=session_id, learner_ids=learners, ended_at=now)
+        work.publish(room_channel(row.room_code), "session.end", {"session_id": session_id, "room_code": row.room_code})
+        view = await updated_view(work, session_id, identity)
+        await work.s.commit()
+    return view

@@ -15,9 +15,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.tables import Feedback, MentorSession
 from web.jobs import JOBS
-from web.keys import CLOCK, CONFIG, DB
-from web.realtime.keys import BUS
-from web.realtime.notifications import add_notification, already_notified, publish_notifications
+from web.keys import CLOCK, CONFIG
+from web.realtime.notifications import already_notified
+from web.realtime.outbox import unit_of_work
 from workers.scheduler import schedule_job
 
 FEEDBACK_REMINDER = "feedback_reminder"
@@ -35,19 +35,19 @@ def schedule_feedback_reminders(app: web.Application, session: AsyncSession, *, 
 def register_tasks(app: web.Application) -> None:
     async def feedback_reminder(args: dict[str, Any]) -> None:
         session_id, learner_id = int(args["session_id"]), int(args["learner_id"])
-        async with app[DB].session() as s:
+        async with unit_of_work(app) as work:
+            s = work.s
             mentor_session = await s.get(MentorSession, session_id)
             given = (await s.exec(select(Feedback).where(
                 Feedback.session_id == session_id, Feedback.learner_id == learner_id))).first()
             if mentor_session is None or given is not None or await already_notified(
                     s, learner_id, FEEDBACK_REMINDER, session_id):
                 return
-            note = await add_notification(
-                s, app[CLOCK], user_id=learner_id, kind=FEEDBACK_REMINDER, title="Rate your mentor",
+            await work.notify(
+                user_id=learner_id, kind=FEEDBACK_REMINDER, title="Rate your mentor",
                 body=f"How was “{mentor_session.title}”? Your rating helps other learners.",
                 data={"session_id": session_id},
             )
             await s.commit()
-        await publish_notifications(app[BUS], [note])
 
     app[JOBS].register(FEEDBACK_REMINDER, feedback_reminder)

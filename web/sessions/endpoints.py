@@ -13,7 +13,7 @@ from web.keys import CLOCK, CONFIG, DB
 from web.sessions.form import read_form
 from web.sessions.paths import SESSION_ID, session_id_of
 from web.sessions.queries import browse, load_session_body, mine
-from web.sessions.schemas import SessionView, session_json
+from web.sessions.schemas import SessionView, session_body, session_json
 from web.sessions.service import cancel_session, create_session, edit_session
 from web.sessions.timing import time_settings
 
@@ -26,10 +26,8 @@ def _max_upload(request: web.Request) -> int:
 async def create(request: web.Request) -> web.Response:
     identity = await require_identity(request, Role.MENTOR)
     form = await read_form(request, _max_upload(request))
-    row = await create_session(request.app, identity, form)
-    assert row.id is not None
-    body = {"session": await load_session_body(request.app, identity, row.id),
-            "redirect": "/dashboard/mentor?tab=upcoming"}
+    view = await create_session(request.app, identity, form)
+    body = {"session": session_body(request.app, view, identity), "redirect": "/dashboard/mentor?tab=upcoming"}
     return web.json_response(body, status=201)
 
 
@@ -67,9 +65,8 @@ async def read(request: web.Request) -> web.Response:
 async def edit(request: web.Request) -> web.Response:
     identity = await require_identity(request, Role.MENTOR)
     form = await read_form(request, _max_upload(request))
-    row = await edit_session(request.app, identity, session_id_of(request), form)
-    assert row.id is not None
-    return web.json_response({"session": await load_session_body(request.app, identity, row.id)})
+    view = await edit_session(request.app, identity, session_id_of(request), form)
+    return web.json_response({"session": session_body(request.app, view, identity)})
 
 
 @routes.post(f"/api/sessions/{SESSION_ID}/cancel")
@@ -78,6 +75,5 @@ async def cancel(request: web.Request) -> web.Response:
     session_id = session_id_of(request)
     # Cancelling locks the session then its payments; a payment settling at that moment locks them the
     # other way round, and PostgreSQL aborts one side: run ours again rather than answer 500.
-    row = await retry_transaction(lambda: cancel_session(request.app, identity, session_id))
-    assert row.id is not None
-    return web.json_response({"session": await load_session_body(request.app, identity, row.id)})
+    view = await retry_transaction(lambda: cancel_session(request.app, identity, session_id))
+    return web.json_response({"session": session_body(request.app, view, identity)})

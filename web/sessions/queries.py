@@ -86,6 +86,15 @@ async def get_view(s: AsyncSession, session_id: int, viewer: Identity | None) ->
     return (await build_views(s, [row], viewer))[0]
 
 
+async def fresh_view(s: AsyncSession, session_id: int, viewer: Identity | None) -> SessionView:
+    """The view as this transaction now sees it: a service reads it after its writes, before its commit,
+    and returns it (and publishes it), so nobody opens another session to read back what was written."""
+    row = await s.get(MentorSession, session_id, populate_existing=True)
+    if row is None:
+        raise not_found("No such session.")
+    return (await build_views(s, [row], viewer))[0]
+
+
 async def load_session_body(app: web.Application, viewer: Identity | None, session_id: int) -> dict[str, Any]:
     """Read one session and render it for `viewer` (for callers that have not loaded its view already)."""
     async with app[DB].session() as s:

@@ -1,8 +1,10 @@
-"""What a mentor does to a session: create, edit, cancel, go live, end.
+"""What a mentor does to a session: create, edit, cancel (Go Live and End are in web.room.service).
 
-Each function checks the rule for the action (models.rules), writes with a conditional UPDATE
-so a concurrent change cannot slip between the check and the write, commits, and only then
-publishes the events the change caused.
+Each function checks the rule for the action (models.rules) in a first, read-only database
+session, then writes in one unit of work with a conditional UPDATE, so a concurrent change cannot
+slip between the check and the write. The events the change causes are queued in the unit of work
+and published once, after its commit. Each returns the session's view read inside its transaction,
+for the caller to answer with: two database sessions per action.
 """
 
 from __future__ import annotations
@@ -23,12 +25,11 @@ from web.errors import ApiError, conflict, forbidden
 from web.http.identity import Identity
 from web.keys import CLOCK, CONFIG, DB
 from web.realtime.channels import session_channel
-from web.realtime.notifications import add_notification
-from web.realtime.outbox import Event, publish_committed
+from web.realtime.outbox import UnitOfWork, unit_of_work
 from web.sessions.form import FormInput, session_values
-from web.sessions.queries import confirmed_counts, get_session_row, get_view
+from web.sessions.queries import confirmed_counts, fresh_view, get_session_row
 from web.sessions.room_codes import new_room_code
-from web.sessions.schemas import neutral_session_json
+from web.sessions.schemas import SessionView, neutral_session_json
 from web.sessions.thumbnails import delete_thumbnail, prepare_thumbnail, store_thumbnail, thumbnail_settings
 from web.sessions.timing import facts_of, time_settings
 
@@ -74,7 +75,7 @@ async def _save_thumbnail(app: web.Application, form: FormInput) -> str | None:
     return store_thumbnail(await prepare_thumbnail(form.thumbnail, settings), settings)
 
 
-async def create_session(app: web.Application, identity: Identity, form: FormInput) -> MentorSession:
+async def create_session(app: web.Application, identity: Identity, form: FormInput) -> SessionView:
     db, now, config = app[DB], app[CLOCK].now(), app[CONFIG]
     async with db.session() as s:
         profile = await s.get(MentorProfile, identity.user_id)
@@ -88,7 +89,8 @@ async def create_session(app: web.Application, identity: Identity, form: FormInp
     thumbnail = await _save_thumbnail(app, form)
     notes: list[Notification] = []
     try:
-        async with db.session() as s:
+        async with unit_of_work(app) as work:
+            s = work.s
             row = MentorSession(
                 mentor_id=identity.user_id,
                 room_code=new_room_code(),
@@ -101,8 +103,8 @@ async def create_session(app: web.Application, identity: Identity, form: FormInp
             if values.live_request_id is not None:
                 request_row = await _schedule_live_request(s, values.live_request_id, identity, now)
                 row.live_request_id = request_row.id
-                notes.append(await add_notification(
-                    s, app[CLOCK], user_id=request_row.learner_id, kind="request_scheduled",
+                notes.append(await work.notify(
+                    user_id=request_row.learner_id, kind="request_scheduled",
                     title="Your live request is scheduled",
                     body=f"“{row.title}” was scheduled from your request. Book it to take part.",
                     data={"live_request_id": request_row.id},
@@ -112,12 +114,13 @@ async def create_session(app: web.Application, identity: Identity, form: FormInp
             for note in notes:
                 note.data = {**note.data, "session_id": row.id}
                 s.add(note)
+            assert row.id is not None
+            view = await fresh_view(s, row.id, identity)
             await s.commit()
     except BaseException:
         delete_thumbnail(thumbnail, thumbnail_settings(config))
         raise
-    await publish_committed(app, [], notes)
-    return row
+    return view
 
 
 async def _schedule_live_request(s: AsyncSession, request_id: int, identity: Identity, now: datetime) -> LiveRequest:
@@ -144,7 +147,7 @@ async def _schedule_live_request(s: AsyncSession, request_id: int, identity: Ide
     return found
 
 
-async def edit_session(app: web.Application, identity: Identity, session_id: int, form: FormInput) -> MentorSession:
+async def edit_session(app: web.Application, identity: Identity, session_id: int, form: FormInput) -> SessionView:
     db, now = app[DB], app[CLOCK].now()
     settings = time_settings(app[CONFIG])
     async with db.session() as s:
@@ -173,53 +176,50 @@ async def edit_session(app: web.Application, identity: Identity, session_id: int
     if price_changes:
         conditions.append(col(MentorSession.seats_taken) == 0)
     try:
-        async with db.session() as s:
-            result = await s.execute(update(MentorSession).where(*conditions).values(**changes))
+        async with unit_of_work(app) as work:
+            result = await work.s.execute(update(MentorSession).where(*conditions).values(**changes))
             if _rowcount(result) != 1:
-                await s.rollback()
+                await work.s.rollback()
                 raise conflict("This session changed while you were editing it. Reload and try again.")
-            await s.commit()
+            view = await updated_view(work, session_id, identity)
+            await work.s.commit()
     except BaseException:
         delete_thumbnail(thumbnail, thumbnail_settings(app[CONFIG]))
         raise
     if thumbnail is not None:
         delete_thumbnail(row.thumbnail_path, thumbnail_settings(app[CONFIG]))
-    await publish_updated(app, session_id)
-    return await reload(app, session_id)
+    return view
 
 
-async def publish_updated(app: web.Application, session_id: int, extra: list[Event] | None = None,
-                           notes: list[Notification] | None = None) -> None:
-    async with app[DB].session() as s:
-        view = await get_view(s, session_id, None)
-    updated = Event(session_channel(session_id), "session_updated",
-                    neutral_session_json(view, time_settings(app[CONFIG])))
-    await publish_committed(app, [*(extra or []), updated], notes or [])
+async def updated_view(work: UnitOfWork, session_id: int, viewer: Identity | None) -> SessionView:
+    """Read the session as it now stands and queue `session_updated` (the fields every viewer sees alike)."""
+    view = await fresh_view(work.s, session_id, viewer)
+    work.publish(session_channel(session_id), "session_updated",
+                 neutral_session_json(view, time_settings(work.app[CONFIG])))
+    return view
 
 
-async def cancel_session(app: web.Application, identity: Identity, session_id: int) -> MentorSession:
-    db, clock = app[DB], app[CLOCK]
-    now = clock.now()
+async def cancel_session(app: web.Application, identity: Identity, session_id: int) -> SessionView:
+    db = app[DB]
+    now = app[CLOCK].now()
     settings = time_settings(app[CONFIG])
     async with db.session() as s:
         row = await own_session(s, session_id, identity)
         require(rules.can_cancel(await facts_for(s, row), now, settings))
-    async with db.session() as s:
+    async with unit_of_work(app) as work:
+        s = work.s
         await transition(s, session_id, still_scheduled(row), CHANGED_MEANWHILE,
-                          status=SessionStatus.CANCELLED, updated_at=now)
+                         status=SessionStatus.CANCELLED, updated_at=now)
         current = await get_session_row(s, session_id)
         cancelled = await app[CANCEL_BOOKINGS](s, current, now)
-        notes = [
-            await add_notification(
-                s, clock, user_id=booking.learner_id, kind="session_cancelled", title="Session cancelled",
-                body=f"“{row.title}” was cancelled by the mentor.", data={"session_id": session_id},
-            )
-            for booking in cancelled
-        ]
+        work.publish(session_channel(session_id), "session_cancelled",
+                     {"session_id": session_id, "status": "cancelled"})
+        for booking in cancelled:
+            await work.notify(user_id=booking.learner_id, kind="session_cancelled", title="Session cancelled",
+                              body=f"“{row.title}” was cancelled by the mentor.", data={"session_id": session_id})
+        view = await fresh_view(s, session_id, identity)
         await s.commit()
-    event = Event(session_channel(session_id), "session_cancelled", {"session_id": session_id, "status": "cancelled"})
-    await publish_committed(app, [event], notes)
-    return await reload(app, session_id)
+    return view
 
 
 CHANGED_MEANWHILE = "This session changed meanwhile. Reload and try again."
@@ -239,11 +239,6 @@ async def transition(s: AsyncSession, session_id: int, where: list[Any], conflic
     if _rowcount(result) != 1:
         await s.rollback()
         raise conflict(conflict_message)
-
-
-async def reload(app: web.Application, session_id: int) -> MentorSession:
-    async with app[DB].session() as s:
-        return await get_session_row(s, session_id)
 
 
 async def confirmed_learners(s: AsyncSession, session_id: int) -> list[int]:

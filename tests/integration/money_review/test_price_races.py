@@ -43,9 +43,7 @@ async def test_free_booking_racing_a_switch_to_paid_is_refused(shop: Shop, new_a
     await shop.mentor.json("PATCH", f"/api/sessions/{session_id}", 200, json={"price_paise": PRICE})
 
     with pytest.raises(ApiError) as refused:
-        async with shop.app[DB].session() as s:
-            await book_free(s, shop.clock, stale, learner)
-            await s.commit()
+        await book_free(shop.app, stale, learner)
     assert refused.value.status == 409
     assert await shop.count(MentorSession, MentorSession.seats_taken > 0) == 0
     # Reloaded, the learner is sent through checkout at the new price.
