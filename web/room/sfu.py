@@ -28,7 +28,7 @@ from web.realtime.keys import BUS
 
 MEDIA_NODE: web.AppKey[MediaNode] = web.AppKey("media_node", MediaNode)
 log = logging.getLogger(__name__)
-STATIC_DIR = Path(__file__).resolve().parent / "static"
+STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 
 
 def settings_from_config(config: Config) -> MediaSettings:
