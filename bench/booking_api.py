@@ -37,8 +37,8 @@ from models.clock import SystemClock
 from models.db import Database
 from models.migrate import upgrade
 from models.tables import MentorSession
-from web.accounts import create_account
-from web.passwords import fast_test_hasher
+from web.accounts.passwords import fast_test_hasher
+from web.accounts.service import create_account
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN = "postgresql://root@127.0.0.1:5432/test"

@@ -57,12 +57,13 @@ async def _serve(bus_kind: str, port: int, redis_url: str) -> None:
     from models.clock import SystemClock
     from models.db import Database
     from web.config import load_config
-    from web.identity import remember
+    from web.http.identity import remember
     from web.keys import CLOCK, CONFIG, DB, SECRET
-    from web.realtime import history_policy, setup_realtime
+    from web.realtime import endpoints as realtime_endpoints
     from web.realtime.bus import EventBus
     from web.realtime.keys import BUS, HUB
     from web.realtime.redis_bus import RedisBus
+    from web.realtime.setup import history_policy, setup_realtime
 
     config = load_config(environ={}, overrides={"hub": {"send_queue_size": 1024}})
     prefix = f"bench:fanout:{uuid.uuid4().hex}:"
@@ -76,6 +77,7 @@ async def _serve(bus_kind: str, port: int, redis_url: str) -> None:
         app[CONFIG], app[CLOCK], app[DB], app[SECRET] = config, SystemClock(), db, "bench"
         setup_session(app, EncryptedCookieStorage(os.urandom(32), cookie_name="bench"))
         setup_realtime(app, bus=bus)
+        app.router.add_routes(realtime_endpoints.routes)
 
         async def login(request: web.Request) -> web.Response:
             # Admins may follow any session channel: no rows needed for the benchmark.

@@ -45,8 +45,11 @@ class Database:
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _enable_sqlite_pragmas)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, class_=AsyncSession)
+        # How many sessions this object has handed out: tests hold requests to a budget of them.
+        self.sessions_opened = 0
 
     def session(self) -> AsyncSession:
+        self.sessions_opened += 1
         return self.sessionmaker()
 
     async def create_all(self) -> None:

@@ -16,9 +16,9 @@ from models.clock import ManualClock
 from models.db import Database
 from tests.support.api import ApiClient
 from tests.support.database import test_database
+from web.accounts.passwords import fast_test_hasher
 from web.app import create_app
 from web.config import Config, load_config
-from web.passwords import fast_test_hasher
 
 START = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
 

@@ -13,37 +13,38 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from models.clock import Clock, SystemClock, iso_utc
 from models.db import Database
-from web import (
-    auth,
-    live_requests,
-    mentors_api,
-    ops,
-    pages,
-    room_api,
-    room_page,
-    sessions_api,
-    sessions_bookings_api,
-    sessions_live_api,
-    thumbnails,
-)
+from web import ops, pages
+from web.accounts import endpoints as accounts_endpoints
+from web.accounts.passwords import Passwords
+from web.accounts.throttle import LoginThrottle
+from web.bookings import endpoints as bookings_endpoints
+from web.bookings import tasks as bookings_tasks
+from web.bookings.service import setup_bookings
 from web.config import PROJECT_ROOT, Config, ensure_secret
 from web.feedback import endpoints as feedback_endpoints
 from web.jobs import setup_jobs
 from web.keys import CLOCK, CONFIG, DB, LOGIN_THROTTLE, METRICS, PASSWORDS, READINESS_CHECKS, SECRET
-from web.login_throttle import LoginThrottle
+from web.live_requests import endpoints as live_requests_endpoints
 from web.middlewares import csrf_middleware, error_middleware
-from web.passwords import Passwords
 from web.past import endpoints as past_endpoints
 from web.past.attendance import record_attendance
+from web.payments import endpoints as payments_endpoints
+from web.payments import tasks as payments_tasks
 from web.payments.setup import setup_payments
-from web.realtime import setup_realtime
+from web.realtime import endpoints as realtime_endpoints
 from web.realtime.keys import BUS
-from web.reminders import register_reminders
+from web.realtime.setup import setup_realtime
 from web.resources import endpoints as resources_endpoints
-from web.room_chat import setup_room_archive
-from web.room_ending import setup_room_ending
-from web.room_presence import setup_room_presence
-from web.rtc import setup_rtc
+from web.room import archive_endpoints as room_archive_endpoints
+from web.room import endpoints as room_endpoints
+from web.room import page as room_page
+from web.room import tasks as room_tasks
+from web.room.archive import setup_room_archive
+from web.room.ending import setup_room_ending
+from web.room.presence import setup_room_presence
+from web.room.sfu import setup_rtc
+from web.sessions import endpoints as sessions_endpoints
+from web.sessions import thumbnails
 
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
 STATIC_DIR = PROJECT_ROOT / "web" / "static"
@@ -96,6 +97,8 @@ def create_app(
     )
 
     env.filters["iso_utc"] = iso_utc
+
+    # Long-lived objects and the registrations through which lower domains reach higher ones.
     setup_jobs(app)
     setup_realtime(app)
     setup_rtc(app)
@@ -103,20 +106,28 @@ def create_app(
     setup_room_presence(app)
     setup_room_ending(app)
     setup_room_archive(app)
-    register_reminders(app)
+    setup_bookings(app)
     setup_payments(app)
     if config.str("redis", "url"):
         app[READINESS_CHECKS]["redis"] = app[BUS].ping
+
+    # Job bodies, by name: a Celery worker builds this same app and runs the same code.
+    bookings_tasks.register_tasks(app)
+    room_tasks.register_tasks(app)
+    payments_tasks.register_tasks(app)
+
+    # Every route of the platform, and nowhere else (tests/unit/test_boundaries.py keeps it so).
+    app.router.add_routes(realtime_endpoints.routes)
+    app.router.add_routes(payments_endpoints.routes)
     app.router.add_routes(ops.routes)
-    app.router.add_routes(auth.routes)
+    app.router.add_routes(accounts_endpoints.routes)
     app.router.add_routes(pages.routes)
     app.router.add_routes(room_page.routes)
-    app.router.add_routes(room_api.routes)
-    app.router.add_routes(sessions_api.routes)
-    app.router.add_routes(sessions_live_api.routes)
-    app.router.add_routes(sessions_bookings_api.routes)
-    app.router.add_routes(live_requests.routes)
-    app.router.add_routes(mentors_api.routes)
+    app.router.add_routes(sessions_endpoints.routes)
+    app.router.add_routes(room_endpoints.routes)
+    app.router.add_routes(room_archive_endpoints.routes)
+    app.router.add_routes(bookings_endpoints.routes)
+    app.router.add_routes(live_requests_endpoints.routes)
     app.router.add_routes(feedback_endpoints.routes)
     app.router.add_routes(resources_endpoints.routes)
     app.router.add_routes(past_endpoints.routes)

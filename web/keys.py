@@ -15,9 +15,9 @@ from aiohttp import web
 if TYPE_CHECKING:
     from models.clock import Clock
     from models.db import Database
+    from web.accounts.passwords import Passwords
+    from web.accounts.throttle import LoginThrottle
     from web.config import Config
-    from web.login_throttle import LoginThrottle
-    from web.passwords import Passwords
 
 CONFIG: web.AppKey[Config] = web.AppKey("config")
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -20,8 +22,20 @@ CSRF_HEADER = "X-CSRF-Token"
 CSRF_FORM_FIELD = "csrf_token"
 CSRF_TOKEN: web.RequestKey[str] = web.RequestKey("csrf_token", str)
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-# Authenticated by Razorpay's signature alone: it carries no cookie.
-CSRF_EXEMPT_PATHS = frozenset({"/api/payments/webhook"})
+_CSRF_EXEMPT_ATTR = "mentorlive_csrf_exempt"
+
+H = TypeVar("H", bound=Callable[..., Any])
+
+
+def csrf_exempt(handler: H) -> H:
+    """Mark a route's handler as authenticated by other means (a signature) and carrying no cookie,
+    so the double-submit check does not apply. The route declares it; this module knows no URL."""
+    setattr(handler, _CSRF_EXEMPT_ATTR, True)
+    return handler
+
+
+def _is_csrf_exempt(request: web.Request) -> bool:
+    return bool(getattr(request.match_info.handler, _CSRF_EXEMPT_ATTR, False))
 
 
 def _is_api(request: web.Request) -> bool:
@@ -63,7 +77,7 @@ def csrf_token_for(request: web.Request) -> str:
 @web.middleware
 async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Double-submit cookie: unsafe calls echo the csrf_token cookie in a header or form field."""
-    if request.method in UNSAFE_METHODS and request.path not in CSRF_EXEMPT_PATHS:
+    if request.method in UNSAFE_METHODS and not _is_csrf_exempt(request):
         cookie = request.cookies.get(CSRF_COOKIE, "")
         sent = request.headers.get(CSRF_HEADER, "")
         if not sent and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):

@@ -11,17 +11,16 @@ from sqlmodel import col, select
 
 from models.enums import Role, SessionStatus
 from models.tables import MentorSession, User
-from web import accounts, signup_steps
-from web.accounts import safe_next
-from web.identity import Identity, current_identity
+from web.accounts import service as accounts
+from web.accounts import signup as signup_steps
+from web.accounts.service import safe_next
+from web.http.identity import Identity, current_identity
 from web.keys import CLOCK, CONFIG, DB
-from web.templating import page, render_page
+from web.templating import forbidden_page, page
 
 routes = web.RouteTableDef()
 # Sessions that started recently may still be running: keep them on the landing page.
 LISTING_GRACE = timedelta(hours=4)
-
-
 
 
 async def require_page_role(request: web.Request, role: str) -> Identity:
@@ -31,11 +30,6 @@ async def require_page_role(request: web.Request, role: str) -> Identity:
     if identity.role != role:
         raise await forbidden_page(request, f"This page is for {role}s. You are signed in as a {identity.role}.")
     return identity
-
-
-async def forbidden_page(request: web.Request, message: str) -> web.HTTPException:
-    response = await render_page(request, "error.html", {"status": 403, "message": message}, status=403)
-    return web.HTTPForbidden(body=response.body, content_type="text/html")
 
 
 @routes.get("/")

@@ -13,8 +13,8 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from web import accounts
-from web.identity import current_identity
+from web.accounts import service as accounts
+from web.http.identity import current_identity
 from web.keys import DB
 from web.middlewares import csrf_token_for
 
@@ -48,3 +48,8 @@ def page(template: str) -> Callable[[PageHandler], Callable[[web.Request], Await
         return wrapped
 
     return decorate
+
+
+async def forbidden_page(request: web.Request, message: str) -> web.HTTPException:
+    response = await render_page(request, "error.html", {"status": 403, "message": message}, status=403)
+    return web.HTTPForbidden(body=response.body, content_type="text/html")

@@ -15,8 +15,8 @@ from models.db import Database
 from tests.conftest import make_config
 from tests.support.browser import chromium_args, chromium_executable
 from tests.support.database import test_database
+from web.accounts.passwords import fast_test_hasher
 from web.app import create_app
-from web.passwords import fast_test_hasher
 
 
 @pytest.fixture

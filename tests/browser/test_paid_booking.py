@@ -19,8 +19,8 @@ from models.clock import SystemClock
 from models.db import Database
 from models.enums import Role
 from tests.support.api import LEARNER_FIELDS, MENTOR_FIELDS
-from web.accounts import create_account
-from web.passwords import fast_test_hasher
+from web.accounts.passwords import fast_test_hasher
+from web.accounts.service import create_account
 
 pytestmark = pytest.mark.browser
 

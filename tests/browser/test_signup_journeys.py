@@ -11,8 +11,8 @@ from playwright.async_api import Browser, Page, expect
 from models.clock import SystemClock
 from models.db import Database
 from models.tables import MentorSession
-from web.accounts import create_account
-from web.passwords import fast_test_hasher
+from web.accounts.passwords import fast_test_hasher
+from web.accounts.service import create_account
 
 pytestmark = pytest.mark.browser
 

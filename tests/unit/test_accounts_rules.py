@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from web import signup_steps
-from web import validation as v
-from web.accounts import dashboard_for, landing_for, safe_next
+from web.accounts import signup as signup_steps
+from web.accounts.passwords import Passwords, fast_test_hasher
+from web.accounts.service import dashboard_for, landing_for, safe_next
 from web.config import ConfigError, load_config
 from web.errors import ApiError
-from web.passwords import Passwords, fast_test_hasher
+from web.http import fields as v
 
 
 @pytest.mark.parametrize("email", ["a@b.co", "first.last+tag@sub.example.org"])

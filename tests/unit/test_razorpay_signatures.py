@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from web.payments import PaymentGateway
+from web.payments.gateway import PaymentGateway
 from web.payments.signatures import payment_signature, webhook_signature
 
 KEY_ID = "rzp_test_Signatures0001"

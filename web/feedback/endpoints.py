@@ -10,9 +10,10 @@ from web.errors import forbidden, not_found
 from web.feedback.queries import feedback_for_viewer
 from web.feedback.schemas import own_feedback_json, read_feedback
 from web.feedback.service import NOT_YOURS, submit_feedback
+from web.http.body import json_object
+from web.http.fields import row_id
+from web.http.identity import require_identity
 from web.keys import CLOCK, DB
-from web.request_data import json_object, require_identity
-from web.validation import row_id
 
 routes = web.RouteTableDef()
 

@@ -14,7 +14,7 @@ from models.enums import BookingStatus, Role, SessionStatus
 from models.tables import Booking, Feedback, MentorSession, User
 from web.errors import forbidden
 from web.feedback.schemas import editable_until, is_editable, mentor_feedback_json, own_feedback_json, summary_json
-from web.identity import Identity
+from web.http.identity import Identity
 
 
 async def own_feedback(s: AsyncSession, session_id: int, learner_id: int) -> Feedback | None:

@@ -9,8 +9,8 @@ from typing import Any
 
 from models.clock import as_utc, iso_utc
 from models.tables import Feedback
-from web import validation as v
 from web.errors import bad_request
+from web.http import fields as v
 
 MAX_COMMENT = 2000
 # Editable this long after the first submission; afterwards the rating stands as given.

@@ -21,7 +21,7 @@ from models.tables import Feedback, MentorProfile, MentorSession
 from web.errors import conflict, forbidden, not_found
 from web.feedback.queries import confirmed_booking, own_feedback
 from web.feedback.schemas import FeedbackInput, is_editable
-from web.identity import Identity
+from web.http.identity import Identity
 
 NOT_YOURS = "Only learners who booked this session can rate it."
 # A concurrent submission by the same learner (a double click) changes the row under us: read it again.

@@ -15,9 +15,9 @@ from sqlmodel import col, select
 from media_server import NodeEvent, ParticipantJoined
 from models.enums import BookingStatus
 from models.tables import Booking, MentorSession
+from web.http.fields import row_id
 from web.keys import CLOCK, DB
-from web.rtc import MEDIA_NODE
-from web.validation import row_id
+from web.room.keys import MEDIA_NODE
 
 log = logging.getLogger(__name__)
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from web.http.identity import require_identity
 from web.keys import CLOCK, CONFIG, DB
 from web.past.queries import after_the_end
-from web.request_data import require_identity
-from web.session_json import session_json
-from web.sessions_queries import mine
-from web.sessions_settings import time_settings
+from web.sessions.queries import mine
+from web.sessions.schemas import session_json
+from web.sessions.timing import time_settings
 
 routes = web.RouteTableDef()
 

@@ -15,10 +15,10 @@ from models.enums import BookingStatus, Role, SessionStatus
 from models.tables import Booking
 from web.feedback.queries import feedback_with_names, own_feedback_for
 from web.feedback.schemas import editable_until, is_editable, mentor_feedback_json, own_feedback_json, summary_json
-from web.identity import Identity
+from web.http.identity import Identity
 from web.resources.queries import resources_of
 from web.resources.schemas import resource_json
-from web.session_json import SessionView
+from web.sessions.schemas import SessionView
 
 
 async def attended_counts(s: AsyncSession, session_ids: Sequence[int]) -> dict[int, int]:

@@ -17,13 +17,11 @@ from sqlmodel import col, select
 
 from models.enums import BookingStatus, PaymentStatus
 from models.tables import Booking, MentorSession, Payment
-from web.jobs import JOBS
 from web.keys import CLOCK, DB
 from web.payments.gateway import PaymentGatewayError
 from web.payments.runtime import PAYMENTS
 from web.payments.settlement import Outcome, cancel_hold, confirm_payment
-from web.realtime.keys import BUS
-from web.realtime.notifications import add_notification, publish_notifications
+from web.realtime.outbox import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +67,8 @@ async def expire_hold(app: web.Application, booking_id: int) -> None:
                                             currency=currency if isinstance(currency, str) else None)
             if settled.outcome in (Outcome.CONFIRMED, Outcome.UNCHANGED):
                 return
-    async with app[DB].session() as s:
+    async with unit_of_work(app) as work:
+        s = work.s
         # Payments first, as every settlement does: a capture racing this expiry either wins the
         # payment row (and this finds nothing to fail) or loses it and is handled as a late payment.
         # Only the orders and the hold judged above: while Razorpay was asked, the learner may have
@@ -85,17 +84,9 @@ async def expire_hold(app: web.Application, booking_id: int) -> None:
             await s.commit()
             return
         session = await s.get(MentorSession, booking.session_id)
-        note = await add_notification(
-            s, clock, user_id=booking.learner_id, kind="hold_expired", title="Seat hold expired",
+        await work.notify(
+            user_id=booking.learner_id, kind="hold_expired", title="Seat hold expired",
             body=f"No payment arrived for “{session.title if session else 'your session'}”, so the seat was released.",
             data={"session_id": booking.session_id, "booking_id": booking.id},
         )
         await s.commit()
-    await publish_notifications(app[BUS], [note])
-
-
-def register_holds(app: web.Application) -> None:
-    async def payment_hold_expiry(args: dict[str, Any]) -> None:
-        await expire_hold(app, int(args["booking_id"]))
-
-    app[JOBS].register(PAYMENT_HOLD_EXPIRY, payment_hold_expiry)

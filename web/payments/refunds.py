@@ -22,13 +22,11 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.enums import BookingStatus, PaymentStatus, Role
-from models.tables import Booking, MentorSession, Notification, Payment, ScheduledJob, User
-from web.jobs import JOBS
+from models.tables import Booking, MentorSession, Payment, ScheduledJob, User
 from web.keys import CLOCK, DB
-from web.payments.money import inr
+from web.money import inr
 from web.payments.runtime import PAYMENTS
-from web.realtime.keys import BUS
-from web.realtime.notifications import add_notification, publish_notifications
+from web.realtime.outbox import unit_of_work
 from workers.scheduler import schedule_job
 
 log = logging.getLogger(__name__)
@@ -113,7 +111,8 @@ async def _session_title(s: AsyncSession, booking_id: int) -> tuple[int, str]:
 
 async def _record_refund(app: web.Application, payment: Payment, refund: dict[str, Any]) -> None:
     """Store Razorpay's refund on the payment; the learner hears of it the first time only."""
-    async with app[DB].session() as s:
+    async with unit_of_work(app) as work:
+        s = work.s
         result = await s.execute(
             update(Payment)
             .where(col(Payment.id) == payment.id, col(Payment.status) == PaymentStatus.CAPTURED,
@@ -123,13 +122,12 @@ async def _record_refund(app: web.Application, payment: Payment, refund: dict[st
         if _rowcount(result) != 1:
             return
         learner_id, title = await _session_title(s, payment.booking_id)
-        note = await add_notification(
-            s, app[CLOCK], user_id=learner_id, kind="refund_started", title="Refund started",
+        await work.notify(
+            user_id=learner_id, kind="refund_started", title="Refund started",
             body=f"{inr(payment.amount_paise)} for “{title}” is on its way back to you.",
             data={"booking_id": payment.booking_id, "refund_id": refund["id"], "amount_paise": payment.amount_paise},
         )
         await s.commit()
-    await publish_notifications(app[BUS], [note])
 
 
 async def complete_refund(app: web.Application, razorpay_payment_id: str, refund_id: str, *,
@@ -144,8 +142,8 @@ async def complete_refund(app: web.Application, razorpay_payment_id: str, refund
                     refund_id, razorpay_payment_id)
         return False
     now = app[CLOCK].now()
-    notes: list[Notification] = []
-    async with app[DB].session() as s:
+    async with unit_of_work(app) as work:
+        s = work.s
         result = await s.execute(
             update(Payment)
             .where(col(Payment.razorpay_payment_id) == razorpay_payment_id,
@@ -162,13 +160,12 @@ async def complete_refund(app: web.Application, razorpay_payment_id: str, refund
             .values(status=BookingStatus.REFUNDED)
         )
         learner_id, title = await _session_title(s, payment.booking_id)
-        notes.append(await add_notification(
-            s, app[CLOCK], user_id=learner_id, kind="refund_processed", title="Refund processed",
+        await work.notify(
+            user_id=learner_id, kind="refund_processed", title="Refund processed",
             body=f"{inr(payment.amount_paise)} for “{title}” has been refunded.",
             data={"booking_id": payment.booking_id, "refund_id": refund_id, "amount_paise": payment.amount_paise},
-        ))
+        )
         await s.commit()
-    await publish_notifications(app[BUS], notes)
     return True
 
 
@@ -238,8 +235,8 @@ async def refund_given_up(app: web.Application, args: dict[str, Any], error: str
     """
     payment_id, round_ = int(args["payment_id"]), int(args.get("round", 0))
     now = app[CLOCK].now()
-    notes: list[Notification] = []
-    async with app[DB].session() as s:
+    async with unit_of_work(app) as work:
+        s = work.s
         payment = await s.get(Payment, payment_id)
         if payment is None or payment.status != PaymentStatus.CAPTURED or payment.refund_status == PROCESSED:
             return
@@ -250,29 +247,18 @@ async def refund_given_up(app: web.Application, args: dict[str, Any], error: str
             admins = (await s.exec(select(User).where(User.role == Role.ADMIN))).all()
             for admin in admins:
                 assert admin.id is not None
-                notes.append(await add_notification(
-                    s, app[CLOCK], user_id=admin.id, kind=REFUND_STUCK, title="Refund needs attention",
+                await work.notify(
+                    user_id=admin.id, kind=REFUND_STUCK, title="Refund needs attention",
                     body=(f"Refunding {inr(payment.amount_paise)} (payment {payment.razorpay_payment_id}) for "
                           f"“{title}” keeps failing: {error[-300:]}"),
                     data=data,
-                ))
-            notes.append(await add_notification(
-                s, app[CLOCK], user_id=learner_id, kind="refund_delayed", title="Refund delayed",
+                )
+            await work.notify(
+                user_id=learner_id, kind="refund_delayed", title="Refund delayed",
                 body=f"Your refund of {inr(payment.amount_paise)} for “{title}” is delayed; our team has been told.",
                 data=data,
-            ))
+            )
         schedule_job(s, kind=PAYMENT_REFUND, args={"payment_id": payment.id, "round": round_ + 1},
                      due_at=now + RETRY_GIVEN_UP_AFTER, now=now)
         await s.commit()
     log.error("refund of payment %s given up (round %d): %s", payment_id, round_, error)
-    await publish_notifications(app[BUS], notes)
-
-
-def register_refunds(app: web.Application) -> None:
-    async def payment_refund(args: dict[str, Any]) -> None:
-        await run_refund(app, args)
-
-    async def payment_refund_given_up(args: dict[str, Any], error: str) -> None:
-        await refund_given_up(app, args, error)
-
-    app[JOBS].register(PAYMENT_REFUND, payment_refund, on_give_up=payment_refund_given_up)

@@ -12,7 +12,7 @@ from datetime import timedelta
 from aiohttp import web
 
 from web.payments.gateway import PaymentGateway
-from web.payments.server import SandboxServer
+from web.payments.sandbox.server import SandboxServer
 
 RAZORPAY_CHECKOUT_JS = "https://checkout.razorpay.com/v1/checkout.js"
 WEBHOOK_PATH = "/api/payments/webhook"

@@ -26,14 +26,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.enums import BookingStatus, PaymentStatus
 from models.tables import Booking, MentorSession, Payment, User
-from web.booking_announce import announce_confirmed
-from web.bookings import booking_confirmed_notifications, release_seat, take_seat
+from web.bookings.service import confirm, release_seat, take_seat
+from web.http.identity import Identity
 from web.keys import CLOCK, DB
-from web.payments.money import inr
+from web.money import inr
 from web.payments.refunds import mark_for_refund
-from web.realtime.keys import BUS
-from web.realtime.notifications import add_notification, publish_notifications
-from web.reminders import schedule_session_reminder
+from web.realtime.outbox import unit_of_work
+from web.sessions.queries import fresh_view
+from web.sessions.schemas import SessionView
 
 
 class Outcome(StrEnum):
@@ -49,6 +49,9 @@ class Settlement:
     outcome: Outcome
     payment: Payment | None = None
     booking: Booking | None = None
+    # Read in the settling transaction when the caller asked for them (a viewer): what verify answers with.
+    learner: User | None = None
+    view: SessionView | None = None
 
 
 LATE_NO_SEAT = ("Your payment arrived after your seat hold ended and no seat could be given back "
@@ -82,33 +85,35 @@ class _BookingMoved(Exception):
 
 
 async def confirm_payment(app: web.Application, order_id: str, payment_id: str, *,
-                          amount_paise: int | None = None, currency: str | None = None) -> Settlement:
+                          amount_paise: int | None = None, currency: str | None = None,
+                          viewer: Identity | None = None) -> Settlement:
     """Razorpay says `payment_id` captured `order_id` (a verified signature, webhook or order fetch).
 
     `amount_paise` and `currency` are what Razorpay says was captured, when the caller knows: money
-    that is not the order's amount confirms nothing and is refunded.
+    that is not the order's amount confirms nothing and is refunded. With `viewer`, the settlement
+    carries the learner and the session's view as the viewer sees it, read in the same transaction.
     """
     for _ in range(4):
         try:
-            return await _confirm_payment(app, order_id, payment_id, amount_paise, currency)
+            return await _confirm_payment(app, order_id, payment_id, amount_paise, currency, viewer)
         except _BookingMoved:
             continue
     raise RuntimeError(f"booking of order {order_id} kept changing while its payment was confirmed")
 
 
 async def _confirm_payment(app: web.Application, order_id: str, payment_id: str, amount_paise: int | None,
-                           currency: str | None) -> Settlement:
-    clock = app[CLOCK]
-    now = clock.now()
+                           currency: str | None, viewer: Identity | None) -> Settlement:
+    now = app[CLOCK].now()
     captured = {"status": PaymentStatus.CAPTURED, "razorpay_payment_id": payment_id, "verified_at": now,
                 "failure_reason": None}
-    async with app[DB].session() as s:
+    async with unit_of_work(app) as work:
+        s = work.s
         if not (await _move_payment(s, order_id, PaymentStatus.CREATED, **captured)
                 or await _move_payment(s, order_id, PaymentStatus.FAILED, **captured)):
             payment = await _payment_by_order(s, order_id)
             if payment is None:
                 return Settlement(Outcome.UNKNOWN)
-            return Settlement(Outcome.UNCHANGED, payment, await s.get(Booking, payment.booking_id))
+            return await _settled(s, Outcome.UNCHANGED, payment, await s.get(Booking, payment.booking_id), viewer)
         payment = await _payment_by_order(s, order_id)
         assert payment is not None
         booking = await s.get(Booking, payment.booking_id, populate_existing=True)
@@ -134,25 +139,35 @@ async def _confirm_payment(app: web.Application, order_id: str, payment_id: str,
                 raise _BookingMoved
             booking = await s.get(Booking, booking.id, populate_existing=True)
             assert booking is not None
-            notes = await booking_confirmed_notifications(s, clock, session, learner, booking)
-            schedule_session_reminder(app, s, mentor_session=session, learner_id=learner.id)
+            view = await confirm(work, session, learner, booking)
             await s.commit()
-            await announce_confirmed(app, session, learner, booking, notes)
-            return Settlement(Outcome.CONFIRMED, payment, booking)
+            return Settlement(Outcome.CONFIRMED, payment, booking, learner, view if viewer is not None else None)
         reason = (WRONG_AMOUNT if mismatch else DUPLICATE if booking.status == BookingStatus.CONFIRMED
                   else LATE_NO_SEAT)
         mark_for_refund(s, payment, now)
         if (mismatch or over) and not await _other_open_order(s, payment):
             # Its order is paid and takes no other payment: the hold ends now rather than at its expiry.
             await cancel_hold(s, booking.id or 0, now)
-        note = await add_notification(
-            s, clock, user_id=learner.id, kind="payment_refunding", title="Payment being refunded",
+        await work.notify(
+            user_id=learner.id, kind="payment_refunding", title="Payment being refunded",
             body=f"{inr(payment.amount_paise)} for “{session.title}”: {reason}",
             data={"session_id": session.id, "booking_id": booking.id, "amount_paise": payment.amount_paise},
         )
+        settled = await _settled(s, Outcome.REFUNDING, payment, booking, viewer)
         await s.commit()
-    await publish_notifications(app[BUS], [note])
-    return Settlement(Outcome.REFUNDING, payment, booking)
+    return settled
+
+
+async def _settled(s: AsyncSession, outcome: Outcome, payment: Payment, booking: Booking | None,
+                   viewer: Identity | None) -> Settlement:
+    """The settlement, with the learner and the session's view read here when a viewer asked for them."""
+    if viewer is None or booking is None:
+        return Settlement(outcome, payment, booking)
+    booking = await s.get(Booking, booking.id, populate_existing=True)
+    assert booking is not None
+    learner = await s.get(User, booking.learner_id)
+    view = await fresh_view(s, booking.session_id, viewer)
+    return Settlement(outcome, payment, booking, learner, view)
 
 
 async def _other_open_order(s: AsyncSession, payment: Payment) -> bool:

@@ -1,4 +1,6 @@
-"""`setup_payments(app)`: the gateway from `[payments]`, the paid booking flow, the routes and the jobs.
+"""`setup_payments(app)`: the gateway from `[payments]` and the paid-booking flow bookings call.
+
+The routes (web.payments.endpoints) and the jobs (web.payments.tasks) are added by the app factory.
 
 mode = "sandbox": the project's Razorpay sandbox, run in this process on a loopback port while the
 app runs (or, with `api_url`, one running elsewhere); secrets not configured are generated into var/.
@@ -12,17 +14,13 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from web.bookings import PAID_BOOKINGS
+from web.bookings.service import PAID_BOOKINGS
 from web.config import Config, ConfigError, ensure_secret
 from web.keys import CLOCK, CONFIG
-from web.payments import api
-from web.payments.flow import PaidBookings
+from web.payments.checkout import PaidBookings
 from web.payments.gateway import PaymentGateway
-from web.payments.holds import register_holds
-from web.payments.refunds import register_refunds
 from web.payments.runtime import PAYMENTS, RAZORPAY_CHECKOUT_JS, WEBHOOK_PATH, PaymentSettings, PaymentsRuntime
-from web.payments.server import start_sandbox
-from web.payments.webhook_handler import register_webhooks
+from web.payments.sandbox.server import start_sandbox
 
 SANDBOX_SCRIPT_PATH = "/sandbox/checkout.js"
 
@@ -80,7 +78,3 @@ def setup_payments(app: web.Application) -> None:
             app.cleanup_ctx.append(sandbox_lifecycle)
     app[PAYMENTS] = runtime
     app[PAID_BOOKINGS] = PaidBookings(app)
-    app.router.add_routes(api.routes)
-    register_webhooks(app)
-    register_holds(app)
-    register_refunds(app)

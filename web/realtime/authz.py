@@ -8,13 +8,10 @@
 | `sessions:{session_id}`   | the session's mentor, learners with a confirmed booking |
 | `sessions:{room_code}`    | same, the session looked up by its room code          |
 
-Admins may subscribe to every well-formed channel.
+Admins may subscribe to every well-formed channel. Names are parsed by web.realtime.channels.
 """
 
 from __future__ import annotations
-
-import re
-from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlmodel import col
@@ -22,37 +19,8 @@ from sqlmodel import col
 from models.db import Database
 from models.enums import BookingStatus, Role
 from models.tables import Booking, MentorSession
-from web.identity import Identity
-
-_PERSONAL = {"requests", "responses", "notifications"}
-_ROOM_CODE = re.compile(r"[A-Za-z0-9_-]{1,32}")
-
-
-@dataclass(frozen=True)
-class ChannelName:
-    kind: str
-    key: str
-
-    @property
-    def numeric_key(self) -> int | None:
-        return int(self.key) if _is_number(self.key) else None
-
-
-def _is_number(key: str) -> bool:
-    # str.isdigit() is also true for "²" or "١٢", which int() refuses or reads as another channel's id.
-    return key.isascii() and key.isdigit()
-
-
-def parse_channel(channel: str) -> ChannelName | None:
-    """The channel's kind and key, or None when it is not a channel the platform has."""
-    kind, sep, key = channel.partition(":")
-    if not sep or not key:
-        return None
-    if kind in _PERSONAL:
-        return ChannelName(kind, key) if _is_number(key) and len(key) <= 18 else None
-    if kind == "sessions":
-        return ChannelName(kind, key) if _ROOM_CODE.fullmatch(key) else None
-    return None
+from web.http.identity import Identity
+from web.realtime.channels import ChannelName, parse_channel
 
 
 async def can_subscribe(db: Database, identity: Identity, channel: str) -> bool:
@@ -62,7 +30,7 @@ async def can_subscribe(db: Database, identity: Identity, channel: str) -> bool:
         return False
     if identity.role == Role.ADMIN:
         return True
-    if name.kind in _PERSONAL:
+    if name.personal:
         return name.numeric_key == identity.user_id
     return await _may_follow_session(db, identity.user_id, name)
 

@@ -1,13 +1,14 @@
 """The event bus: what every implementation promises, and the recovery rule they share.
 
-Callers publish *after* the database commit that caused an event, never before: a
+Callers publish *after* the database commit that caused an event, never before (services do it
+through web.realtime.outbox, which waits for the commit): a
 listener that reacts by reading the database must find the change already there, and
 an event for a rolled-back change must never reach a browser. Typical use::
 
     async with db.session() as session:
         booking = ...
         await session.commit()
-    await bus.publish(f"requests:{mentor_id}", "new_booking", {"booking_id": booking.id})
+    await bus.publish(mentor_channel(mentor_id), "new_booking", {"booking_id": booking.id})
 
 Delivery (Centrifugo's semantics): every publication on a channel gets the next integer
 `id` within the channel's `epoch`; history keeps the last `history_size` publications for

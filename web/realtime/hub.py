@@ -49,10 +49,11 @@ from aiohttp import WSMsgType, web
 from sqlalchemy.exc import SQLAlchemyError
 
 from models.db import Database
-from web.identity import Identity, current_identity
+from web.http.identity import Identity, current_identity
 from web.middlewares import refuse_cross_site
-from web.realtime.authz import can_subscribe, parse_channel
+from web.realtime.authz import can_subscribe
 from web.realtime.bus import BusUnavailable, EventBus
+from web.realtime.channels import SESSIONS, parse_channel
 from web.realtime.envelope import Envelope, Position
 from web.realtime.keys import PRESENCE
 from web.realtime.presence import PresenceHook
@@ -260,7 +261,7 @@ class Hub:
         for conn in list(self._connections):
             if conn.closed or conn.identity is None:
                 continue
-            for channel in [c for c in conn.subscriptions if c.startswith("sessions:")]:
+            for channel in [c for c in conn.subscriptions if _is_session_channel(c)]:
                 try:
                     allowed = await can_subscribe(self.db, conn.identity, channel)
                 except SQLAlchemyError:
@@ -453,3 +454,8 @@ def _subscribed(channel: str, recovered: bool, position: Position) -> dict[str, 
         "epoch": position.epoch,
         "id": position.id,
     }
+
+
+def _is_session_channel(channel: str) -> bool:
+    name = parse_channel(channel)
+    return name is not None and name.kind == SESSIONS

@@ -1,17 +1,9 @@
 """Persisted notifications: a row in the caller's transaction, an event after its commit.
 
-Two steps, because the event must never precede the commit::
-
-    async with db.session() as session:
-        ...the change...
-        note = await add_notification(session, clock, user_id=learner.id, kind="booking_confirmed",
-                                      title="Booking confirmed", body=session_title,
-                                      data={"session_id": s.id})
-        await session.commit()
-    await publish_notifications(bus, [note])
-
-`publish_notifications` never raises for a bus outage: the row is already stored, and the
-bell reloads it from `GET /api/notifications`.
+Services do both through the unit of work (web.realtime.outbox): `await work.notify(...)` adds the
+row and queues its event, which goes out on `notifications:{user_id}` once the commit succeeded.
+`publish_notifications` never raises for a bus outage: the row is already stored, and the bell
+reloads it from `GET /api/notifications` (web.realtime.endpoints).
 """
 
 from __future__ import annotations
@@ -20,29 +12,16 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from aiohttp import web
-from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
+from sqlmodel import col, select
 
 from models.clock import Clock, as_utc
 from models.tables import Notification
-from web.errors import ApiError
-from web.identity import current_identity
-from web.keys import CLOCK, DB
 from web.realtime.bus import BusUnavailable, EventBus
+from web.realtime.channels import notifications_channel
 from web.realtime.envelope import Envelope
-from web.request_data import json_object
-from web.validation import MAX_ID
 
 log = logging.getLogger(__name__)
-
-LIST_LIMIT = 50
-MAX_READ_IDS = 500
-
-
-def channel_for(user_id: int) -> str:
-    return f"notifications:{user_id}"
 
 
 async def add_notification(
@@ -62,6 +41,14 @@ async def add_notification(
     return note
 
 
+async def already_notified(s: AsyncSession, user_id: int, kind: str, session_id: int) -> bool:
+    """Whether `user_id` already has a `kind` notification about this session (jobs use it to run once)."""
+    rows = (await s.execute(
+        select(Notification).where(col(Notification.user_id) == user_id, col(Notification.kind) == kind)
+    )).scalars().all()
+    return any(note.data.get("session_id") == session_id for note in rows)
+
+
 def notification_json(note: Notification) -> dict[str, Any]:
     return {
         "id": note.id,
@@ -79,79 +66,7 @@ async def publish_notifications(bus: EventBus, notes: Iterable[Notification]) ->
     published = []
     for note in notes:
         try:
-            published.append(await bus.publish(channel_for(note.user_id), note.kind, notification_json(note)))
+            published.append(await bus.publish(notifications_channel(note.user_id), note.kind, notification_json(note)))
         except BusUnavailable as exc:
             log.warning("notification %s stored but not pushed: %s", note.id, exc)
     return published
-
-
-def _error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
-
-
-async def list_notifications(request: web.Request) -> web.Response:
-    identity = await current_identity(request)
-    if identity is None:
-        return _error(401, "sign in to see notifications")
-    async with request.app[DB].session() as session:
-        rows = await session.execute(
-            select(Notification)
-            .where(col(Notification.user_id) == identity.user_id)
-            .order_by(col(Notification.created_at).desc(), col(Notification.id).desc())
-            .limit(LIST_LIMIT)
-        )
-        unread = await _unread_count(session, identity.user_id)
-    return web.json_response({"notifications": [notification_json(note) for note in rows.scalars()], "unread": unread})
-
-
-async def mark_read(request: web.Request) -> web.Response:
-    """Body `{"ids": [..]}` marks those; an empty body or `{"all": true}` marks every one."""
-    identity = await current_identity(request)
-    if identity is None:
-        return _error(401, "sign in to see notifications")
-    payload: Any = {}
-    if request.can_read_body:
-        try:
-            payload = await json_object(request)
-        except ApiError as exc:
-            return _error(exc.status, "body must be a JSON object" if exc.status == 400 else exc.message)
-    if not isinstance(payload, dict):
-        return _error(400, "body must be a JSON object")
-    ids = payload.get("ids")
-    if ids is not None and (
-        not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids)
-    ):
-        return _error(400, "ids must be a list of integers")
-    if ids is not None and len(ids) > MAX_READ_IDS:
-        return _error(400, f"mark at most {MAX_READ_IDS} notifications at once")
-    if ids is not None:
-        # An id no row can have (beyond the column's range) would make PostgreSQL fail the query.
-        ids = [i for i in ids if 0 < i <= MAX_ID]
-    statement = (
-        update(Notification)
-        .where(col(Notification.user_id) == identity.user_id)
-        .where(col(Notification.read_at).is_(None))
-        .values(read_at=request.app[CLOCK].now())
-    )
-    if ids is not None:
-        statement = statement.where(col(Notification.id).in_(ids))
-    async with request.app[DB].session() as session:
-        result = await session.execute(statement)
-        await session.commit()
-        unread = await _unread_count(session, identity.user_id)
-    return web.json_response({"updated": getattr(result, "rowcount", 0), "unread": unread})
-
-
-async def _unread_count(session: AsyncSession, user_id: int) -> int:
-    count = await session.scalar(
-        select(func.count())
-        .select_from(Notification)
-        .where(col(Notification.user_id) == user_id)
-        .where(col(Notification.read_at).is_(None))
-    )
-    return int(count or 0)
-
-
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/api/notifications", list_notifications)
-    app.router.add_post("/api/notifications/read", mark_read)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from web.identity import Identity
+from web.http.identity import Identity
 
 
 class PresenceHook(Protocol):

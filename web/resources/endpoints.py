@@ -5,14 +5,14 @@ from __future__ import annotations
 from aiohttp import web
 
 from web.errors import ApiError, forbidden, not_found
+from web.http.fields import row_id
+from web.http.identity import require_identity
 from web.keys import CLOCK, CONFIG, DB
-from web.request_data import require_identity
 from web.resources.queries import NOT_FOR_YOU, may_see, resources_of, session_of, visible_resource
 from web.resources.schemas import download_headers, resource_json
 from web.resources.service import add_resource, check_upload_allowed, delete_resource
 from web.resources.storage import max_upload_bytes, resource_store
 from web.resources.upload import receive_upload
-from web.validation import row_id
 
 routes = web.RouteTableDef()
 

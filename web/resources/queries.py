@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.enums import BookingStatus, Role
 from models.tables import Booking, MentorSession, Resource
 from web.errors import forbidden, not_found
-from web.identity import Identity
+from web.http.identity import Identity
 
 NOT_FOR_YOU = "Only the mentor and learners who booked this session can see its resources."
 

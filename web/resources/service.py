@@ -7,7 +7,7 @@ from models.db import Database
 from models.enums import SessionStatus
 from models.tables import MentorSession, Resource
 from web.errors import conflict, forbidden, not_found
-from web.identity import Identity
+from web.http.identity import Identity
 from web.resources.file_types import download_name
 from web.resources.queries import may_manage, session_of
 from web.resources.storage import ResourceStore

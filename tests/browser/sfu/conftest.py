@@ -13,7 +13,8 @@ from aiohttp.test_utils import TestServer
 from media_server import MediaNode, MediaSettings, sign_join_token
 from web import keys
 from web.config import load_config
-from web.rtc import MEDIA_NODE, setup_rtc
+from web.room.keys import MEDIA_NODE
+from web.room.sfu import setup_rtc
 
 SECRET = "sfu-browser-secret"
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from models.clock import ManualClock
 from tests.support.api import ApiClient, sign_up
-from web.accounts import create_account
+from web.accounts.service import create_account
 from web.keys import CLOCK, DB, PASSWORDS
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from models.clock import ManualClock
 from tests.integration.sessions.helpers import create_session, me
 from tests.support.api import ApiClient, sign_up
-from web.accounts import create_account
+from web.accounts.service import create_account
 from web.keys import CLOCK, DB, PASSWORDS
 
 START = datetime(2030, 1, 1, 10, 0, tzinfo=UTC)

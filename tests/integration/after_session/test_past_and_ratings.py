@@ -17,7 +17,7 @@ from tests.integration.sessions.helpers import create_session
 from tests.support.api import ApiClient, sign_up
 from web.jobs import JOB_RUNNER
 from web.keys import DB
-from web.rtc import MEDIA_NODE
+from web.room.keys import MEDIA_NODE
 
 
 async def _joined(cast: Cast, room: str, learner_id: int) -> None:

@@ -23,7 +23,7 @@ from models.tables import Booking, Payment
 from tests.integration.money_review.invariants import assert_books_balance
 from tests.integration.payments_flow.support import Learner, Shop
 from web.keys import DB
-from web.payments.ledger import SandboxError
+from web.payments.sandbox.ledger import SandboxError
 
 NewApi = Callable[[], Any]
 

@@ -12,7 +12,7 @@ from tests.integration.money_review.invariants import assert_books_balance
 from tests.integration.payments_flow.support import Shop
 from web.jobs import JOBS
 from web.payments.holds import PAYMENT_HOLD_EXPIRY
-from web.payments.webhook_handler import PAYMENT_WEBHOOK
+from web.payments.webhook import PAYMENT_WEBHOOK
 
 NewApi = Callable[[], Any]
 

@@ -18,10 +18,10 @@ from models.enums import BookingStatus, PaymentStatus
 from models.tables import MentorSession, User
 from tests.integration.money_review.invariants import assert_books_balance
 from tests.integration.payments_flow.support import PRICE, Shop
-from web.bookings import book_free
+from web.bookings.service import book_free
 from web.errors import ApiError
 from web.keys import DB
-from web.payments.flow import PaidBookings
+from web.payments.checkout import PaidBookings
 from web.payments.refunds import QUEUED
 
 NewApi = Callable[[], Any]
@@ -43,9 +43,7 @@ async def test_free_booking_racing_a_switch_to_paid_is_refused(shop: Shop, new_a
     await shop.mentor.json("PATCH", f"/api/sessions/{session_id}", 200, json={"price_paise": PRICE})
 
     with pytest.raises(ApiError) as refused:
-        async with shop.app[DB].session() as s:
-            await book_free(s, shop.clock, stale, learner)
-            await s.commit()
+        await book_free(shop.app, stale, learner)
     assert refused.value.status == 409
     assert await shop.count(MentorSession, MentorSession.seats_taken > 0) == 0
     # Reloaded, the learner is sent through checkout at the new price.

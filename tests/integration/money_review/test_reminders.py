@@ -7,8 +7,8 @@ from datetime import timedelta
 from typing import Any
 
 from tests.integration.payments_flow.support import Shop
+from web.bookings.tasks import SESSION_REMINDER
 from web.jobs import JOBS
-from web.reminders import SESSION_REMINDER
 
 NewApi = Callable[[], Any]
 LEAD = timedelta(minutes=30)  # [workers] session_reminder_minutes

@@ -9,7 +9,9 @@ from aiohttp import web
 
 from models.clock import ManualClock
 from tests.integration.payments.support import KEY_ID, KEY_SECRET, RETRY_DELAYS, WEBHOOK_SECRET, WebhookReceiver
-from web.payments import PaymentGateway, RazorpaySandbox, SandboxServer, start_sandbox
+from web.payments.gateway import PaymentGateway
+from web.payments.sandbox.server import SandboxServer, start_sandbox
+from web.payments.sandbox.service import RazorpaySandbox
 
 
 @pytest.fixture

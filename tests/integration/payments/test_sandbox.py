@@ -22,15 +22,11 @@ from tests.integration.payments.support import (
     WEBHOOK_SECRET,
     WebhookReceiver,
 )
-from web.payments import (
-    PaymentGateway,
-    PaymentGatewayError,
-    RazorpaySandbox,
-    SandboxError,
-    SandboxServer,
-    create_sandbox_app,
-    start_sandbox,
-)
+from web.payments.gateway import PaymentGateway, PaymentGatewayError
+from web.payments.sandbox.app import create_sandbox_app
+from web.payments.sandbox.ledger import SandboxError
+from web.payments.sandbox.server import SandboxServer, start_sandbox
+from web.payments.sandbox.service import RazorpaySandbox
 
 
 def hmac_hex(secret: str, message: bytes) -> str:

@@ -15,12 +15,12 @@ from models.clock import ManualClock
 from models.enums import BookingStatus, SessionStatus
 from models.tables import Booking, MentorSession, Notification, Payment, ScheduledJob, WebhookEvent
 from tests.support.api import ApiClient, sign_up
-from web.bookings import release_seat
+from web.bookings.service import release_seat
 from web.jobs import JOB_RUNNER
 from web.keys import CLOCK, DB
 from web.payments.refunds import schedule_refunds
 from web.payments.runtime import PAYMENTS, PaymentsRuntime
-from web.payments.sandbox_service import RazorpaySandbox
+from web.payments.sandbox.service import RazorpaySandbox
 
 KEY_ID = "rzp_test_FlowTests0001"
 KEY_SECRET = "flow-key-secret-for-tests"

@@ -11,10 +11,10 @@ from sqlmodel import col
 from models.enums import BookingStatus, PaymentStatus
 from models.tables import Booking, Payment, ScheduledJob
 from tests.integration.payments_flow.support import KEY_ID, PRICE, Shop
+from web.bookings.tasks import SESSION_REMINDER
 from web.payments.holds import PAYMENT_HOLD_EXPIRY
 from web.payments.refunds import PAYMENT_REFUND
 from web.realtime.keys import BUS
-from web.reminders import SESSION_REMINDER
 
 NewApi = Callable[[], Any]
 

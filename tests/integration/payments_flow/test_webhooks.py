@@ -13,7 +13,7 @@ from models.enums import BookingStatus, PaymentStatus
 from models.tables import ScheduledJob, WebhookEvent
 from tests.integration.payments_flow.support import WEBHOOK_SECRET, Shop
 from web.payments.signatures import webhook_signature
-from web.payments.webhook_handler import PAYMENT_WEBHOOK
+from web.payments.webhook import PAYMENT_WEBHOOK
 
 NewApi = Callable[[], Any]
 DECLINED = "Your payment could not be completed as this transaction was declined by the bank."

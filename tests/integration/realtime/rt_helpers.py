@@ -16,11 +16,12 @@ from models.clock import ManualClock
 from models.db import Database
 from models.tables import MentorSession, User
 from web.config import load_config
-from web.identity import remember
+from web.http.identity import remember
 from web.keys import CLOCK, CONFIG, DB, SECRET
-from web.realtime import setup_realtime
+from web.realtime import endpoints as realtime_endpoints
 from web.realtime.bus import EventBus
 from web.realtime.envelope import Envelope, Position
+from web.realtime.setup import setup_realtime
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 PG_ADMIN_URL = "postgresql://root@127.0.0.1:5432/test"
@@ -73,6 +74,7 @@ def build_app(db: Database, clock: ManualClock, bus: EventBus | None = None, **h
     app[SECRET] = "x" * 32
     setup_session(app, EncryptedCookieStorage(b"k" * 32, cookie_name="mentorlive_test"))
     setup_realtime(app, bus=bus)
+    app.router.add_routes(realtime_endpoints.routes)
     app.router.add_post("/test/login", _login)
     return app
 

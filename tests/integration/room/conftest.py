@@ -17,7 +17,7 @@ from models.clock import ManualClock
 from tests.conftest import make_config
 from tests.integration.sessions.helpers import BusTap, create_session, me
 from tests.support.api import ApiClient, sign_up
-from web.accounts import create_account
+from web.accounts.service import create_account
 from web.config import Config
 from web.keys import CLOCK, DB, PASSWORDS
 from web.realtime.keys import BUS
@@ -143,7 +143,7 @@ SECOND = timedelta(seconds=1)
 
 @pytest.fixture(scope="session")
 def vp8_clip() -> list[bytes]:
-    from media_server.synthetic import encode_vp8_clip
+    from media_server.testing.synthetic import encode_vp8_clip
 
     return encode_vp8_clip(60)
 
@@ -151,7 +151,7 @@ def vp8_clip() -> list[bytes]:
 @pytest.fixture
 async def media() -> AsyncIterator[Callable[..., Awaitable[Any]]]:
     """Joins the room's media as a real aiortc peer (media_server.client) with a token from the API."""
-    from media_server.client import SfuClient
+    from media_server.testing.client import SfuClient
 
     clients: list[SfuClient] = []
 

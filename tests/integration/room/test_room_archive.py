@@ -10,7 +10,7 @@ from sqlmodel import select
 from models.tables import ChatMessage, WhiteboardSnapshot
 from tests.integration.room.conftest import Room, eventually
 from web.keys import DB
-from web.room_chat import bounded_strokes
+from web.room.archive import bounded_strokes
 
 pytestmark = pytest.mark.media
 

@@ -7,9 +7,9 @@ import time
 from datetime import timedelta
 
 import pytest
-from media_server.synthetic import ClipTrack
 from sqlmodel import select
 
+from media_server.testing.synthetic import ClipTrack
 from media_server.tokens import verify_join_token
 from models.clock import ManualClock
 from models.tables import MentorSession, ScheduledJob
@@ -17,7 +17,7 @@ from tests.integration.room.conftest import SECOND, START, Room, eventually
 from tests.integration.sessions.helpers import BusTap
 from web.jobs import JOB_RUNNER
 from web.keys import DB, SECRET
-from web.rtc import MEDIA_NODE
+from web.room.keys import MEDIA_NODE
 
 pytestmark = pytest.mark.media
 

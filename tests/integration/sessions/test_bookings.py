@@ -14,7 +14,7 @@ from models.clock import ManualClock
 from models.tables import Booking, MentorSession, Notification, ScheduledJob
 from tests.integration.sessions.helpers import BusTap, People, booking_rows, create_session, me
 from tests.support.api import ApiClient, sign_up
-from web.bookings import PAID_BOOKINGS
+from web.bookings.service import PAID_BOOKINGS
 from web.keys import DB
 
 

@@ -18,7 +18,8 @@ from media_server.testing.codec_audit import CodecCounter, count_codec_use
 from media_server.testing.synthetic import ClipTrack, encode_opus_clip, encode_vp8_clip
 from web import keys
 from web.config import load_config
-from web.rtc import MEDIA_NODE, setup_rtc
+from web.room.keys import MEDIA_NODE
+from web.room.sfu import setup_rtc
 
 SECRET = "sfu-test-secret"
 

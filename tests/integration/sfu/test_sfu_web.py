@@ -11,7 +11,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from media_server import ParticipantJoined, ParticipantLeft, QualityChanged, RoomEnded
 from web import keys
 from web.config import load_config
-from web.rtc import MEDIA_NODE, bus_message, setup_rtc
+from web.room.keys import MEDIA_NODE
+from web.room.sfu import bus_message, setup_rtc
 
 pytestmark = pytest.mark.media
 

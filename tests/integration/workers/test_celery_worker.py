@@ -19,13 +19,13 @@ from models.clock import SystemClock
 from models.db import Database
 from models.tables import Booking, MentorSession, Notification, ScheduledJob
 from tests.conftest import make_config
-from web.accounts import create_account
+from web.accounts.passwords import fast_test_hasher
+from web.accounts.service import create_account
 from web.app import create_app
+from web.bookings.tasks import SESSION_REMINDER
 from web.jobs import JOB_RUNNER
-from web.passwords import fast_test_hasher
 from web.realtime.envelope import Envelope, Position
 from web.realtime.keys import BUS
-from web.reminders import SESSION_REMINDER
 from workers.scheduler import schedule_job
 
 pytestmark = pytest.mark.redis

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from web.realtime.authz import ChannelName, parse_channel
 from web.realtime.bus import HistoryPolicy, decide_recovery
+from web.realtime.channels import ChannelName, parse_channel
 from web.realtime.envelope import Envelope, Position
 
 NOW = 1_000_000_000

@@ -1,0 +1,1 @@
+"""Bookings: seats taken and released atomically, the one confirm(), and the seam paid bookings plug into."""

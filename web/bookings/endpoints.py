@@ -1,0 +1,48 @@
+"""/api/sessions/{id}/bookings: a learner books; the session's mentor lists who booked."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from models.enums import Role
+from models.tables import MentorSession
+from web.bookings.queries import bookings_of_session
+from web.bookings.schemas import booking_json
+from web.bookings.service import PAID_BOOKING_UNAVAILABLE, PAID_BOOKINGS, book_free, check_booking
+from web.errors import conflict
+from web.http.identity import Identity, require_identity
+from web.keys import DB
+from web.sessions.paths import SESSION_ID, session_id_of
+from web.sessions.schemas import session_body
+from web.sessions.service import own_session
+
+routes = web.RouteTableDef()
+
+
+@routes.post(f"/api/sessions/{SESSION_ID}/bookings")
+async def book(request: web.Request) -> web.Response:
+    identity = await require_identity(request, Role.LEARNER)
+    row, learner = await check_booking(request.app, identity, session_id_of(request))
+    if row.price_paise > 0:
+        return await book_paid(request, identity, row)
+    booking, view = await book_free(request.app, row, learner)
+    body = {"booking": booking_json(booking, learner), "session": session_body(request.app, view, identity)}
+    return web.json_response(body, status=201)
+
+
+async def book_paid(request: web.Request, identity: Identity, row: MentorSession) -> web.Response:
+    """The one place paid bookings enter: the payments code registers its flow under PAID_BOOKINGS."""
+    flow = request.app.get(PAID_BOOKINGS)
+    if flow is None:
+        raise conflict(PAID_BOOKING_UNAVAILABLE)
+    return await flow.start(request, identity, row)
+
+
+@routes.get(f"/api/sessions/{SESSION_ID}/bookings")
+async def list_bookings(request: web.Request) -> web.Response:
+    identity = await require_identity(request, Role.MENTOR)
+    session_id = session_id_of(request)
+    async with request.app[DB].session() as s:
+        await own_session(s, session_id, identity)
+        bookings = await bookings_of_session(s, session_id)
+    return web.json_response({"bookings": bookings})

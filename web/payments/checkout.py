@@ -1,0 +1,168 @@
+"""Book ▶ on a paid session: hold a seat, create the Razorpay order, hand the page what Checkout needs.
+
+Three short transactions, none of them open while Razorpay is called:
+1. take the seat with a pending_payment booking and schedule the hold's expiry (commit);
+2. create the order through the gateway (no transaction);
+3. store Payment(status created) for the order (commit).
+If the gateway fails, the hold is cancelled and its seat released before answering 502; if the
+process dies between 1 and 3, the expiry job releases the seat. No half-made booking survives.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.clock import iso_utc
+from models.enums import BookingStatus, PaymentStatus
+from models.tables import Booking, MentorSession, Payment, User
+from web.bookings.schemas import booking_json
+from web.bookings.service import claim_seat
+from web.errors import ApiError, forbidden
+from web.http.identity import Identity
+from web.keys import CLOCK, DB
+from web.payments.gateway import PaymentGatewayError
+from web.payments.holds import PAYMENT_HOLD_EXPIRY, expire_hold
+from web.payments.refunds import schedule_refunds
+from web.payments.runtime import MERCHANT_NAME, PAYMENTS, PaymentsRuntime
+from web.payments.settlement import cancel_hold
+from web.sessions.queries import load_session_body
+from workers.scheduler import schedule_job
+
+log = logging.getLogger(__name__)
+
+GATEWAY_DOWN = "Payments are unavailable right now: {reason}. Your seat was not held; please try again shortly."
+
+
+def gateway_reason(exc: PaymentGatewayError) -> str:
+    """What the learner is told; transport details stay in the log."""
+    if exc.code in ("TIMEOUT", "NETWORK_ERROR"):
+        return "the payment service could not be reached"
+    if exc.code == "BAD_REQUEST_ERROR":
+        return f"the payment service refused the order ({exc.message})"
+    return "the payment service reported an error"
+
+
+def checkout_json(runtime: PaymentsRuntime, session: MentorSession, learner: User, booking: Booking,
+                  payment: Payment) -> dict[str, Any]:
+    """Razorpay Checkout's options, minus the callbacks the page adds (web/static/checkout.js)."""
+    return {
+        "key": runtime.gateway.key_id,
+        "order_id": payment.razorpay_order_id,
+        "amount": payment.amount_paise,
+        "currency": payment.currency,
+        "name": MERCHANT_NAME,
+        "description": session.title,
+        "prefill": {"name": learner.name, "email": learner.email},
+        "script_url": runtime.script_url,
+        "notes": order_notes(session, learner, booking),
+        "hold_expires_at": iso_utc(booking.hold_expires_at) if booking.hold_expires_at else None,
+    }
+
+
+def order_notes(session: MentorSession, learner: User, booking: Booking) -> dict[str, str]:
+    return {"session_id": str(session.id), "learner_id": str(learner.id), "booking_id": str(booking.id)}
+
+
+class PaidBookings:
+    """The PaidBookingFlow registered under web.bookings.service.PAID_BOOKINGS."""
+
+    def __init__(self, app: web.Application) -> None:
+        self._app = app
+
+    async def start(self, request: web.Request, identity: Identity, session: MentorSession) -> web.Response:
+        runtime = self._app[PAYMENTS]
+        runtime.learn_address(request)
+        async with self._app[DB].session() as s:
+            learner = await s.get(User, identity.user_id)
+        if learner is None:
+            raise forbidden("Your account no longer exists.")
+        held = await self.current_hold(session, learner)
+        if held is None:
+            await self._expire_lapsed_hold(session, learner)
+            held = await self._hold(session, learner)
+        booking, payment = held
+        assert session.id is not None
+        body = {
+            "booking": booking_json(booking, learner),
+            "session": await load_session_body(request.app, identity, session.id),
+            "checkout": checkout_json(runtime, session, learner, booking, payment),
+        }
+        return web.json_response(body, status=201)
+
+    async def refund_cancelled(self, s: AsyncSession, session: MentorSession, bookings: Sequence[Booking],
+                               now: datetime) -> None:
+        await schedule_refunds(s, session, bookings, now)
+
+    async def current_hold(self, session: MentorSession, learner: User) -> tuple[Booking, Payment] | None:
+        """The learner's unexpired hold on this session with its open order: Book again resumes it."""
+        now = self._app[CLOCK].now()
+        async with self._app[DB].session() as s:
+            row = (await s.exec(
+                select(Booking, Payment)
+                .join(Payment, col(Payment.booking_id) == col(Booking.id))
+                .where(col(Booking.session_id) == session.id, col(Booking.learner_id) == learner.id,
+                       col(Booking.status) == BookingStatus.PENDING_PAYMENT, col(Booking.hold_expires_at) > now,
+                       col(Payment.status) == PaymentStatus.CREATED)
+                .order_by(col(Payment.id).desc())
+            )).first()
+        return (row[0], row[1]) if row else None
+
+    async def _expire_lapsed_hold(self, session: MentorSession, learner: User) -> None:
+        """A hold past its end whose expiry job has not run yet: run it now rather than refuse a new booking."""
+        now = self._app[CLOCK].now()
+        async with self._app[DB].session() as s:
+            lapsed = (await s.exec(
+                select(Booking.id).where(  # type: ignore[call-overload]
+                    col(Booking.session_id) == session.id, col(Booking.learner_id) == learner.id,
+                    col(Booking.status) == BookingStatus.PENDING_PAYMENT, col(Booking.hold_expires_at) <= now)
+            )).first()
+        if lapsed is not None:
+            await expire_hold(self._app, int(lapsed))
+
+    async def _hold(self, session: MentorSession, learner: User) -> tuple[Booking, Payment]:
+        assert learner.id is not None and session.id is not None
+        db, clock, runtime = self._app[DB], self._app[CLOCK], self._app[PAYMENTS]
+        now = clock.now()
+        hold_ends = now + runtime.settings.hold
+        async with db.session() as s:
+            booking = await claim_seat(s, session, learner.id, now, status=BookingStatus.PENDING_PAYMENT,
+                                       hold_expires_at=hold_ends)
+            assert booking.id is not None
+            schedule_job(s, kind=PAYMENT_HOLD_EXPIRY, args={"booking_id": booking.id}, due_at=hold_ends, now=now)
+            # Receipts stay unique per attempt when a learner books the same session again after a lapse.
+            attempt = 1 + int((await s.exec(
+                select(func.count()).select_from(Payment).where(col(Payment.booking_id) == booking.id)
+            )).one())
+            await s.commit()
+        try:
+            order = await runtime.gateway.create_order(
+                session.price_paise, session.currency, f"bk_{booking.id}_{attempt}",
+                order_notes(session, learner, booking))
+            async with db.session() as s:
+                payment = Payment(booking_id=booking.id, razorpay_order_id=str(order["id"]),
+                                  amount_paise=int(order["amount"]), currency=str(order["currency"]),
+                                  status=PaymentStatus.CREATED, created_at=clock.now())
+                s.add(payment)
+                await s.commit()
+        except PaymentGatewayError as exc:
+            log.warning("order for booking %s not created: %r", booking.id, exc)
+            await self._release(booking.id)
+            raise ApiError(502, GATEWAY_DOWN.format(reason=gateway_reason(exc))) from exc
+        except Exception:
+            # (A cancelled request leaves the hold to its expiry job, which finds no order and releases it.)
+            await self._release(booking.id)
+            raise
+        return booking, payment
+
+    async def _release(self, booking_id: int) -> None:
+        async with self._app[DB].session() as s:
+            await cancel_hold(s, booking_id, self._app[CLOCK].now())
+            await s.commit()

@@ -1,0 +1,79 @@
+"""/api/sessions: create, list, read, edit, cancel (docs/api-sessions-contract.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from aiohttp import web
+
+from models.db import retry_transaction
+from models.enums import Role
+from web.http.identity import Identity, current_identity, require_identity
+from web.keys import CLOCK, CONFIG, DB
+from web.sessions.form import read_form
+from web.sessions.paths import SESSION_ID, session_id_of
+from web.sessions.queries import browse, load_session_body, mine
+from web.sessions.schemas import SessionView, session_body, session_json
+from web.sessions.service import cancel_session, create_session, edit_session
+from web.sessions.timing import time_settings
+
+routes = web.RouteTableDef()
+def _max_upload(request: web.Request) -> int:
+    return request.app[CONFIG].int("sessions", "thumbnail_max_bytes")
+
+
+@routes.post("/api/sessions")
+async def create(request: web.Request) -> web.Response:
+    identity = await require_identity(request, Role.MENTOR)
+    form = await read_form(request, _max_upload(request))
+    view = await create_session(request.app, identity, form)
+    body = {"session": session_body(request.app, view, identity), "redirect": "/dashboard/mentor?tab=upcoming"}
+    return web.json_response(body, status=201)
+
+
+@routes.get("/api/sessions")
+async def list_sessions(request: web.Request) -> web.Response:
+    identity = await current_identity(request)
+    now = request.app[CLOCK].now()
+    async with request.app[DB].session() as s:
+        views = await browse(s, request.query.get("tab", "scheduled"), now, identity)
+    return _sessions_response(request, views, identity, now)
+
+
+@routes.get("/api/sessions/mine")
+async def list_mine(request: web.Request) -> web.Response:
+    identity = await require_identity(request)
+    now = request.app[CLOCK].now()
+    async with request.app[DB].session() as s:
+        views = await mine(s, request.query.get("tab", "upcoming"), now, identity)
+    return _sessions_response(request, views, identity, now)
+
+
+def _sessions_response(request: web.Request, views: list[SessionView], identity: Identity | None,
+                       now: datetime) -> web.Response:
+    settings = time_settings(request.app[CONFIG])
+    return web.json_response({"sessions": [session_json(view, identity, now, settings) for view in views]})
+
+
+@routes.get(f"/api/sessions/{SESSION_ID}")
+async def read(request: web.Request) -> web.Response:
+    identity = await current_identity(request)
+    return web.json_response({"session": await load_session_body(request.app, identity, session_id_of(request))})
+
+
+@routes.patch(f"/api/sessions/{SESSION_ID}")
+async def edit(request: web.Request) -> web.Response:
+    identity = await require_identity(request, Role.MENTOR)
+    form = await read_form(request, _max_upload(request))
+    view = await edit_session(request.app, identity, session_id_of(request), form)
+    return web.json_response({"session": session_body(request.app, view, identity)})
+
+
+@routes.post(f"/api/sessions/{SESSION_ID}/cancel")
+async def cancel(request: web.Request) -> web.Response:
+    identity = await require_identity(request, Role.MENTOR)
+    session_id = session_id_of(request)
+    # Cancelling locks the session then its payments; a payment settling at that moment locks them the
+    # other way round, and PostgreSQL aborts one side: run ours again rather than answer 500.
+    view = await retry_transaction(lambda: cancel_session(request.app, identity, session_id))
+    return web.json_response({"session": session_body(request.app, view, identity)})
