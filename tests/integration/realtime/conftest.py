@@ -16,7 +16,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from redis.asyncio import Redis
-from rt_helpers import PG_ADMIN_URL, REDIS_URL, BusFactory, ClientFactory, People
+from tests.integration.realtime.support import PG_ADMIN_URL, REDIS_URL, BusFactory, ClientFactory, People
 
 from models.clock import ManualClock
 from models.db import Database
