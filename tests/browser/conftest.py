@@ -14,7 +14,7 @@ from models.clock import SystemClock
 from models.db import Database
 from tests.conftest import make_config
 from tests.support.browser import chromium_args, chromium_executable
-from tests.support.database import test_database
+from tests.support.database import TestDatabases
 from web.app import create_app
 from web.passwords import fast_test_hasher
 
@@ -30,8 +30,8 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 @pytest.fixture
-async def browser_db(tmp_path: Path) -> AsyncIterator[Database]:
-    async with test_database("sqlite", tmp_path) as db:
+async def browser_db(tmp_path: Path, databases: TestDatabases) -> AsyncIterator[Database]:
+    async with databases.open("sqlite", tmp_path) as db:
         yield db
 
 

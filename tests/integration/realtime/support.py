@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -14,7 +15,7 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from models.clock import ManualClock
 from models.db import Database
-from models.tables import MentorSession, User
+from models.tables import Booking, MentorSession, User
 from web.config import load_config
 from web.identity import remember
 from web.keys import CLOCK, CONFIG, DB, SECRET
@@ -23,13 +24,12 @@ from web.realtime.bus import EventBus
 from web.realtime.envelope import Envelope, Position
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
-PG_ADMIN_URL = "postgresql://root@127.0.0.1:5432/test"
 
 # Builds a bus for the test; several RedisBus objects with one prefix stand for several processes.
 BusFactory = Callable[..., Awaitable[EventBus]]
 # A client of the running test app signed in as the given user (None: signed out).
 ClientFactory = Callable[[User | None], Awaitable[TestClient[Any, Any]]]
-# Runs a test on SQLite and again on a throwaway PostgreSQL database (the `db` fixture).
+# Runs a test on SQLite and again on PostgreSQL (the `db` fixture).
 BOTH_DATABASES = pytest.mark.parametrize(
     "db", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
 )
@@ -55,6 +55,46 @@ class People:
     def __init__(self, mentor: User, booked: User, pending: User, stranger: User, admin: User, s: MentorSession):
         self.mentor, self.booked, self.pending, self.stranger, self.admin = mentor, booked, pending, stranger, admin
         self.session = s
+
+
+async def seed_people(db: Database, clock: ManualClock) -> People:
+    """The rows `People` names, committed."""
+    now = clock.now()
+    async with db.session() as session:
+        users = [
+            User(email=f"{name}@example.com", password_hash="x", name=name, role=role, created_at=now)
+            for name, role in [
+                ("mentor", "mentor"),
+                ("booked", "learner"),
+                ("pending", "learner"),
+                ("stranger", "learner"),
+                ("admin", "admin"),
+            ]
+        ]
+        session.add_all(users)
+        await session.flush()
+        mentor, booked, pending, stranger, admin = users
+        assert mentor.id is not None
+        live = MentorSession(
+            mentor_id=mentor.id,
+            title="Async Python",
+            start_at=now + timedelta(hours=1),
+            capacity=5,
+            room_code="room-abc",
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(live)
+        await session.flush()
+        assert live.id is not None and booked.id is not None and pending.id is not None
+        session.add_all(
+            [
+                Booking(session_id=live.id, learner_id=booked.id, status="confirmed", created_at=now),
+                Booking(session_id=live.id, learner_id=pending.id, status="pending_payment", created_at=now),
+            ]
+        )
+        await session.commit()
+    return People(mentor, booked, pending, stranger, admin, live)
 
 
 async def _login(request: web.Request) -> web.Response:
