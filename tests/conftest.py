@@ -83,7 +83,7 @@ async def new_api(api: ApiClient) -> AsyncIterator[Callable[[], Awaitable[ApiCli
     made: list[TestClient] = []
 
     async def make() -> ApiClient:
-        client = TestClient(api.client.server)
+        client: TestClient[Any, Any] = TestClient(api.client.server)
         await client.start_server()
         made.append(client)
         return ApiClient(client)

@@ -20,7 +20,7 @@ def decode_all(path) -> tuple[int, list[float], tuple[int, int] | None]:
         stream = container.streams[0]
         for frame in container.decode(stream):
             frames += 1
-            times.append(float(frame.pts * stream.time_base))
+            times.append(float(frame.pts * stream.time_base))  # type: ignore[operator]  # decoded frames carry both
             if isinstance(frame, av.VideoFrame):
                 size = (frame.width, frame.height)
     return frames, times, size

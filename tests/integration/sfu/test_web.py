@@ -25,7 +25,7 @@ class FakeBus:
 
 
 def test_node_events_map_to_session_channel_events() -> None:
-    assert bus_message(ParticipantJoined("r1", "p1", "7", "Asha", "learner"))[:2] == ("sessions:r1", "learner.join")
+    assert bus_message(ParticipantJoined("r1", "p1", "7", "Asha", "learner"))[:2] == ("sessions:r1", "learner.join")  # type: ignore[index]
     left = bus_message(ParticipantLeft("r1", "p1", "7", "Asha", "learner", "timeout"))
     assert left is not None and left[1] == "learner.leave" and left[2]["reason"] == "timeout"
     quality = bus_message(QualityChanged("r1", "p1", "7", "poor", 30.0, "12% packet loss on your upload"))
@@ -45,7 +45,7 @@ async def test_setup_rtc_mounts_routes_metrics_and_bus(tmp_path, clips) -> None:
     app[keys.SECRET] = "s3cret"
     app[keys.METRICS] = []
     bus = FakeBus()
-    app[BUS] = bus  # type: ignore[assignment]
+    app[BUS] = bus  # type: ignore[assignment, misc]
     setup_rtc(app)
     node = app[MEDIA_NODE]
     assert node.settings.ice_hosts == ("127.0.0.1",) and node.settings.recordings_dir == tmp_path

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -13,6 +14,12 @@ KEY_SECRET = "sandbox-key-secret-for-tests"
 WEBHOOK_SECRET = "sandbox-webhook-secret-for-tests"
 # Short, so retry tests take milliseconds; the count (4 attempts) is what they check.
 RETRY_DELAYS = (0.01, 0.02, 0.04)
+
+
+def basic_auth_header(key_id: str = KEY_ID, key_secret: str = KEY_SECRET) -> dict[str, str]:
+    """HTTP Basic credentials as Razorpay's SDK sends them (aiohttp deprecates `ClientSession(auth=...)`)."""
+    token = base64.b64encode(f"{key_id}:{key_secret}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
 
 
 @dataclass

@@ -21,6 +21,7 @@ from tests.integration.payments.sandbox.support import (
     RETRY_DELAYS,
     WEBHOOK_SECRET,
     WebhookReceiver,
+    basic_auth_header,
 )
 from web.payments import (
     PaymentGateway,
@@ -111,7 +112,7 @@ async def test_unknown_ids_are_bad_requests(gateway: PaymentGateway) -> None:
 
 
 async def test_unexpected_field_is_refused(sandbox_server: SandboxServer) -> None:
-    async with aiohttp.ClientSession(auth=aiohttp.BasicAuth(KEY_ID, KEY_SECRET)) as http:
+    async with aiohttp.ClientSession(headers=basic_auth_header()) as http:
         async with http.post(f"{sandbox_server.url}/v1/orders",
                              json={"amount": 1000, "currency": "INR", "colour": "red"}) as reply:
             assert reply.status == 400
@@ -537,7 +538,7 @@ async def test_checkout_js_is_served(sandbox_server: SandboxServer) -> None:
 
 
 async def test_unknown_api_path_answers_in_razorpay_format(sandbox_server: SandboxServer) -> None:
-    async with aiohttp.ClientSession(auth=aiohttp.BasicAuth(KEY_ID, KEY_SECRET)) as http:
+    async with aiohttp.ClientSession(headers=basic_auth_header()) as http:
         async with http.get(f"{sandbox_server.url}/v1/widgets") as reply:
             assert reply.status == 400
             body = await reply.json()
