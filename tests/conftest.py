@@ -23,6 +23,14 @@ from web.passwords import fast_test_hasher
 START = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # With pytest-xdist's `--dist loadgroup`, the timing-sensitive tests (real aiortc media, Chromium) run one
+    # after another on one worker while the other workers take the database tests.
+    for item in items:
+        if item.get_closest_marker("browser") or item.get_closest_marker("media"):
+            item.add_marker(pytest.mark.xdist_group("media_and_browser"))
+
+
 @pytest.fixture(scope="session")
 def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestDatabases]:
     """Tables made once per run (SQLite template, PostgreSQL schema); every test gets them empty."""
