@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,12 +15,28 @@ from aiohttp.test_utils import TestClient
 from models.clock import ManualClock
 from models.db import Database
 from tests.support.api import ApiClient
-from tests.support.database import test_database
+from tests.support.database import TestDatabases
 from web.accounts.passwords import fast_test_hasher
 from web.app import create_app
 from web.config import Config, load_config
 
 START = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # With pytest-xdist's `--dist loadgroup`, the timing-sensitive tests (real aiortc media, Chromium) run one
+    # after another on one worker while the other workers take the database tests.
+    for item in items:
+        if item.get_closest_marker("browser") or item.get_closest_marker("media"):
+            item.add_marker(pytest.mark.xdist_group("media_and_browser"))
+
+
+@pytest.fixture(scope="session")
+def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestDatabases]:
+    """Tables made once per run (SQLite template, PostgreSQL schema); every test gets them empty."""
+    made = TestDatabases(tmp_path_factory.mktemp("databases"))
+    yield made
+    made.close()
 
 
 @pytest.fixture
@@ -34,8 +50,8 @@ def db_kind(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-async def database(db_kind: str, tmp_path: Path) -> AsyncIterator[Database]:
-    async with test_database(db_kind, tmp_path) as db:
+async def database(db_kind: str, tmp_path: Path, databases: TestDatabases) -> AsyncIterator[Database]:
+    async with databases.open(db_kind, tmp_path) as db:
         yield db
 
 
@@ -75,7 +91,7 @@ async def new_api(api: ApiClient) -> AsyncIterator[Callable[[], Awaitable[ApiCli
     made: list[TestClient] = []
 
     async def make() -> ApiClient:
-        client = TestClient(api.client.server)
+        client: TestClient[Any, Any] = TestClient(api.client.server)
         await client.start_server()
         made.append(client)
         return ApiClient(client)

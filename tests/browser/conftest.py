@@ -1,11 +1,19 @@
-"""Page tests: the real app on a loopback port and Debian's headless Chromium."""
+"""Page tests: the real app on a loopback port and Debian's headless Chromium.
+
+One Chromium serves every test here (launching Playwright's driver and the browser costs about half a second
+a test); each test works in browser contexts of its own, and the `browser` fixture closes whatever contexts
+the test opened, so no cookie, storage or open page outlives it. Playwright's objects belong to the event
+loop that started them, so every test and async fixture in this folder runs on pytest-asyncio's session
+loop (the hook below marks the tests; fixtures say `loop_scope="session"`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, async_playwright
@@ -14,13 +22,24 @@ from models.clock import SystemClock
 from models.db import Database
 from tests.conftest import make_config
 from tests.support.browser import chromium_args, chromium_executable
-from tests.support.database import test_database
+from tests.support.database import TestDatabases
 from web.accounts.passwords import fast_test_hasher
 from web.app import create_app
 
+BROWSER_TESTS = Path(__file__).parent
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # A conftest's collection hook sees the whole session's items: mark only this folder's tests.
+    on_session_loop = pytest.mark.asyncio(loop_scope="session")
+    for item in items:
+        if pytest_asyncio.is_async_test(item) and item.path.is_relative_to(BROWSER_TESTS):
+            item.add_marker(on_session_loop, append=False)
+
+
+@pytest_asyncio.fixture(scope="package", loop_scope="session")
+async def chromium() -> AsyncIterator[Browser]:
+    """The one Chromium of this folder's tests, closed after the last of them."""
     async with async_playwright() as pw:
         instance = await pw.chromium.launch(executable_path=chromium_executable(), args=chromium_args())
         try:
@@ -29,9 +48,19 @@ async def browser() -> AsyncIterator[Browser]:
             await instance.close()
 
 
-@pytest.fixture
-async def browser_db(tmp_path: Path) -> AsyncIterator[Database]:
-    async with test_database("sqlite", tmp_path) as db:
+@pytest_asyncio.fixture(loop_scope="session")
+async def browser(chromium: Browser) -> AsyncIterator[Browser]:
+    """The shared Chromium; the contexts (and pages) this test opens are closed after it."""
+    before = set(chromium.contexts)
+    yield chromium
+    for context in chromium.contexts:
+        if context not in before:
+            await context.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def browser_db(tmp_path: Path, databases: TestDatabases) -> AsyncIterator[Database]:
+    async with databases.open("sqlite", tmp_path) as db:
         yield db
 
 
@@ -41,7 +70,7 @@ def browser_app(tmp_path: Path, browser_db: Database) -> web.Application:
     return create_app(make_config(tmp_path), clock=SystemClock(), passwords=fast_test_hasher(), database=browser_db)
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
 async def live_server(browser_app: web.Application) -> AsyncIterator[str]:
     server = TestServer(browser_app, host="127.0.0.1")
     await server.start_server()
@@ -50,3 +79,18 @@ async def live_server(browser_app: web.Application) -> AsyncIterator[str]:
     finally:
         await server.close()
 
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def aiohttp_server() -> AsyncIterator[Callable[[web.Application], Awaitable[TestServer]]]:
+    """pytest-aiohttp's fixture of the same name, on the session loop: servers started, closed after the test."""
+    servers: list[TestServer] = []
+
+    async def start(app: web.Application) -> TestServer:
+        server = TestServer(app, host="127.0.0.1")
+        await server.start_server()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        await server.close()

@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import pytest_asyncio
 from PIL import Image
 from playwright.async_api import Browser, BrowserContext, Locator, Page, WebSocketRoute, expect
 
@@ -112,7 +113,7 @@ class Stage:
     page_errors: list[str] = field(default_factory=list)
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
 async def stage(browser: Browser) -> AsyncIterator[Stage]:
     opened = Stage()
     yield opened

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Locator, Page, expect
 
 from models.clock import SystemClock
@@ -70,7 +71,7 @@ def toast(page: Page, text: str) -> Locator:
     return page.locator("#toasts .toast").filter(has_text=text)
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
 async def people(browser: Browser, browser_db: Database, live_server: str) -> AsyncIterator[tuple[Person, Person]]:
     mentor = await person(browser, browser_db, live_server, Role.MENTOR, "maya@example.com", "Maya Mentor")
     learner = await person(browser, browser_db, live_server, Role.LEARNER, "lena@example.com", "Lena Learner")

@@ -44,6 +44,6 @@ async def test_a_deadlocked_transaction_is_run_again(database: Database) -> None
         retry_transaction(writer("b", 2, 1, second_locked, first_locked)),
     )
     async with database.engine.connect() as conn:
-        values = dict((await conn.execute(text("SELECT id, v FROM pair"))).all())
+        values: dict[int, int] = dict((await conn.execute(text("SELECT id, v FROM pair"))).all())
     assert values == {1: 2, 2: 2}
     assert runs["a"] + runs["b"] == 3, runs  # exactly one side was aborted and run again

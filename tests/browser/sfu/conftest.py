@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
+import pytest_asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
@@ -19,7 +19,7 @@ from web.room.sfu import setup_rtc
 SECRET = "sfu-browser-secret"
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
 async def sfu_site(tmp_path: Path) -> AsyncIterator[tuple[str, MediaNode, Callable[[str], str]]]:
     app = web.Application()
     app[keys.CONFIG] = load_config(environ={}, overrides={"media": {"ice_hosts": ["127.0.0.1"]}})

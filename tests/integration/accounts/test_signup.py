@@ -49,7 +49,7 @@ async def test_taken_email_is_409_and_leaves_nothing_behind(api: ApiClient) -> N
 
 
 async def test_each_bad_field_is_named(api: ApiClient) -> None:
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"email": "not-an-email"}, "email"),
         ({"password": "short1"}, "password"),
         ({"password": "onlyletters"}, "password"),

@@ -1,4 +1,4 @@
-"""Fixtures for the realtime tests: real Redis, a real SQLite database, a small app.
+"""Fixtures for the realtime tests: real Redis, a real SQLite (or PostgreSQL) database, a small app.
 
 Tests that need Redis fail (never skip) when it is down: the bus they build cannot connect.
 """
@@ -7,20 +7,20 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from redis.asyncio import Redis
-from rt_helpers import PG_ADMIN_URL, REDIS_URL, BusFactory, ClientFactory, People
 
 from models.clock import ManualClock
 from models.db import Database
-from models.tables import Booking, MentorSession, User
+from models.tables import User
+from tests.integration.realtime.support import REDIS_URL, BusFactory, ClientFactory, People, seed_people
+from tests.support.database import TestDatabases
 from web.realtime.bus import EventBus, HistoryPolicy
 from web.realtime.memory import InProcessBus
 from web.realtime.redis_bus import RedisBus
@@ -83,67 +83,15 @@ async def bus_factory(
 
 
 @pytest.fixture
-async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    """SQLite by default; `BOTH_DATABASES` also runs a test on a throwaway PostgreSQL database."""
-    if getattr(request, "param", "sqlite") == "sqlite":
-        database = Database(f"sqlite+aiosqlite:///{tmp_path / 'realtime.db'}")
-        await database.create_all()
+async def db(request: pytest.FixtureRequest, tmp_path: Path, databases: TestDatabases) -> AsyncIterator[Database]:
+    """SQLite by default; `BOTH_DATABASES` also runs a test on the run's PostgreSQL schema."""
+    async with databases.open(getattr(request, "param", "sqlite"), tmp_path, name="realtime.db") as database:
         yield database
-        await database.dispose()
-        return
-    name = f"rt_{uuid.uuid4().hex[:16]}"
-    admin = await asyncpg.connect(PG_ADMIN_URL)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        database = Database(f"postgresql+asyncpg://root@127.0.0.1:5432/{name}")
-        try:
-            await database.create_all()
-            yield database
-        finally:
-            await database.dispose()
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 @pytest.fixture
 async def people(db: Database, clock: ManualClock) -> People:
-    now = clock.now()
-    async with db.session() as session:
-        users = [
-            User(email=f"{name}@example.com", password_hash="x", name=name, role=role, created_at=now)
-            for name, role in [
-                ("mentor", "mentor"),
-                ("booked", "learner"),
-                ("pending", "learner"),
-                ("stranger", "learner"),
-                ("admin", "admin"),
-            ]
-        ]
-        session.add_all(users)
-        await session.flush()
-        mentor, booked, pending, stranger, admin = users
-        assert mentor.id is not None
-        live = MentorSession(
-            mentor_id=mentor.id,
-            title="Async Python",
-            start_at=now + timedelta(hours=1),
-            capacity=5,
-            room_code="room-abc",
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(live)
-        await session.flush()
-        assert live.id is not None and booked.id is not None and pending.id is not None
-        session.add_all(
-            [
-                Booking(session_id=live.id, learner_id=booked.id, status="confirmed", created_at=now),
-                Booking(session_id=live.id, learner_id=pending.id, status="pending_payment", created_at=now),
-            ]
-        )
-        await session.commit()
-    return People(mentor, booked, pending, stranger, admin, live)
+    return await seed_people(db, clock)
 
 
 @pytest.fixture
