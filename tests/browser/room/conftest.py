@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page
 
 from models.clock import SystemClock
@@ -75,7 +76,7 @@ def watch_errors(who: Person, errors: list[str]) -> None:
     who.page.on("pageerror", lambda error: errors.append(f"{who.name}: {error}"))
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
 async def people(browser: Browser, browser_db: Database, live_server: str) -> AsyncIterator[PersonFactory]:
     contexts: list[BrowserContext] = []
 

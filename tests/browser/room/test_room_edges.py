@@ -7,6 +7,7 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
+import pytest_asyncio
 from playwright.async_api import Browser, FilePayload, WebSocketRoute, async_playwright, expect
 
 from models.enums import Role
@@ -19,9 +20,10 @@ pytestmark = pytest.mark.browser
 OpenRoom = Callable[..., Awaitable[Room]]
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(scope="package", loop_scope="session")
 async def browser_without_fake_ui() -> AsyncIterator[Browser]:
-    # Without --use-fake-ui-for-media-stream the context's permissions decide (browser-testing notes).
+    # A second shared Chromium for this folder: without --use-fake-ui-for-media-stream the context's
+    # permissions decide (browser-testing notes); tests still open contexts of their own.
     async with async_playwright() as pw:
         instance = await pw.chromium.launch(executable_path=chromium_executable(), args=chromium_args(fake_ui=False))
         try:
