@@ -36,7 +36,11 @@ function render(bell, state, onOpen) {
   button.setAttribute("aria-haspopup", "true");
   button.setAttribute("aria-expanded", String(state.open));
   button.setAttribute("aria-label", `Notifications, ${state.unread} unread`);
-  button.textContent = "🔔";
+  // An inline icon: an emoji bell renders as an empty box where no emoji font is installed.
+  button.innerHTML =
+    '<svg width="18" height="18" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" ' +
+    'stroke-linecap="round" stroke-linejoin="round" aria-hidden="true"><path d="M6 8a6 6 0 0 1 12 0c0 7 3 9 3 9H3s3-2 3-9"/>' +
+    '<path d="M10.3 21a1.94 1.94 0 0 0 3.4 0"/></svg>';
   if (state.unread > 0) {
     const badge = document.createElement("span");
     badge.className = "bell-badge";
