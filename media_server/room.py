@@ -213,17 +213,20 @@ class Room:
 
     def _speaker_tick(self) -> None:
         self._speaker_timer = None
-        now = time.monotonic()
-        max_age = 2 * self.settings.speaker_interval
-        levels: dict[str, int] = {}
-        for publication in self._microphones():
-            # Every microphone is drained; a muted one is never a candidate.
-            level = publication.take_audio_level(now, max_age)
-            if not publication.muted:
-                levels[publication.participant_id] = min(level, levels.get(publication.participant_id, level))
-        if self.speaker.update(now, levels):
-            self._announce_speaker()
-        self._watch_speaker()
+        try:
+            now = time.monotonic()
+            max_age = 2 * self.settings.speaker_interval
+            levels: dict[str, int] = {}
+            for publication in self._microphones():
+                # Every microphone is drained; a muted one is never a candidate.
+                level = publication.take_audio_level(now, max_age)
+                if not publication.muted:
+                    levels[publication.participant_id] = min(level, levels.get(publication.participant_id, level))
+            if self.speaker.update(now, levels):
+                self._announce_speaker()
+        finally:
+            # A timer callback that raised would otherwise never run again.
+            self._watch_speaker()
 
     def _announce_speaker(self) -> None:
         current = self.speaker.current
