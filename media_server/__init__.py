@@ -9,6 +9,7 @@ Nothing here imports `web`, `models` or `workers`. Map: docs/architecture.md, "m
 
 from media_server.errors import MediaServerError, ProtocolError, TokenError, TokenExpired
 from media_server.events import (
+    ActiveSpeakerChanged,
     ChatPosted,
     Listener,
     NodeEvent,
@@ -24,6 +25,7 @@ from media_server.settings import MediaSettings
 from media_server.tokens import JoinClaims, sign_join_token, verify_join_token
 
 __all__ = [
+    "ActiveSpeakerChanged",
     "ChatPosted",
     "JoinClaims",
     "Listener",

@@ -38,6 +38,15 @@ class QualityChanged:
 
 
 @dataclass(frozen=True)
+class ActiveSpeakerChanged:
+    """The room's active speaker changed (None: nobody is speaking); e.g. for recordings."""
+
+    room: str
+    participant_id: str | None
+    user_id: str | None
+
+
+@dataclass(frozen=True)
 class RoomStarted:
     room: str
     user_id: str
@@ -78,5 +87,7 @@ class RoomEnded:
     whiteboard: list[dict[str, Any]] = field(default_factory=list)
 
 
-NodeEvent = ParticipantJoined | ParticipantLeft | QualityChanged | RoomStarted | RoomEnded | ChatPosted
+NodeEvent = (
+    ParticipantJoined | ParticipantLeft | QualityChanged | RoomStarted | RoomEnded | ChatPosted | ActiveSpeakerChanged
+)
 Listener = Callable[[NodeEvent], Awaitable[None] | None]

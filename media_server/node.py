@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +27,8 @@ from media_server.settings import MediaSettings
 from media_server.tokens import JoinClaims, verify_join_token
 
 log = logging.getLogger(__name__)
+# The end that ends the session (the host's `end`); `empty` and `node_closed` do not.
+ENDED_BY_HOST = "ended_by_host"
 
 
 def _utc_now() -> datetime:
@@ -40,6 +43,9 @@ class MediaNode:
         self._secret = secret
         self.now = clock or _utc_now
         self.rooms: dict[str, Room] = {}
+        # Codes of rooms whose session ended (the host's end or `end_room`), oldest first,
+        # so a join token still valid after the end gets `ended: true`, not a new room.
+        self._ended: OrderedDict[str, None] = OrderedDict()
         self._listeners: list[Listener] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self.quality = QualityMonitor(settings.quality_interval, settings.quality_window, self.participants)
@@ -105,16 +111,35 @@ class MediaNode:
         return room
 
     async def end_room(self, code: str, reason: str) -> bool:
-        """End the room if this node hosts it: `end` to everyone, media closed, recording finished."""
+        """The session is over: end the room if this node hosts it (`end` to everyone,
+        media closed, recording finished) and refuse to open it again. True if it was hosted."""
+        self._remember_ended(code)
         room = self.rooms.get(code)
         if room is None:
             return False
         await room.end(reason)
         return True
 
+    def room_ended(self, code: str) -> bool:
+        """Whether the session of this room ended (a join gets the ended screen)."""
+        room = self.rooms.get(code)
+        if room is not None and room.ended and room.end_reason == ENDED_BY_HOST:
+            return True  # still closing: remembered once it is closed
+        return code in self._ended
+
+    def _remember_ended(self, code: str) -> None:
+        self._ended[code] = None
+        self._ended.move_to_end(code)
+        while len(self._ended) > self.settings.ended_rooms_kept:
+            self._ended.popitem(last=False)
+
     def room_closed(self, room: Room) -> None:
         if self.rooms.get(room.code) is room:
             del self.rooms[room.code]
+        if room.end_reason == ENDED_BY_HOST:
+            # The host's `end` ends the session; a room that emptied or a node that
+            # stopped does not (the session carries on and the room may open again).
+            self._remember_ended(room.code)
 
     def participants(self) -> Iterator[Participant]:
         """Everyone in every room, room by room (the quality monitor's round)."""

@@ -3,7 +3,12 @@
 Lifecycle (ParticipantState): active -> (disconnected -> active)* -> left, and left
 is final. The signaling socket may be replaced (resume) and so may the peer
 connection (aiortc cannot restart ICE); the participant, its publications and its
-subscriptions keep their identity.
+subscriptions keep their identity. What the room sees is `connection_state`:
+"reconnecting" while the socket is gone (and for `resume_settle` seconds after it came
+back) or while the media connection is being replaced, "connected" otherwise; each
+change is reported to the room (`participant_changed`).
+
+An observer (an admin's token) receives everyone's media and may publish nothing.
 
 A participant reaches its room only through `ParticipantParent` (Room implements
 it); it never imports the room module.
@@ -53,6 +58,8 @@ class ParticipantParent(Protocol):
 
     def quality_changed(self, participant: Participant) -> None: ...
 
+    def participant_changed(self, participant: Participant) -> None: ...
+
 
 class ParticipantState(StrEnum):
     ACTIVE = "active"  # its signaling socket is up
@@ -67,6 +74,8 @@ _NEXT = {
 }
 
 _ids = itertools.count(1)
+CONNECTED = "connected"
+RECONNECTING = "reconnecting"
 
 
 class Participant:
@@ -77,6 +86,7 @@ class Participant:
         self.name = claims.name
         self.role = claims.role
         self.is_host = claims.is_host
+        self.observer = claims.is_observer
         self.record = claims.record
         self.settings = settings
         self.resume_key = secrets.token_urlsafe(24)
@@ -93,6 +103,11 @@ class Participant:
         self._restart_flag = False
         self._tasks: set[asyncio.Task[Any]] = set()
         self._grace: asyncio.TimerHandle | None = None
+        # True from a media restart until its new peer connection is up.
+        self._replacing_media = False
+        # Set from a resume after a dropped socket until `resume_settle` has passed.
+        self._settling: asyncio.TimerHandle | None = None
+        self._reported = CONNECTED
 
     def _move_to(self, state: ParticipantState) -> None:
         """The only place the state changes."""
@@ -101,6 +116,22 @@ class Participant:
         if state not in _NEXT[self.state]:
             raise RuntimeError(f"participant {self.id}: {self.state} -> {state} is not a transition")
         self.state = state
+        self._report_connection()
+
+    @property
+    def connection_state(self) -> str:
+        if self.state is ParticipantState.DISCONNECTED or self._replacing_media or self._settling is not None:
+            return RECONNECTING
+        return CONNECTED
+
+    def _report_connection(self) -> None:
+        """Tell the room when `connection_state` changed (both ways), never twice."""
+        if self.state is ParticipantState.LEFT:
+            return
+        current = self.connection_state
+        if current != self._reported:
+            self._reported = current
+            self.room.participant_changed(self)
 
     # -- signaling --------------------------------------------------------------
     def message(self, payload: dict[str, Any]) -> None:
@@ -114,6 +145,8 @@ class Participant:
             "name": self.name,
             "role": self.role,
             "connected": self.state is ParticipantState.ACTIVE,
+            "state": self.connection_state,
+            "observer": self.observer,
             "publications": [p.describe() for p in self.publications.values() if p.live],
             "quality": self.quality,
         }
@@ -126,14 +159,34 @@ class Participant:
             self._move_to(ParticipantState.DISCONNECTED)
             self._grace = asyncio.get_running_loop().call_later(self.settings.resume_grace, on_timeout)
 
-    async def resumed(self, channel: Channel, restart_media: bool = False) -> None:
+    def reattach(self, channel: Channel) -> None:
+        """A resume: `channel` replaces the lost (or stale) socket; the room hears of it.
+
+        A resume on a new socket while the old one still looks open is a drop too: the
+        client saw its socket die before the server did.
+        """
+        dropped = self.state is ParticipantState.DISCONNECTED or (
+            self.channel is not None and self.channel is not channel
+        )
         if self._grace is not None:
             self._grace.cancel()
             self._grace = None
         if self.channel is not None and self.channel is not channel:
             self.channel.close()
         self.channel = channel
+        if dropped:
+            if self._settling is not None:
+                self._settling.cancel()
+            self._settling = asyncio.get_running_loop().call_later(self.settings.resume_settle, self._settled)
         self._move_to(ParticipantState.ACTIVE)
+        self._report_connection()
+
+    def _settled(self) -> None:
+        self._settling = None
+        self._report_connection()
+
+    async def resume_media(self, restart_media: bool = False) -> None:
+        """After `reattach`: a new peer connection if asked or lost, else the pending offer again."""
         if self.media_lost or restart_media:
             await self.restart_media()
         elif self.negotiator is not None:
@@ -153,9 +206,18 @@ class Participant:
         self._restart_flag = restart
         self.negotiator = Negotiator(pc, self.settings.ice_hosts, self._send_offer)
 
+        if restart:
+            self._replacing_media = True
+            self._report_connection()
+
         @pc.on("connectionstatechange")
         def on_state() -> None:
-            if pc is self.pc and pc.connectionState in ("failed", "closed") and self.state is not ParticipantState.LEFT:
+            if pc is not self.pc or self.state is ParticipantState.LEFT:
+                return
+            if pc.connectionState == "connected" and self._replacing_media:
+                self._replacing_media = False
+                self._report_connection()
+            elif pc.connectionState in ("failed", "closed"):
                 self._spawn(self._on_media_failed())
 
         for publication in kept:
@@ -178,6 +240,8 @@ class Participant:
             await self.restart_media()
 
     def _add_publication(self, source: str, codec_name: str | None) -> Publication:
+        if self.observer:
+            raise ProtocolError("observers watch and send no media", "forbidden")
         if source not in SOURCES:
             raise ProtocolError(f"unknown source {source!r}")
         existing = self.publications.get(source)
@@ -354,6 +418,9 @@ class Participant:
         if self._grace is not None:
             self._grace.cancel()
             self._grace = None
+        if self._settling is not None:
+            self._settling.cancel()
+            self._settling = None
         live = [p for p in self.publications.values() if p.live]
         for publication in self.publications.values():
             publication.end()

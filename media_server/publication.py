@@ -6,6 +6,10 @@ closes every sink (subscriptions, the recording track). A media reconnect binds 
 new receiver to the same publication (generation + 1), so subscriptions and the
 recording carry on; frames from an older binding are ignored.
 
+An audio publication also keeps the loudest RFC 6464 level its packets carried since
+the room's speaker timer last read it (`take_audio_level`): the only per-packet work
+for the active speaker.
+
 The publication tells its participant that its source ended through a callback;
 it never imports the participant.
 """
@@ -13,6 +17,7 @@ it never imports the participant.
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Callable
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -31,6 +36,7 @@ if TYPE_CHECKING:
     from aiortc import RTCRtpReceiver, RTCRtpTransceiver
 
 _ids = itertools.count(1)
+SILENT = 127  # RFC 6464: -127 dBov, digital silence
 
 
 class PublicationState(StrEnum):
@@ -70,6 +76,9 @@ class Publication:
         self.media_ssrc: int | None = None
         self._generation = 0
         self._on_source_end = on_source_end
+        # The loudest level heard since the last read, and when a level last arrived.
+        self.audio_level = SILENT
+        self.audio_heard_at = 0.0
 
     def _move_to(self, state: PublicationState) -> bool:
         """The only place the state changes; False when it already was `state`."""
@@ -123,6 +132,20 @@ class Publication:
                 self._on_source_end(self)
 
         inbound.tap_receiver(transceiver.receiver, self.kind, on_frame, on_end, forwarder.resync)
+        if self.kind == "audio":
+            inbound.watch_audio_level(transceiver.receiver, self._heard)
+
+    def _heard(self, level: int) -> None:
+        """Per audio packet (hot path): store, nothing else."""
+        if level < self.audio_level:
+            self.audio_level = level
+        self.audio_heard_at = time.monotonic()
+
+    def take_audio_level(self, now: float, max_age: float) -> int:
+        """The loudest level since the last call (SILENT when none arrived within `max_age`)."""
+        level = self.audio_level if now - self.audio_heard_at <= max_age else SILENT
+        self.audio_level = SILENT
+        return level
 
     def go_live(self) -> bool:
         """The publisher's answer accepted the m-line; True the first time."""

@@ -6,6 +6,10 @@ and its recording is finished; an ended room is removed from the node and never
 reopened. Whether the host has started the session is a fact (`started_at`), not a
 state: a room can end without being started.
 
+The room also decides its active speaker (`speaker.ActiveSpeaker`) on a timer that runs
+only while two or more microphones are live, and announces each change as `speaker`.
+Observers (admins) are in the room but never counted as attendees.
+
 A room reaches its node only through `RoomParent` (MediaNode implements it); it
 never imports the node module.
 """
@@ -16,11 +20,13 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+from media_server.errors import ProtocolError
 from media_server.events import (
+    ActiveSpeakerChanged,
     ChatPosted,
     NodeEvent,
     ParticipantJoined,
@@ -33,6 +39,7 @@ from media_server.participant import Channel, Participant
 from media_server.publication import Publication
 from media_server.recording.recorder import Recorder
 from media_server.settings import MediaSettings
+from media_server.speaker import ActiveSpeaker
 from media_server.tokens import JoinClaims
 
 
@@ -73,8 +80,11 @@ class Room:
         self.chat: deque[dict[str, Any]] = deque(maxlen=self.settings.chat_history)
         self.whiteboard: deque[dict[str, Any]] = deque(maxlen=self.settings.whiteboard_history)
         self.recorder: Recorder | None = None
-        self.started_at: float | None = None
+        self.started_at: datetime | None = None
+        self.end_reason: str | None = None
         self.state = RoomState.OPEN
+        self.speaker = ActiveSpeaker(self.settings.speaker_threshold, self.settings.speaker_hold)
+        self._speaker_timer: asyncio.TimerHandle | None = None
         self._chat_ids = 0
 
     def _move_to(self, state: RoomState) -> None:
@@ -90,6 +100,8 @@ class Room:
 
     # -- membership ------------------------------------------------------------------
     async def join(self, claims: JoinClaims, channel: Channel, sources: list[tuple[str, str | None]]) -> Participant:
+        if claims.is_observer and sources:
+            raise ProtocolError("observers watch and send no media; join without 'publish'", "forbidden")
         for other in list(self.participants.values()):
             if other.user_id == claims.user_id:
                 other.message({"type": "error", "code": "replaced", "message": "joined from elsewhere"})
@@ -108,13 +120,18 @@ class Room:
                 "resume_key": participant.resume_key,
                 "room": self.code,
                 "role": participant.role,
+                "observer": participant.observer,
                 "started": self.started_at is not None,
+                "started_at": iso_utc(self.started_at),
+                "ended": False,
                 "recording": self.recorder is not None,
                 "participants": self.describe(),
+                "attendees": self.attendees(),
                 "chat": list(self.chat),
                 "whiteboard": list(self.whiteboard),
             }
         )
+        self.send_speaker(participant)
         self.node.emit(ParticipantJoined(self.code, participant.id, claims.user_id, claims.name, claims.role))
         self.broadcast_participants(exclude=participant)
         await participant.start_media(sources)
@@ -166,6 +183,7 @@ class Room:
         if self.recorder is not None:
             self.recorder.add(publication)
         self.broadcast_participants()
+        self._watch_speaker()
 
     async def publication_ended(self, publication: Publication) -> None:
         for participant in self.participants.values():
@@ -173,6 +191,53 @@ class Room:
         if self.recorder is not None:
             self.recorder.remove(publication)
         self.broadcast_participants()
+        self._watch_speaker()
+
+    # -- active speaker ------------------------------------------------------------------
+    def _microphones(self) -> list[Publication]:
+        return [p for p in self.live_publications() if p.kind == "audio"]
+
+    def _watch_speaker(self) -> None:
+        """Run the speaker timer only while two or more microphones are live."""
+        enough = not self.ended and len(self._microphones()) >= 2
+        if enough and self._speaker_timer is None:
+            self._speaker_timer = asyncio.get_running_loop().call_later(
+                self.settings.speaker_interval, self._speaker_tick
+            )
+        elif not enough:
+            if self._speaker_timer is not None:
+                self._speaker_timer.cancel()
+                self._speaker_timer = None
+            if self.speaker.reset():
+                self._announce_speaker()
+
+    def _speaker_tick(self) -> None:
+        self._speaker_timer = None
+        try:
+            now = time.monotonic()
+            max_age = 2 * self.settings.speaker_interval
+            levels: dict[str, int] = {}
+            for publication in self._microphones():
+                # Every microphone is drained; a muted one is never a candidate.
+                level = publication.take_audio_level(now, max_age)
+                if not publication.muted:
+                    levels[publication.participant_id] = min(level, levels.get(publication.participant_id, level))
+            if self.speaker.update(now, levels):
+                self._announce_speaker()
+        finally:
+            # A timer callback that raised would otherwise never run again.
+            self._watch_speaker()
+
+    def _announce_speaker(self) -> None:
+        current = self.speaker.current
+        self.broadcast({"type": "speaker", "participant_id": current})
+        speaker = self.participants.get(current) if current is not None else None
+        self.node.emit(ActiveSpeakerChanged(self.code, current, speaker.user_id if speaker is not None else None))
+
+    def send_speaker(self, participant: Participant) -> None:
+        """A (re)joining participant learns who is speaking now (nothing when nobody is)."""
+        if self.speaker.current is not None:
+            participant.message({"type": "speaker", "participant_id": self.speaker.current})
 
     # -- messages --------------------------------------------------------------------
     def broadcast(self, payload: dict[str, Any], exclude: Participant | None = None) -> None:
@@ -183,8 +248,18 @@ class Room:
     def describe(self) -> list[dict[str, Any]]:
         return [p.describe() for p in self.participants.values()]
 
+    def attendees(self) -> int:
+        """Everyone in the room but observers."""
+        return sum(1 for p in self.participants.values() if not p.observer)
+
     def broadcast_participants(self, exclude: Participant | None = None) -> None:
-        self.broadcast({"type": "participants", "participants": self.describe()}, exclude)
+        self.broadcast(
+            {"type": "participants", "participants": self.describe(), "attendees": self.attendees()}, exclude
+        )
+
+    def participant_changed(self, participant: Participant) -> None:
+        """Its connection state changed (reconnecting <-> connected): everyone sees it."""
+        self.broadcast_participants()
 
     def quality_changed(self, participant: Participant) -> None:
         quality = participant.quality
@@ -212,14 +287,25 @@ class Room:
 
     def start(self, participant: Participant) -> None:
         if self.started_at is None:
-            self.started_at = time.monotonic()
+            self.started_at = self.node.now()
             self.node.emit(RoomStarted(self.code, participant.user_id, self.recorder is not None))
-        self.broadcast({"type": "start", "by": participant.id, "recording": self.recorder is not None})
+        self.broadcast(
+            {
+                "type": "start",
+                "by": participant.id,
+                "recording": self.recorder is not None,
+                "started_at": iso_utc(self.started_at),
+            }
+        )
 
     async def end(self, reason: str) -> None:
         if self.ended:
             return
         self._move_to(RoomState.ENDING)
+        self.end_reason = reason
+        if self._speaker_timer is not None:
+            self._speaker_timer.cancel()
+            self._speaker_timer = None
         self.broadcast({"type": "end", "reason": reason})
         for participant in list(self.participants.values()):
             await self.leave(participant, "room_ended", end_if_empty=False)
@@ -227,3 +313,8 @@ class Room:
         self._move_to(RoomState.ENDED)
         self.node.room_closed(self)
         self.node.emit(RoomEnded(self.code, reason, files, list(self.whiteboard)))
+
+
+def iso_utc(moment: datetime | None) -> str | None:
+    """ISO 8601 UTC with a Z (what browsers' Date.parse reads the same everywhere)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment is not None else None

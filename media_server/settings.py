@@ -17,6 +17,10 @@ class MediaSettings:
     quality_window: float = 5.0
     # How long a participant whose signaling socket dropped keeps its place.
     resume_grace: float = 20.0
+    # How long a participant still shows as reconnecting after its socket came back: others
+    # see the drop even when the server learns of it only from the resume (a dropped
+    # network leaves the old socket open on our side), and a fresh connection may drop again.
+    resume_settle: float = 2.0
     # Minimum spacing of keyframe requests sent to one publisher.
     keyframe_interval: float = 0.3
     # Frames a subscription may hold before it skips to the next keyframe.
@@ -26,3 +30,10 @@ class MediaSettings:
     chat_history: int = 200
     whiteboard_history: int = 2000
     send_queue_messages: int = 512
+    # Active speaker: how often the room reads its microphones' levels, the level (RFC 6464,
+    # -dBov) a voice must beat to count, and how long the floor is held through pauses.
+    speaker_interval: float = 0.25
+    speaker_threshold: int = 50
+    speaker_hold: float = 1.0
+    # Rooms whose session ended, remembered so a stale join token gets the ended screen.
+    ended_rooms_kept: int = 4096

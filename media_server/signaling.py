@@ -18,6 +18,7 @@ from aiortc.sdp import candidate_from_sdp
 from media_server import protocol
 from media_server.errors import MediaServerError, ProtocolError, RoomClosed, TokenError, TokenExpired
 from media_server.participant import ParticipantState
+from media_server.room import iso_utc
 from media_server.tokens import JoinClaims
 
 if TYPE_CHECKING:
@@ -142,6 +143,16 @@ class Session:
         sources = protocol.publish_list(message)
         if self.node.closed:
             raise RoomClosed("this media node is shutting down")
+        if self.node.room_ended(self.claims.room):
+            # A reload after the end (with a token issued before it): show the ended screen.
+            self.channel.send(
+                {"type": "join", "participant_id": None, "resume_key": None, "room": self.claims.room,
+                 "role": self.claims.role, "observer": self.claims.is_observer, "started": False,
+                 "started_at": None, "ended": True, "recording": False, "participants": [], "attendees": 0,
+                 "chat": [], "whiteboard": []}
+            )
+            self.finished = True
+            return
         room = self.node.room(self.claims.room)
         self.room = room
         self.participant = await room.join(self.claims, self.channel, sources)
@@ -156,16 +167,22 @@ class Session:
         if participant.user_id != self.claims.user_id:
             raise TokenError("resume key belongs to another user")
         self.room, self.participant = room, participant
+        participant.reattach(self.channel)
         self.channel.send(
             {
                 "type": "resume",
                 "participant_id": participant.id,
+                "started": room.started_at is not None,
+                "started_at": iso_utc(room.started_at),
+                "ended": room.ended,
                 "participants": room.describe(),
+                "attendees": room.attendees(),
                 "chat": list(room.chat),
                 "whiteboard": list(room.whiteboard),
             }
         )
-        await participant.resumed(self.channel, restart_media=message.get("restart_media") is True)
+        room.send_speaker(participant)
+        await participant.resume_media(restart_media=message.get("restart_media") is True)
 
     async def disconnected(self) -> None:
         participant, room = self.participant, self.room
@@ -218,7 +235,7 @@ async def _mute(session: Session, room: Room, p: Participant, message: dict[str,
 
 
 async def _participants(session: Session, room: Room, p: Participant, message: dict[str, Any]) -> None:
-    p.message({"type": "participants", "participants": room.describe()})
+    p.message({"type": "participants", "participants": room.describe(), "attendees": room.attendees()})
 
 
 async def _chat(session: Session, room: Room, p: Participant, message: dict[str, Any]) -> None:

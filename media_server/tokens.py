@@ -35,6 +35,11 @@ class JoinClaims:
         # Admins enter as observers: they neither start, end nor record a room.
         return self.role == "mentor"
 
+    @property
+    def is_observer(self) -> bool:
+        # An admin watching: receives everyone's media, sends none, is never an attendee.
+        return self.role == "admin"
+
 
 def _key(secret: str) -> bytes:
     return hmac.new(secret.encode(), _PURPOSE, hashlib.sha256).digest()

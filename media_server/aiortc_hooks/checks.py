@@ -12,6 +12,7 @@ from aiortc import RTCPeerConnection
 from media_server.aiortc_hooks.ice import GATHERER_CONNECTION, ICE_GATHER_FUNCTION, ICE_SEND
 from media_server.aiortc_hooks.inbound import (
     RECEIVER_DECODER_QUEUE,
+    RECEIVER_HANDLE_RTP,
     RECEIVER_JITTER_BUFFER,
     RECEIVER_NACK_GENERATOR,
     RECEIVER_REMOTE_STREAMS,
@@ -27,6 +28,7 @@ from media_server.aiortc_hooks.outbound import SENDER_ENCODER, SENDER_RTP_HISTOR
 def check_hooks() -> list[str]:
     """Names this module needs that the installed aiortc/aioice lack (empty when fine)."""
     import aioice.ice
+    import aiortc.rtcdtlstransport as transport_module
     import aiortc.rtcrtpreceiver as receiver_module
     import aiortc.rtcrtpsender as sender_module
 
@@ -49,6 +51,7 @@ def check_hooks() -> list[str]:
             (getattr(receiver.transport, TRANSPORT_ROUTER, None), ROUTER_SSRC_TABLE),
             (receiver.transport.transport.iceGatherer, GATHERER_CONNECTION),
             (receiver, RECEIVER_REMOTE_STREAMS),
+            (receiver, RECEIVER_HANDLE_RTP),
         ):
             if obj is None or not hasattr(obj, name):
                 missing.append(f"{type(obj).__name__}.{name}")
@@ -61,6 +64,8 @@ def check_hooks() -> list[str]:
         pass
     # Behaviour the hooks assume, read from the source that implements it.
     import aiortc.jitterbuffer as jitter_module
+    from aiortc import rtp
+    from aiortc.codecs import HEADER_EXTENSIONS
 
     buffer_source = inspect.getsource(jitter_module.JitterBuffer)
     checks = {
@@ -83,6 +88,17 @@ def check_hooks() -> list[str]:
         in inspect.getsource(sender_module.RTCRtpSender._handle_rtcp_packet),
         "receive() registers through the transport": "_register_rtp_receiver(self, parameters)"
         in inspect.getsource(receiver_module.RTCRtpReceiver.receive),
+        "transport hands each RTP packet to receiver._handle_rtp_packet (looked up per packet)": (
+            "await receiver._handle_rtp_packet(packet, arrival_time_ms=arrival_time_ms)"
+            in inspect.getsource(transport_module.RTCDtlsTransport._handle_rtp_data)
+        ),
+        "RTP parsing fills extensions.audio_level with (vad, level)": (
+            "values.audio_level = (vad_level & 0x80 == 0x80, vad_level & 0x7F)"
+            in inspect.getsource(rtp.HeaderExtensionsMap.get)
+        ),
+        "audio m-lines negotiate ssrc-audio-level": any(
+            ext.uri == "urn:ietf:params:rtp-hdrext:ssrc-audio-level" for ext in HEADER_EXTENSIONS["audio"]
+        ),
         "aioice gathers hosts through get_component_candidates": "get_component_candidates(component=component"
         in inspect.getsource(aioice.ice.Connection.gather_candidates),
     }

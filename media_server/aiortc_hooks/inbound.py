@@ -2,8 +2,8 @@
 
 A receiver's decoder queue is replaced by a `FrameTap`, its jitter buffers by ones that
 release a frame as soon as it is whole, and its RTX SSRCs are routed to it. Also
-keyframe (PLI) and NACK requests toward the publisher and the per-SSRC counters the
-quality monitor reads.
+keyframe (PLI) and NACK requests toward the publisher, the per-SSRC counters the
+quality monitor reads, and the audio level each packet carries (active speaker).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiortc import RTCPeerConnection, RTCRtpReceiver
@@ -26,6 +26,7 @@ RECEIVER_SEND_PLI = "_send_rtcp_pli"
 RECEIVER_SEND_NACK = "_send_rtcp_nack"
 RECEIVER_NACK_GENERATOR = "_RTCRtpReceiver__nack_generator"
 RECEIVER_REMOTE_STREAMS = "_RTCRtpReceiver__remote_streams"
+RECEIVER_HANDLE_RTP = "_handle_rtp_packet"
 TRANSPORT_REGISTER_RECEIVER = "_register_rtp_receiver"
 TRANSPORT_ROUTER = "_rtp_router"
 ROUTER_SSRC_TABLE = "ssrc_table"
@@ -191,6 +192,27 @@ def tap_receiver(
     buffer = ImmediateAudioBuffer() if kind == "audio" else MarkerJitterBuffer(on_skip, renack)
     setattr(receiver, RECEIVER_JITTER_BUFFER, buffer)
     return tap
+
+
+def watch_audio_level(receiver: RTCRtpReceiver, on_level: Callable[[int], None]) -> None:
+    """Call `on_level(level)` with each packet's RFC 6464 audio level (0..127 = -dBov).
+
+    aiortc parses the `ssrc-audio-level` header extension (negotiated for every audio
+    m-line) into `packet.extensions.audio_level = (vad, level)` but never reads it. The
+    transport hands every packet to the receiver's `_handle_rtp_packet`; a plain function
+    in its place reads the level and returns the original coroutine for the transport
+    to await, so the hot path gains one call and no allocation. The voice-activity bit
+    is ignored: aiortc senders always clear it and the level alone decides.
+    """
+    original = getattr(receiver, RECEIVER_HANDLE_RTP)
+
+    def handle(packet: RtpPacket, arrival_time_ms: int) -> Awaitable[None]:
+        level = packet.extensions.audio_level
+        if level is not None:
+            on_level(level[1])
+        return original(packet, arrival_time_ms=arrival_time_ms)
+
+    setattr(receiver, RECEIVER_HANDLE_RTP, handle)
 
 
 async def send_pli(receiver: RTCRtpReceiver, media_ssrc: int) -> None:

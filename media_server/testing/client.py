@@ -209,7 +209,9 @@ class SfuClient:
                 transceiver.sender.replaceTrack(track)
                 transceiver.direction = "sendonly"
                 mime = "audio/opus" if track.kind == "audio" else f"video/{self.codecs[source]}"
-                outbound.install_packer(transceiver.sender, mime)
+                if getattr(track, "pre_encoded", True):
+                    # Packets from a clip are packed; raw frames (ToneTrack) keep aiortc's encoder.
+                    outbound.install_packer(transceiver.sender, mime)
                 request = getattr(track, "request_keyframe", None)
                 if request is not None:
                     outbound.on_keyframe_request(transceiver.sender, request)

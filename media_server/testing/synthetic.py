@@ -3,6 +3,8 @@
 A clip is encoded once; a ClipTrack then plays it in real time as av.Packets, so a
 test peer costs what a browser's network stack costs, not a VP8 encoder. Every
 video frame carries its index as a row of black/white blocks, readable after decoding.
+A ToneTrack is the exception: a microphone that yields raw AudioFrames, because only
+frames aiortc encodes itself carry the audio-level header extension (active speaker).
 """
 
 from __future__ import annotations
@@ -144,6 +146,48 @@ class ClipTrack(MediaStreamTrack):
         if self.on_sent is not None:
             self.on_sent(index, now)
         return packet
+
+
+class ToneTrack(MediaStreamTrack):
+    """A microphone as raw 20 ms AudioFrames (48 kHz mono): a 440 Hz tone while `loud`, silence otherwise.
+
+    aiortc's sender encodes these with Opus and writes each packet's RFC 6464 level
+    (about -15 dBov for the tone, -127 for silence), as a browser does; pre-encoded
+    packets go out without one. `pre_encoded = False` tells the test client to leave
+    aiortc's encoder in place.
+    """
+
+    kind = "audio"
+    pre_encoded = False
+    RATE = 48000
+    SAMPLES = 960
+
+    def __init__(self, loud: bool = False, amplitude: int = 8000) -> None:
+        super().__init__()
+        self.loud = loud
+        t = np.arange(self.RATE // 440 * 440) / self.RATE  # whole periods: loops without a click
+        self._wave = (np.sin(2 * math.pi * 440 * t) * amplitude).astype(np.int16)
+        self._silence = np.zeros(self.SAMPLES, dtype=np.int16)
+        self._count = 0
+        self._start: float | None = None
+
+    async def recv(self) -> av.AudioFrame:  # type: ignore[override]
+        if self._start is None:
+            self._start = time.monotonic()
+        delay = self._start + self._count * self.SAMPLES / self.RATE - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if self.loud:
+            offset = self._count * self.SAMPLES % len(self._wave)
+            samples = np.take(self._wave, range(offset, offset + self.SAMPLES), mode="wrap")
+        else:
+            samples = self._silence
+        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = self.RATE
+        frame.pts = self._count * self.SAMPLES
+        frame.time_base = fractions.Fraction(1, self.RATE)
+        self._count += 1
+        return frame
 
 
 def encode_h264_clip(frames: int, width: int = 320, height: int = 240, fps: int = 30) -> list[bytes]:

@@ -32,6 +32,10 @@ def settings_from_config(config: Config) -> MediaSettings:
         quality_interval=config.float("media", "quality_interval_seconds"),
         quality_window=config.float("media", "quality_window_seconds"),
         resume_grace=config.float("media", "resume_grace_seconds"),
+        resume_settle=config.float("media", "resume_settle_seconds"),
+        speaker_interval=config.float("media", "speaker_interval_seconds"),
+        speaker_threshold=config.int("media", "speaker_threshold_dbov"),
+        speaker_hold=config.float("media", "speaker_hold_seconds"),
     )
 
 
