@@ -83,7 +83,7 @@ async def test_the_hosts_signaling_end_ends_the_session_once(live_room: Room, me
 
     await mentor.send({"type": "end"})
 
-    assert (await learner.wait_for("end", within=2))["reason"] == "ended_by_host"
+    assert (await learner.wait_for("end", within=5))["reason"] == "ended_by_host"
     await eventually(lambda: bus_tap.names(room.channel) == ["session.end"])
     assert await status(room) == "ended"
     view = await room.mentor.json("GET", f"/api/sessions/{room.session_id}", 200)
