@@ -11,10 +11,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from aiohttp import BodyPartReader, MultipartReader, web
-from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp import BodyPartReader, web
 
 from web.errors import ApiError, bad_request
+from web.http.multipart import form_parts
 from web.resources.file_types import ACCEPTED_DESCRIPTION, ContentSniffer, FileType
 from web.resources.storage import ResourceStore
 
@@ -30,7 +30,6 @@ FORM_OVERHEAD = 64 * 1024
 MAX_DRAIN = 64 * 1024 * 1024
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]")
 # What aiohttp raises for a body that is not a well-formed multipart form (bad boundary, bad part headers).
-_MULTIPART_ERRORS = (ValueError, LookupError, AssertionError, HttpProcessingError)
 
 
 @dataclass(frozen=True)
@@ -61,13 +60,9 @@ async def receive_upload(request: web.Request, store: ResourceStore, max_bytes: 
         raise bad_request("Send the file as multipart/form-data in a field named “file”.", FILE_FIELD)
     if request.content_length is not None and request.content_length > max_bytes + FORM_OVERHEAD:
         raise too_large(max_bytes)
-    try:
-        reader = await request.multipart()
-    except _MULTIPART_ERRORS:
-        raise bad_request("The upload is not a readable multipart form.", FILE_FIELD) from None
     holder: list[Path] = []
     try:
-        return await _read_parts(reader, store, max_bytes, holder)
+        return await _read_parts(request, store, max_bytes, holder)
     except BaseException:
         # Refused, cut off or interrupted: whatever arrived is deleted, never kept half-way.
         for path in holder:
@@ -75,25 +70,13 @@ async def receive_upload(request: web.Request, store: ResourceStore, max_bytes: 
         raise
 
 
-async def _read_parts(reader: MultipartReader, store: ResourceStore, max_bytes: int,
+async def _read_parts(request: web.Request, store: ResourceStore, max_bytes: int,
                       holder: list[Path]) -> ReceivedFile:
     title = ""
     original_name = ""
     size = -1
     sniffer = ContentSniffer()
-    parts = 0
-    while True:
-        try:
-            part = await reader.next()
-        except _MULTIPART_ERRORS:
-            raise bad_request("The upload is not a readable multipart form.", FILE_FIELD) from None
-        if part is None:
-            break
-        parts += 1
-        if parts > MAX_PARTS:
-            raise bad_request("The form has too many fields.")
-        if not isinstance(part, BodyPartReader):
-            raise bad_request("Nested multipart bodies are not accepted.")
+    async for part in form_parts(request, max_parts=MAX_PARTS, field=FILE_FIELD):
         if part.name == FILE_FIELD:
             if holder:
                 raise bad_request("Upload one file at a time.", FILE_FIELD)

@@ -17,6 +17,7 @@ from aiohttp import BodyPartReader, web
 from web.errors import bad_request
 from web.http import fields as v
 from web.http.body import json_object
+from web.http.multipart import form_parts
 from web.sessions.thumbnails import FIELD as THUMBNAIL_FIELD
 from web.sessions.thumbnails import too_large_message
 
@@ -54,20 +55,9 @@ async def read_form(request: web.Request, max_thumbnail_bytes: int) -> FormInput
 
 
 async def _read_multipart(request: web.Request, max_thumbnail_bytes: int) -> FormInput:
-    reader = await request.multipart()
     fields: dict[str, Any] = {}
     thumbnail: bytes | None = None
-    parts = 0
-    while True:
-        part = await reader.next()
-        if part is None:
-            break
-        parts += 1
-        if parts > MAX_PARTS:
-            # client_max_size does not bound a streamed multipart body: the part count must.
-            raise bad_request("The form has too many fields.")
-        if not isinstance(part, BodyPartReader):
-            raise bad_request("Nested multipart bodies are not accepted.")
+    async for part in form_parts(request, max_parts=MAX_PARTS):
         name = part.name or ""
         if name == THUMBNAIL_FIELD:
             data = await _read_limited(part, max_thumbnail_bytes)

@@ -204,3 +204,15 @@ async def test_mentor_profile_is_public(people: People) -> None:
     }
     learner_id = (await people.learner.json("GET", "/api/me", 200))["id"]
     assert (await people.anonymous.get(f"/api/mentors/{learner_id}")).status == 404
+
+
+async def test_a_broken_multipart_body_is_a_clear_400_and_saves_nothing(people: People) -> None:
+    # A boundary that never closes and a part without headers: the client's mistake, never a 500.
+    broken = b"--xyz\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nA title\r\n--xyz\r\nno-header-end"
+    response = await people.mentor.post(
+        "/api/sessions", data=broken, headers={"Content-Type": "multipart/form-data; boundary=xyz"}
+    )
+    assert response.status == 400, await response.text()
+    assert "error" in await response.json()
+    listed = await people.mentor.json("GET", "/api/sessions/mine?tab=upcoming", 200)
+    assert listed["sessions"] == []
