@@ -239,7 +239,7 @@ async def _participants(session: Session, room: Room, p: Participant, message: d
 
 
 async def _chat(session: Session, room: Room, p: Participant, message: dict[str, Any]) -> None:
-    entry = room.add_chat(p, protocol.text(message, "text", protocol.MAX_CHAT) or "")
+    entry = room.add_chat(p, protocol.chat_text(message))
     room.broadcast({"type": "chat", **entry})
 
 
