@@ -245,6 +245,9 @@ async def _chat(session: Session, room: Room, p: Participant, message: dict[str,
 
 async def _whiteboard(session: Session, room: Room, p: Participant, message: dict[str, Any]) -> None:
     entry = {"participant_id": p.id, **protocol.stroke(message)}
+    if entry.get("clear") and not p.is_host:
+        # Clearing wipes everyone's board and the stored history: the mentor's call, as the page offers it.
+        raise ProtocolError("only the mentor can clear the whiteboard", "forbidden")
     if entry.get("clear"):
         room.whiteboard.clear()
     room.whiteboard.append(entry)

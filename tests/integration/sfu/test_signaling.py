@@ -107,6 +107,27 @@ async def test_chat_whiteboard_mute_and_host_controls_reach_the_room(sfu, clips)
     await learner.wait_until(lambda: "room1" not in sfu.node.rooms, within=5)
 
 
+async def test_only_the_mentor_clears_the_whiteboard_for_everyone(sfu) -> None:
+    mentor = sfu.client("mentor", role="mentor")
+    await mentor.connect()
+    learner = sfu.client("learner")
+    await learner.connect()
+    await mentor.send({"type": "whiteboard", "stroke": {"p": [[0, 0], [1, 1]], "c": "#f00"}})
+    await learner.wait_for("whiteboard")
+
+    await learner.send({"type": "whiteboard", "clear": True})
+    refused = await learner.wait_for("error", lambda m: m.get("ref") == "whiteboard")
+    late = sfu.client("late")
+    joined = await late.connect()
+
+    assert refused["code"] == "forbidden"
+    assert not [m for m in mentor.messages if m["type"] == "whiteboard"], "nobody's board was wiped"
+    assert [entry.get("stroke", {}).get("c") for entry in joined["whiteboard"]] == ["#f00"]
+    mark = len(learner.messages)
+    await mentor.send({"type": "whiteboard", "clear": True})
+    assert (await learner.wait_for("whiteboard", since=mark))["clear"] is True
+
+
 async def test_a_refused_join_can_be_corrected_on_the_same_socket(sfu) -> None:
     session, ws = await raw_socket(sfu.url, sfu.token("x"))
     await ws.send_json({"type": "chat", "text": "too early"})
