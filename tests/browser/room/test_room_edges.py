@@ -86,6 +86,32 @@ async def test_a_device_unplugged_mid_call_offers_the_remaining_ones(open_room: 
     assert room.page_errors == []
 
 
+async def test_a_device_plugged_in_mid_call_does_not_unmute_the_microphone(open_room: OpenRoom) -> None:
+    room = await open_room(learners=1)
+    await room.go_live()
+    mentor = await enter_as_mentor_live(room)
+    learner = room.learners[0].page
+    # Keep the page's peer connections in reach: what the microphone sends is the fact under test.
+    await learner.add_init_script("""(() => { const Native = window.RTCPeerConnection; window.__pcs = [];
+        window.RTCPeerConnection = class extends Native {
+          constructor(...args) { super(...args); window.__pcs.push(this); } }; })()""")
+    await join_as_learner(room.learners[0], room)
+    await wait_for_frames(mentor)
+    await learner.get_by_role("button", name="Mute", exact=True).click()
+    await expect(tile(mentor, "Lena Learner").get_by_role("img", name="Microphone muted")).to_be_visible()
+    sending = """() => window.__pcs.flatMap((pc) => pc.getSenders())
+        .filter((s) => s.track && s.track.kind === 'audio').map((s) => s.track.enabled)"""
+    assert await learner.evaluate(sending) == [False]
+
+    # A headset plugged in: the browser fires devicechange and the device lists are read again.
+    await learner.evaluate("() => navigator.mediaDevices.dispatchEvent(new Event('devicechange'))")
+    await learner.wait_for_timeout(500)
+
+    assert await learner.evaluate(sending) == [False], "the muted microphone went live again"
+    await expect(learner.get_by_role("button", name="Unmute")).to_be_visible()
+    assert room.page_errors == []
+
+
 async def test_a_network_drop_shows_one_reconnecting_toast_and_the_call_resumes(open_room: OpenRoom) -> None:
     """The others' view of the dropped participant needs `state: "reconnecting"` broadcast (not yet built)."""
     room = await open_room(learners=1)
