@@ -11,7 +11,7 @@ import pytest_asyncio
 from playwright.async_api import Browser, FilePayload, WebSocketRoute, async_playwright, expect
 
 from models.enums import Role
-from tests.browser.room.conftest import PersonFactory, Room, screenshot
+from tests.browser.room.conftest import PersonFactory, Room, api, screenshot
 from tests.browser.room.test_room_call import enter_as_mentor_live, join_as_learner, tile, wait_for_frames
 from tests.support.browser import chromium_args, chromium_executable
 
@@ -208,3 +208,19 @@ async def test_after_the_end_the_learner_rates_and_the_mentor_uploads(open_room:
     await mentor.locator("#resource-files").set_input_files(files=[slides])
     await mentor.get_by_role("button", name="Upload").click()
     await expect(mentor.get_by_role("link", name="slides.pdf")).to_be_visible()
+
+
+async def test_after_rating_the_learner_reads_until_when_it_can_be_edited(open_room: OpenRoom) -> None:
+    room = await open_room(learners=1)
+    await room.go_live()
+    await api(room.mentor.context, room.base, "POST", f"/api/sessions/{room.session['id']}/end", {})
+    learner = room.learners[0].page
+    await learner.goto(room.url)
+
+    await learner.locator("label[for=rating-5]").click()
+    await learner.get_by_role("button", name="Submit feedback").click()
+
+    await expect(learner.locator("#toasts .toast").filter(has_text="Thanks for your feedback")).to_be_visible()
+    await expect(learner.get_by_role("button", name="Update feedback")).to_be_visible()
+    await expect(learner.locator("#feedback-note")).to_contain_text("You can edit your feedback until")
+    assert room.page_errors == []
