@@ -128,6 +128,33 @@ async def test_only_the_mentor_clears_the_whiteboard_for_everyone(sfu) -> None:
     assert (await learner.wait_for("whiteboard", since=mark))["clear"] is True
 
 
+async def test_a_late_joiner_gets_a_long_drawing_whole_and_a_flood_stays_within_bounds(sfu) -> None:
+    mentor = sfu.client("mentor", role="mentor")
+    await mentor.connect()
+    # The page sends one segment per animation frame: a minute of drawing is thousands of small strokes.
+    segments = 3600
+    for i in range(segments):
+        await mentor.send({"type": "whiteboard", "stroke": {"id": "s1", "c": "#1f2937", "w": 0.004,
+                                                           "p": [[i / segments, 0.5], [(i + 1) / segments, 0.5]]}})
+    await mentor.send({"type": "ping", "ts": 1})
+    await mentor.wait_for("pong", within=30)
+
+    late = sfu.client("late")
+    joined = await late.connect()
+    assert len(joined["whiteboard"]) == segments, "a late joiner sees the whole drawing"
+
+    # Someone sending the largest strokes as fast as they can: the board a joiner receives stays bounded.
+    big = {"p": [[0.5, 0.5]] * 1300}
+    for _ in range(300):
+        await mentor.send({"type": "whiteboard", "stroke": big})
+    await mentor.send({"type": "ping", "ts": 2})
+    await mentor.wait_for("pong", lambda m: m["ts"] == 2, within=30)
+    later = sfu.client("later")
+    history = (await later.connect())["whiteboard"]
+    assert len(json.dumps(history)) <= sfu.node.settings.whiteboard_history_bytes
+    assert history[-1]["stroke"] == big, "the newest strokes are the ones kept"
+
+
 async def test_a_refused_join_can_be_corrected_on_the_same_socket(sfu) -> None:
     session, ws = await raw_socket(sfu.url, sfu.token("x"))
     await ws.send_json({"type": "chat", "text": "too early"})
