@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from media_server.codecs import SOURCES, codec_for
@@ -16,6 +17,8 @@ CLIENT_TYPES = frozenset(
 )
 MAX_CHAT = 2000
 MAX_STROKE = 16384
+# Control characters other than tab and newlines are not text; PostgreSQL refuses NUL outright.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def parse(raw: str | bytes, limit: int) -> dict[str, Any]:
@@ -38,6 +41,19 @@ def text(message: dict[str, Any], key: str, max_len: int, *, required: bool = Tr
         return None
     if not isinstance(value, str) or (required and not value) or len(value) > max_len:
         raise ProtocolError(f"'{key}' must be a non-empty string of at most {max_len} characters")
+    return value
+
+
+def chat_text(message: dict[str, Any]) -> str:
+    """A chat line: text that can be stored with the session (one that cannot would block the archive)."""
+    value = text(message, "text", MAX_CHAT) or ""
+    try:
+        # A lone surrogate (JSON "\ud800") is valid JSON but no text a database can store.
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ProtocolError("'text' contains characters that are not text") from None
+    if _CONTROL.search(value):
+        raise ProtocolError("'text' contains control characters")
     return value
 
 

@@ -17,6 +17,7 @@ never imports the node module.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine, Iterator
@@ -78,7 +79,7 @@ class Room:
         self.settings = node.settings
         self.participants: dict[str, Participant] = {}
         self.chat: deque[dict[str, Any]] = deque(maxlen=self.settings.chat_history)
-        self.whiteboard: deque[dict[str, Any]] = deque(maxlen=self.settings.whiteboard_history)
+        self.whiteboard = Whiteboard(self.settings.whiteboard_history_bytes)
         self.recorder: Recorder | None = None
         self.started_at: datetime | None = None
         self.end_reason: str | None = None
@@ -313,6 +314,33 @@ class Room:
         self._move_to(RoomState.ENDED)
         self.node.room_closed(self)
         self.node.emit(RoomEnded(self.code, reason, files, list(self.whiteboard)))
+
+
+class Whiteboard:
+    """The strokes since the last clear, the newest that fit in `max_bytes` of JSON."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self._max_bytes = max_bytes
+        self._entries: deque[tuple[dict[str, Any], int]] = deque()
+        self._bytes = 2  # the list's brackets
+
+    def append(self, entry: dict[str, Any]) -> None:
+        size = len(json.dumps(entry)) + 2  # and its separator
+        self._entries.append((entry, size))
+        self._bytes += size
+        while self._bytes > self._max_bytes and self._entries:
+            _dropped, dropped_size = self._entries.popleft()
+            self._bytes -= dropped_size
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self._bytes = 2
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return (entry for entry, _size in self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 def iso_utc(moment: datetime | None) -> str | None:

@@ -28,7 +28,10 @@ class MediaSettings:
     audio_queue_frames: int = 50
     answer_timeout: float = 15.0
     chat_history: int = 200
-    whiteboard_history: int = 2000
+    # What a late joiner is sent of the whiteboard (strokes since the last clear, newest kept), in
+    # JSON bytes: a count would cut a long drawing (the page sends a stroke per animation frame)
+    # while letting large strokes pile up. The web app sets it to what it stores with the session.
+    whiteboard_history_bytes: int = 1_048_576
     send_queue_messages: int = 512
     # Active speaker: how often the room reads its microphones' levels, the level (RFC 6464,
     # -dBov) a voice must beat to count, and how long the floor is held through pauses.

@@ -239,12 +239,15 @@ async def _participants(session: Session, room: Room, p: Participant, message: d
 
 
 async def _chat(session: Session, room: Room, p: Participant, message: dict[str, Any]) -> None:
-    entry = room.add_chat(p, protocol.text(message, "text", protocol.MAX_CHAT) or "")
+    entry = room.add_chat(p, protocol.chat_text(message))
     room.broadcast({"type": "chat", **entry})
 
 
 async def _whiteboard(session: Session, room: Room, p: Participant, message: dict[str, Any]) -> None:
     entry = {"participant_id": p.id, **protocol.stroke(message)}
+    if entry.get("clear") and not p.is_host:
+        # Clearing wipes everyone's board and the stored history: the mentor's call, as the page offers it.
+        raise ProtocolError("only the mentor can clear the whiteboard", "forbidden")
     if entry.get("clear"):
         room.whiteboard.clear()
     room.whiteboard.append(entry)

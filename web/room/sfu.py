@@ -36,6 +36,8 @@ def settings_from_config(config: Config) -> MediaSettings:
         speaker_interval=config.float("media", "speaker_interval_seconds"),
         speaker_threshold=config.int("media", "speaker_threshold_dbov"),
         speaker_hold=config.float("media", "speaker_hold_seconds"),
+        # The board a late joiner is sent is the board stored when the room ends (web.room.archive).
+        whiteboard_history_bytes=config.int("sessions", "whiteboard_max_bytes"),
     )
 
 

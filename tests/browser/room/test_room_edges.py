@@ -11,7 +11,7 @@ import pytest_asyncio
 from playwright.async_api import Browser, FilePayload, WebSocketRoute, async_playwright, expect
 
 from models.enums import Role
-from tests.browser.room.conftest import PersonFactory, Room, screenshot
+from tests.browser.room.conftest import PersonFactory, Room, api, screenshot
 from tests.browser.room.test_room_call import enter_as_mentor_live, join_as_learner, tile, wait_for_frames
 from tests.support.browser import chromium_args, chromium_executable
 
@@ -83,6 +83,32 @@ async def test_a_device_unplugged_mid_call_offers_the_remaining_ones(open_room: 
     await prompt.get_by_role("button", name="fake_device_0").click()
     await expect(prompt).to_be_hidden()
     await expect(tile(mentor, "Lena Learner")).to_have_attribute("data-camera-off", "false")
+    assert room.page_errors == []
+
+
+async def test_a_device_plugged_in_mid_call_does_not_unmute_the_microphone(open_room: OpenRoom) -> None:
+    room = await open_room(learners=1)
+    await room.go_live()
+    mentor = await enter_as_mentor_live(room)
+    learner = room.learners[0].page
+    # Keep the page's peer connections in reach: what the microphone sends is the fact under test.
+    await learner.add_init_script("""(() => { const Native = window.RTCPeerConnection; window.__pcs = [];
+        window.RTCPeerConnection = class extends Native {
+          constructor(...args) { super(...args); window.__pcs.push(this); } }; })()""")
+    await join_as_learner(room.learners[0], room)
+    await wait_for_frames(mentor)
+    await learner.get_by_role("button", name="Mute", exact=True).click()
+    await expect(tile(mentor, "Lena Learner").get_by_role("img", name="Microphone muted")).to_be_visible()
+    sending = """() => window.__pcs.flatMap((pc) => pc.getSenders())
+        .filter((s) => s.track && s.track.kind === 'audio').map((s) => s.track.enabled)"""
+    assert await learner.evaluate(sending) == [False]
+
+    # A headset plugged in: the browser fires devicechange and the device lists are read again.
+    await learner.evaluate("() => navigator.mediaDevices.dispatchEvent(new Event('devicechange'))")
+    await learner.wait_for_timeout(500)
+
+    assert await learner.evaluate(sending) == [False], "the muted microphone went live again"
+    await expect(learner.get_by_role("button", name="Unmute")).to_be_visible()
     assert room.page_errors == []
 
 
@@ -182,3 +208,19 @@ async def test_after_the_end_the_learner_rates_and_the_mentor_uploads(open_room:
     await mentor.locator("#resource-files").set_input_files(files=[slides])
     await mentor.get_by_role("button", name="Upload").click()
     await expect(mentor.get_by_role("link", name="slides.pdf")).to_be_visible()
+
+
+async def test_after_rating_the_learner_reads_until_when_it_can_be_edited(open_room: OpenRoom) -> None:
+    room = await open_room(learners=1)
+    await room.go_live()
+    await api(room.mentor.context, room.base, "POST", f"/api/sessions/{room.session['id']}/end", {})
+    learner = room.learners[0].page
+    await learner.goto(room.url)
+
+    await learner.locator("label[for=rating-5]").click()
+    await learner.get_by_role("button", name="Submit feedback").click()
+
+    await expect(learner.locator("#toasts .toast").filter(has_text="Thanks for your feedback")).to_be_visible()
+    await expect(learner.get_by_role("button", name="Update feedback")).to_be_visible()
+    await expect(learner.locator("#feedback-note")).to_contain_text("You can edit your feedback until")
+    assert room.page_errors == []

@@ -84,3 +84,21 @@ def test_a_stored_whiteboard_starts_at_the_last_clear_and_keeps_the_newest_strok
     assert bounded_strokes([old, new, new], 150) == [new, new]
     assert bounded_strokes([old, {"clear": True}], 10_000) == [{"clear": True}]
     assert bounded_strokes([], 10_000) == []
+
+
+@pytest.mark.parametrize("bad", ["a\x00b", "a\ud800b", "ring\x07bell"])
+async def test_a_chat_line_that_is_not_text_is_refused_and_the_others_are_still_stored(
+        live_room: Room, media, bad: str) -> None:
+    room = live_room
+    mentor = await media(room.mentor, room.session_id)
+    learner = await media(room.learner, room.session_id)
+
+    await learner.send({"type": "chat", "text": bad})
+    error = await learner.wait_for("error", lambda m: m.get("ref") == "chat")
+    await mentor.send({"type": "chat", "text": "Still here?"})
+    await learner.wait_for("chat", lambda m: m["text"] == "Still here?")
+
+    body = await room.learner.json("GET", f"/api/sessions/{room.session_id}/chat", 200)
+    assert error["code"] == "bad_message"
+    assert [m["text"] for m in body["messages"]] == ["Still here?"]
+    assert not [m for m in mentor.messages if m["type"] == "chat" and m["text"] != "Still here?"]

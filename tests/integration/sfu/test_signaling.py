@@ -107,6 +107,54 @@ async def test_chat_whiteboard_mute_and_host_controls_reach_the_room(sfu, clips)
     await learner.wait_until(lambda: "room1" not in sfu.node.rooms, within=5)
 
 
+async def test_only_the_mentor_clears_the_whiteboard_for_everyone(sfu) -> None:
+    mentor = sfu.client("mentor", role="mentor")
+    await mentor.connect()
+    learner = sfu.client("learner")
+    await learner.connect()
+    await mentor.send({"type": "whiteboard", "stroke": {"p": [[0, 0], [1, 1]], "c": "#f00"}})
+    await learner.wait_for("whiteboard")
+
+    await learner.send({"type": "whiteboard", "clear": True})
+    refused = await learner.wait_for("error", lambda m: m.get("ref") == "whiteboard")
+    late = sfu.client("late")
+    joined = await late.connect()
+
+    assert refused["code"] == "forbidden"
+    assert not [m for m in mentor.messages if m["type"] == "whiteboard"], "nobody's board was wiped"
+    assert [entry.get("stroke", {}).get("c") for entry in joined["whiteboard"]] == ["#f00"]
+    mark = len(learner.messages)
+    await mentor.send({"type": "whiteboard", "clear": True})
+    assert (await learner.wait_for("whiteboard", since=mark))["clear"] is True
+
+
+async def test_a_late_joiner_gets_a_long_drawing_whole_and_a_flood_stays_within_bounds(sfu) -> None:
+    mentor = sfu.client("mentor", role="mentor")
+    await mentor.connect()
+    # The page sends one segment per animation frame: a minute of drawing is thousands of small strokes.
+    segments = 3600
+    for i in range(segments):
+        await mentor.send({"type": "whiteboard", "stroke": {"id": "s1", "c": "#1f2937", "w": 0.004,
+                                                           "p": [[i / segments, 0.5], [(i + 1) / segments, 0.5]]}})
+    await mentor.send({"type": "ping", "ts": 1})
+    await mentor.wait_for("pong", within=30)
+
+    late = sfu.client("late")
+    joined = await late.connect()
+    assert len(joined["whiteboard"]) == segments, "a late joiner sees the whole drawing"
+
+    # Someone sending the largest strokes as fast as they can: the board a joiner receives stays bounded.
+    big = {"p": [[0.5, 0.5]] * 1300}
+    for _ in range(300):
+        await mentor.send({"type": "whiteboard", "stroke": big})
+    await mentor.send({"type": "ping", "ts": 2})
+    await mentor.wait_for("pong", lambda m: m["ts"] == 2, within=30)
+    later = sfu.client("later")
+    history = (await later.connect())["whiteboard"]
+    assert len(json.dumps(history)) <= sfu.node.settings.whiteboard_history_bytes
+    assert history[-1]["stroke"] == big, "the newest strokes are the ones kept"
+
+
 async def test_a_refused_join_can_be_corrected_on_the_same_socket(sfu) -> None:
     session, ws = await raw_socket(sfu.url, sfu.token("x"))
     await ws.send_json({"type": "chat", "text": "too early"})

@@ -125,7 +125,8 @@ function rateMentor(context) {
     button.disabled = true;
     try {
       const body = await api("POST", context.feedback_url, { rating: Number(checked.value), comment: comment.value.trim() });
-      fill({ ...(body.feedback || { rating: Number(checked.value), comment: comment.value.trim() }), editable_until: body.editable_until });
+      // POST answers {feedback} with editable_until inside it (GET puts it beside the feedback).
+      fill(body.feedback || { rating: Number(checked.value), comment: comment.value.trim() });
       toast("Thanks for your feedback ✔", "success");
     } catch (error) {
       toast(error.message, "error");

@@ -51,14 +51,17 @@ export function greenRoom({ media, root = document.getElementById("green-room") 
     fill(micPicker, media.microphones, media.micId, "Microphone");
   }
 
+  // Only while the green room is open: in the call, the preview's own mute choice must not reach the
+  // microphone again (a device change would re-enable a microphone muted in the call).
+  const open = new AbortController();
   media.addEventListener("change", () => {
     renderPickers();
     renderPreview();
-  });
+  }, { signal: open.signal });
   media.addEventListener("problem", (event) => {
     problemDetail.textContent = event.detail.message;
     problem.hidden = false;
-  });
+  }, { signal: open.signal });
   media.addEventListener("denied", () => toast("Video disabled.", "warn"));
   micToggle.addEventListener("click", () => {
     state.muted = !state.muted;
@@ -95,6 +98,7 @@ export function greenRoom({ media, root = document.getElementById("green-room") 
     },
     /** Leaving the green room: the preview stops, the tracks stay for the call. */
     close() {
+      open.abort();
       meter.close();
       video.srcObject = null;
     },
