@@ -127,6 +127,10 @@ class MediaNode:
             return True  # still closing: remembered once it is closed
         return code in self._ended
 
+    def forget_ended(self, code: str) -> None:
+        """The session did not end after all (its host ended a room before it went live): let it open again."""
+        self._ended.pop(code, None)
+
     def _remember_ended(self, code: str) -> None:
         self._ended[code] = None
         self._ended.move_to_end(code)

@@ -88,8 +88,12 @@ def setup_room_ending(app: web.Application) -> None:
     async def host_ended(room_code: str) -> None:
         try:
             session_id = await _session_of_room(app, room_code)
-            if session_id is not None:
-                await end_live_session(app, session_id, reason=ENDED_BY_HOST)
+            if session_id is not None and not await end_live_session(app, session_id, reason=ENDED_BY_HOST):
+                async with app[DB].session() as s:
+                    row = await s.get(MentorSession, session_id)
+                if row is not None and row.status == SessionStatus.SCHEDULED:
+                    # Ended before Go Live: only that room closed; the session goes live later.
+                    node.forget_ended(room_code)
         except SQLAlchemyError:
             # The room is closed either way; the empty-room job ends the session later.
             log.exception("ending the session of room %s failed", room_code)

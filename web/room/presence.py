@@ -117,7 +117,8 @@ class RoomPresence:
 
     async def _leave(self, room_code: str, visitor: _Visitor) -> None:
         room = self._rooms.get(room_code, {})
-        if room.get(visitor.user_id) is not visitor:
+        # A tab that came back between the grace timer and this task keeps the learner present.
+        if room.get(visitor.user_id) is not visitor or visitor.sockets:
             return
         del room[visitor.user_id]
         if not room:

@@ -170,3 +170,18 @@ async def test_admins_get_an_observer_token_for_a_live_session(room: Room, clock
         str(room.ids["admin"]), "admin", room.room_code, False, False)
     # The learner's POST works like the dashboards' GET.
     assert (await room.learner.json("POST", path, 200))["role"] == "learner"
+
+
+async def test_a_host_end_before_go_live_does_not_lock_the_room_after_it(
+    room: Room, media, clock: ManualClock
+) -> None:
+    # The mentor enters the room early (a learner booked), ends that room, then goes live later.
+    early = await media(room.mentor, room.session_id)
+    await early.send({"type": "end"})
+    await early.wait_for("end", within=5)
+    assert await status(room) == "scheduled"
+    clock.set(START)
+    await room.mentor.json("POST", f"/api/sessions/{room.session_id}/go-live", 200)
+    learner = await media(room.learner, room.session_id)
+    reply = next(m for m in learner.messages if m["type"] == "join")
+    assert reply["ended"] is False
