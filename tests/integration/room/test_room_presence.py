@@ -118,3 +118,13 @@ async def test_a_learner_whose_booking_ends_leaves_the_lobby(room: Room, open_ta
     assert await room.mentor.app[HUB].reauthorize() == 1
 
     await eventually(lambda: mentor_tab.names() == ["learner.join", "learner.leave"])
+
+
+async def test_the_admin_dashboard_links_a_live_room_for_observing(live_room: Room) -> None:
+    response = await live_room.admin.get("/dashboard/admin")
+    assert response.status == 200
+    page = await response.text()
+    assert f'href="/session/{live_room.room_code}/"' in page and "Observe ▶" in page
+    # The room page opens for the admin, as an observer.
+    room_page = await live_room.admin.get(f"/session/{live_room.room_code}/")
+    assert room_page.status == 200
