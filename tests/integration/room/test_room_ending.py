@@ -179,6 +179,9 @@ async def test_a_host_end_before_go_live_does_not_lock_the_room_after_it(
     early = await media(room.mentor, room.session_id)
     await early.send({"type": "end"})
     await early.wait_for("end", within=5)
+    # The web app hears of the room's end, sees the session still scheduled, and lets the room reopen.
+    node = room.mentor.app[MEDIA_NODE]
+    await eventually(lambda: not node.room_ended(room.room_code))
     assert await status(room) == "scheduled"
     clock.set(START)
     await room.mentor.json("POST", f"/api/sessions/{room.session_id}/go-live", 200)
