@@ -34,9 +34,9 @@ SIGNATURE_HELPER = "web.payments.signatures"
 # Inside web, what each domain must never import: lower layers reach higher ones through registration
 # (AppKeys filled by create_app), never by importing them.
 DOMAINS = ("accounts", "sessions", "live_requests", "bookings", "room", "payments", "realtime", "feedback",
-           "resources", "past")
+           "resources", "past", "recordings")
 # What happens after a session (feedback, resources, the Past tabs) sits above everything else.
-AFTER = {"feedback", "resources", "past"}
+AFTER = {"feedback", "resources", "past", "recordings"}
 NEVER = {
     "realtime": set(DOMAINS) - {"realtime"},
     "accounts": {"sessions", "live_requests", "bookings", "room", "payments"} | AFTER,
@@ -45,9 +45,10 @@ NEVER = {
     "bookings": {"live_requests", "room", "payments"} | AFTER,
     "room": {"live_requests", "payments"} | AFTER,
     "payments": {"live_requests", "room"} | AFTER,
-    "feedback": {"live_requests", "payments", "resources", "past"},
-    "resources": {"live_requests", "payments", "feedback", "past"},
-    "past": {"live_requests", "payments"},
+    "feedback": {"live_requests", "payments", "resources", "past", "recordings"},
+    "resources": {"live_requests", "payments", "feedback", "past", "recordings"},
+    "past": {"live_requests", "payments", "recordings"},
+    "recordings": {"live_requests", "payments", "feedback", "resources", "past"},
 }
 MAX_WEB_TOP_LEVEL_MODULES = 14
 
