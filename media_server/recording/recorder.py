@@ -94,7 +94,7 @@ class Recorder:
         if known is None:
             codec = publication.codec.name if publication.kind == "video" else "opus"
             ext = "mkv" if codec == "H264" else "webm"
-            name = f"{publication.user_id}-{publication.source}-{pub_id}.{ext}"
+            name = f"{self.run}-{publication.user_id}-{publication.source}-{pub_id}.{ext}"
             meta = {"user_id": publication.user_id, "participant_id": publication.participant_id,
                     "source": publication.source, "kind": publication.kind, "codec": codec,
                     "publication_id": pub_id}

@@ -29,10 +29,17 @@ async def schedule_compose(app: web.Application, s: AsyncSession, recording_id: 
     """Call inside the transaction that gave the job something to do. A run already under way may have
     read its work before this change, so only a job not yet claimed counts as already scheduled."""
     now = app[CLOCK].now()
-    if any(job.args.get("recording_id") == recording_id for job in await _pending(s, RECORDING_COMPOSE,
-                                                                                  unclaimed=True)):
+    due = due_at or now
+    waiting = [job for job in await _pending(s, RECORDING_COMPOSE, unclaimed=True)
+               if job.args.get("recording_id") == recording_id]
+    if waiting:
+        for job in waiting:
+            # A run waiting for later (the last window not reported yet) comes forward when work arrives.
+            if job.due_at > due:
+                job.due_at = due
+                s.add(job)
         return
-    schedule_job(s, kind=RECORDING_COMPOSE, args={"recording_id": recording_id}, due_at=due_at or now, now=now)
+    schedule_job(s, kind=RECORDING_COMPOSE, args={"recording_id": recording_id}, due_at=due, now=now)
 
 
 async def ensure_retention(app: web.Application, s: AsyncSession) -> None:
