@@ -17,7 +17,6 @@ from tests.integration.room.conftest import eventually
 from tests.integration.sessions.helpers import create_session
 from tests.support.recordings import BLUE, RED, color_clip, decode_mp4, tone_clip, tone_level
 from web.config import Config
-from web.keys import CONFIG
 from web.recordings.storage import recordings_root
 
 pytestmark = pytest.mark.media
@@ -101,8 +100,8 @@ async def test_recorded_session_is_ready_soon_after_the_end_with_both_people_in_
     # Both pictures, side by side, once the learner is there (the mentor on the left).
     both = [frame for t, frame in pictures if learner_joined + 1.0 < t < gap_from - 0.2]
     assert both
-    assert all(near(frame[360, 320], RED) and near(frame[360, 960], BLUE) for frame in both), [
-        (round(t, 2), frame[360, 320].tolist(), frame[360, 960].tolist()) for t, frame in pictures] + [learner_joined, gap_from]
+    seen = [(round(t, 2), frame[360, 320].tolist(), frame[360, 960].tolist()) for t, frame in pictures]
+    assert all(near(frame[360, 320], RED) and near(frame[360, 960], BLUE) for frame in both), (seen, learner_joined)
     alone = [frame for t, frame in pictures if t < learner_joined - 0.3]
     assert alone and near(alone[-1][360, 640], RED)
 
