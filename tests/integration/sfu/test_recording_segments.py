@@ -20,8 +20,12 @@ def sfu_settings(sfu_settings: MediaSettings) -> MediaSettings:
 
 def decoded_times(path) -> list[float]:
     with av.open(str(path)) as container:
-        stream = container.streams[0]
-        return [float(frame.time) for frame in container.decode(stream) if frame.time is not None]
+        times = []
+        for frame in container.decode(container.streams[0]):
+            assert isinstance(frame, av.VideoFrame | av.AudioFrame)
+            if frame.time is not None:
+                times.append(float(frame.time))
+        return times
 
 
 async def test_windows_are_reported_while_recording_with_files_that_decode_alone(sfu, clips) -> None:
