@@ -13,6 +13,7 @@ from collections.abc import Generator
 
 import av
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 from web.recordings.compose.timeline import TrackPart
 
@@ -49,6 +50,7 @@ class TrackPictures:
         self._current: tuple[float, av.VideoFrame] | None = None
         self._next: tuple[float, av.VideoFrame] | None = next(self._frames, None)
         self._scaled: dict[tuple[int, int], tuple[int, np.ndarray]] = {}
+        self._scaler = VideoReformatter()
 
     def at(self, t: float) -> av.VideoFrame | None:
         while self._next is not None and self._next[0] <= t:
@@ -75,7 +77,9 @@ class TrackPictures:
         else:
             scale = min(w / frame.width, h / frame.height)
             sw, sh = max(2, int(frame.width * scale) // 2 * 2), max(2, int(frame.height * scale) // 2 * 2)
-            array = frame.reformat(width=sw, height=sh, format="yuv420p").to_ndarray()
+            # One scaler per track, reused frame after frame; fast bilinear is plenty for a shrunk tile.
+            array = self._scaler.reformat(frame, width=sw, height=sh, format="yuv420p",
+                                          interpolation="FAST_BILINEAR").to_ndarray()
             self._scaled[key] = (id(frame), array)
         sh = array.shape[0] * 2 // 3
         sw = array.shape[1]
