@@ -30,7 +30,6 @@ import platform
 import tempfile
 import time
 from dataclasses import asdict, dataclass
-from datetime import timedelta
 from pathlib import Path
 
 import av
@@ -229,7 +228,8 @@ def table(speeds: list[Speed], readies: list[Ready], window: float) -> str:
     lines += ["", "Targets: composition ≥ 4x real time on one core; ready ≤ 60 s after End for both lengths.",
               "The synthetic pictures carry random noise (so decoding costs what a camera costs); noise is what",
               "inflates the MP4 size here, a real camera compresses far better at the same crf.",
-              f"Machine: {os.cpu_count()} cores shared with other work (load average {os.getloadavg()[0]:.1f} at the end).",
+              f"Machine: {os.cpu_count()} cores shared with other work"
+              f" (load average {os.getloadavg()[0]:.1f} at the end).",
               ""]
     return "\n".join(lines)
 
