@@ -31,6 +31,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import av
 from aiohttp import web
@@ -75,6 +76,7 @@ def write_track(path: Path, packets: list[bytes], start: float, video: bool) -> 
     step = rate // FPS_IN if video else 960
     path.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(path), "w") as container:
+        stream: Any
         if video:
             stream = container.add_stream("libvpx", rate=FPS_IN)
             stream.width, stream.height, stream.pix_fmt = 640, 480, "yuv420p"
