@@ -269,3 +269,17 @@ def test_web_is_a_small_shell() -> None:
 def test_the_cycle_finder_finds_a_cycle() -> None:
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_the_recording_composition_needs_no_web_server_or_database() -> None:
+    """web/recordings/compose/ runs in a worker thread or any process: PyAV, numpy and Pillow only."""
+    files = sorted((ROOT / "web" / "recordings" / "compose").glob("*.py"))
+    assert len(files) >= 5
+    offenders = {
+        f"{module_name(path)}:{item.line} imports {item.target}"
+        for path in files
+        for item in imports_of(path)
+        if item.target.split(".")[0] in {"aiohttp", "sqlalchemy", "sqlmodel", "models", "workers", "media_server"}
+        or (within(item.target, "web") and not within(item.target, "web.recordings.compose"))
+    }
+    assert offenders == set()
