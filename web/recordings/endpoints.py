@@ -12,7 +12,7 @@ from models.enums import RecordingStatus, Role
 from web.errors import ApiError, bad_request, forbidden, not_found
 from web.http.body import json_object
 from web.http.fields import row_id
-from web.http.identity import require_identity
+from web.http.identity import Identity, require_identity
 from web.keys import CONFIG, DB
 from web.recordings import service
 from web.recordings.queries import (
@@ -65,18 +65,18 @@ async def share(request: web.Request) -> web.Response:
 async def retry(request: web.Request) -> web.Response:
     identity = await require_identity(request, Role.MENTOR)
     await service.retry(request.app, identity, _recording_id(request))
-    return await _current(request, identity.user_id)
+    return await _current(request, identity)
 
 
 @routes.delete(r"/api/recordings/{id:\d+}")
 async def delete(request: web.Request) -> web.Response:
     identity = await require_identity(request, Role.MENTOR)
     await service.delete(request.app, identity, _recording_id(request))
-    return await _current(request, identity.user_id)
+    return await _current(request, identity)
 
 
-async def _current(request: web.Request, _user_id: int) -> web.Response:
-    identity = await require_identity(request)
+async def _current(request: web.Request, identity: Identity) -> web.Response:
+    """The recording as it stands after a change, in the changer's view."""
     async with request.app[DB].session() as s:
         recording, session, access = await recording_and_access(s, identity, _recording_id(request))
     return web.json_response({"recording": recording_json(recording, session, access)})
