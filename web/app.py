@@ -34,6 +34,9 @@ from web.payments.setup import setup_payments
 from web.realtime import endpoints as realtime_endpoints
 from web.realtime.keys import BUS
 from web.realtime.setup import setup_realtime
+from web.recordings import endpoints as recordings_endpoints
+from web.recordings import tasks as recordings_tasks
+from web.recordings.service import setup_recordings
 from web.resources import endpoints as resources_endpoints
 from web.room import archive_endpoints as room_archive_endpoints
 from web.room import endpoints as room_endpoints
@@ -106,6 +109,7 @@ def create_app(
     setup_room_presence(app)
     setup_room_ending(app)
     setup_room_archive(app)
+    setup_recordings(app)
     setup_bookings(app)
     setup_payments(app)
     if config.str("redis", "url"):
@@ -115,6 +119,7 @@ def create_app(
     bookings_tasks.register_tasks(app)
     room_tasks.register_tasks(app)
     payments_tasks.register_tasks(app)
+    recordings_tasks.register_tasks(app)
 
     # Every route of the platform, and nowhere else (tests/unit/test_boundaries.py keeps it so).
     app.router.add_routes(realtime_endpoints.routes)
@@ -131,6 +136,7 @@ def create_app(
     app.router.add_routes(feedback_endpoints.routes)
     app.router.add_routes(resources_endpoints.routes)
     app.router.add_routes(past_endpoints.routes)
+    app.router.add_routes(recordings_endpoints.routes)
     app.router.add_static(thumbnails.URL_PREFIX, thumbnails.thumbnails_dir(config))
     app.router.add_static("/static", STATIC_DIR)
     app[aiohttp_jinja2.static_root_key] = "/static"

@@ -34,9 +34,9 @@ SIGNATURE_HELPER = "web.payments.signatures"
 # Inside web, what each domain must never import: lower layers reach higher ones through registration
 # (AppKeys filled by create_app), never by importing them.
 DOMAINS = ("accounts", "sessions", "live_requests", "bookings", "room", "payments", "realtime", "feedback",
-           "resources", "past")
+           "resources", "past", "recordings")
 # What happens after a session (feedback, resources, the Past tabs) sits above everything else.
-AFTER = {"feedback", "resources", "past"}
+AFTER = {"feedback", "resources", "past", "recordings"}
 NEVER = {
     "realtime": set(DOMAINS) - {"realtime"},
     "accounts": {"sessions", "live_requests", "bookings", "room", "payments"} | AFTER,
@@ -45,9 +45,10 @@ NEVER = {
     "bookings": {"live_requests", "room", "payments"} | AFTER,
     "room": {"live_requests", "payments"} | AFTER,
     "payments": {"live_requests", "room"} | AFTER,
-    "feedback": {"live_requests", "payments", "resources", "past"},
-    "resources": {"live_requests", "payments", "feedback", "past"},
-    "past": {"live_requests", "payments"},
+    "feedback": {"live_requests", "payments", "resources", "past", "recordings"},
+    "resources": {"live_requests", "payments", "feedback", "past", "recordings"},
+    "past": {"live_requests", "payments", "recordings"},
+    "recordings": {"live_requests", "payments", "feedback", "resources", "past"},
 }
 MAX_WEB_TOP_LEVEL_MODULES = 14
 
@@ -268,3 +269,17 @@ def test_web_is_a_small_shell() -> None:
 def test_the_cycle_finder_finds_a_cycle() -> None:
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_the_recording_composition_needs_no_web_server_or_database() -> None:
+    """web/recordings/compose/ runs in a worker thread or any process: PyAV, numpy and Pillow only."""
+    files = sorted((ROOT / "web" / "recordings" / "compose").glob("*.py"))
+    assert len(files) >= 5
+    offenders = {
+        f"{module_name(path)}:{item.line} imports {item.target}"
+        for path in files
+        for item in imports_of(path)
+        if item.target.split(".")[0] in {"aiohttp", "sqlalchemy", "sqlmodel", "models", "workers", "media_server"}
+        or (within(item.target, "web") and not within(item.target, "web.recordings.compose"))
+    }
+    assert offenders == set()
