@@ -1,0 +1,45 @@
+"""Maximal marginal relevance: a varied list, so one mentor (or one topic) does not fill it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Candidate(Generic[T]):
+    item: T
+    mentor_id: int
+    relevance: float
+
+
+def mmr(candidates: Sequence[Candidate[T]], k: int, lam: float,
+        topic_similarity: Callable[[int, int], float] | None = None, topic_weight: float = 0.0) -> list[T]:
+    """Pick `k` greedily by lam·relevance − (1 − lam)·(similarity to the closest item already picked).
+
+    Two items of the same mentor are fully similar; other mentors are as similar as their topics, scaled by
+    `topic_weight`. Ties keep the candidates' order, so callers sort their tie-breaks in first.
+    """
+    if not candidates:
+        return []
+    top = max(abs(c.relevance) for c in candidates) or 1.0
+    left = list(candidates)
+    chosen: list[Candidate[T]] = []
+    while left and len(chosen) < k:
+        best_i, best = 0, -float("inf")
+        for i, c in enumerate(left):
+            penalty = 0.0
+            for picked in chosen:
+                if picked.mentor_id == c.mentor_id:
+                    penalty = 1.0
+                    break
+                if topic_similarity is not None and topic_weight > 0:
+                    penalty = max(penalty, topic_weight * topic_similarity(picked.mentor_id, c.mentor_id))
+            value = lam * c.relevance / top - (1 - lam) * penalty
+            if value > best + 1e-12:
+                best_i, best = i, value
+        chosen.append(left.pop(best_i))
+    return [c.item for c in chosen]
