@@ -34,6 +34,9 @@ from web.payments.setup import setup_payments
 from web.realtime import endpoints as realtime_endpoints
 from web.realtime.keys import BUS
 from web.realtime.setup import setup_realtime
+from web.recommend import endpoints as recommend_endpoints
+from web.recommend import tasks as recommend_tasks
+from web.recommend.service import setup_recommend
 from web.resources import endpoints as resources_endpoints
 from web.room import archive_endpoints as room_archive_endpoints
 from web.room import endpoints as room_endpoints
@@ -108,6 +111,7 @@ def create_app(
     setup_room_archive(app)
     setup_bookings(app)
     setup_payments(app)
+    setup_recommend(app)
     if config.str("redis", "url"):
         app[READINESS_CHECKS]["redis"] = app[BUS].ping
 
@@ -115,6 +119,7 @@ def create_app(
     bookings_tasks.register_tasks(app)
     room_tasks.register_tasks(app)
     payments_tasks.register_tasks(app)
+    recommend_tasks.register_tasks(app)
 
     # Every route of the platform, and nowhere else (tests/unit/test_boundaries.py keeps it so).
     app.router.add_routes(realtime_endpoints.routes)
@@ -131,6 +136,7 @@ def create_app(
     app.router.add_routes(feedback_endpoints.routes)
     app.router.add_routes(resources_endpoints.routes)
     app.router.add_routes(past_endpoints.routes)
+    app.router.add_routes(recommend_endpoints.routes)
     app.router.add_static(thumbnails.URL_PREFIX, thumbnails.thumbnails_dir(config))
     app.router.add_static("/static", STATIC_DIR)
     app[aiohttp_jinja2.static_root_key] = "/static"

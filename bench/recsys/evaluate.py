@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from web.recommend.ranking.baselines import popularity_ranking, random_ranking, tag_overlap
 from web.recommend.ranking.data import BOOK, DAY, Dataset, LearnerDoc, MentorDoc, booked_mentors
+from web.recommend.ranking.model import Model
 from web.recommend.ranking.params import Params
 from web.recommend.ranking.rank import rank_items
 from web.recommend.ranking.train import train
@@ -55,6 +56,18 @@ class Tally:
         }
 
 
+def _rankers(past: Dataset, model: Model, at: float, rng: random.Random) -> dict[str, Ranker]:
+    def by_model(learner: LearnerDoc, candidates: Sequence[MentorDoc]) -> list[int]:
+        return [p.item.id for p in rank_items(model, learner, candidates, candidates, lambda m: m.id, at, K)]
+
+    return {
+        "random": lambda _learner, c: random_ranking(c, rng),
+        "popularity": lambda _learner, c: popularity_ranking(past, c),
+        "tag overlap": tag_overlap,
+        "model": by_model,
+    }
+
+
 def ndcg(ranked: list[int], truth: set[int], k: int) -> float:
     dcg = sum(1.0 / math.log2(i + 2) for i, m in enumerate(ranked[:k]) if m in truth)
     ideal = sum(1.0 / math.log2(i + 2) for i in range(min(len(truth), k)))
@@ -80,13 +93,7 @@ def evaluate(data: Dataset, start: float, test_weeks: Sequence[int], params: Par
         for e in data.events:
             if e.kind == BOOK and begin <= e.at < end:
                 truth.setdefault(e.learner_id, set()).add(e.mentor_id)
-        rankers: dict[str, Ranker] = {
-            "random": lambda _learner, c: random_ranking(c, rng),
-            "popularity": lambda _learner, c: popularity_ranking(past, c),
-            "tag overlap": tag_overlap,
-            "model": lambda learner, c: [p.item.id for p in rank_items(
-                model, learner, c, c, lambda m: m.id, begin, K)],
-        }
+        rankers = _rankers(past, model, begin, rng)
         for learner_id, wanted in sorted(truth.items()):
             group = "warm" if learner_id in history else "cold"
             catalogue[group].update(m.id for m in candidates)

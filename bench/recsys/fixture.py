@@ -37,6 +37,7 @@ def load(path: Path) -> tuple[Dataset, dict[str, Any]]:
         mentors=[MentorDoc(int(i), tuple(tags), text, origin + joined, rating)
                  for i, tags, text, joined, rating in body["mentors"]],
         learners=[LearnerDoc(int(i), tuple(tags), goals) for i, tags, goals in body["learners"]],
-        events=[Event(int(lr), int(m), KINDS[k], origin + at, rating or None) for lr, m, k, at, rating in body["events"]],
+        events=[Event(int(lr), int(m), KINDS[k], origin + at, rating or None)
+                for lr, m, k, at, rating in body["events"]],
     )
     return data, dict(body["meta"])

@@ -95,7 +95,7 @@ def generate(seed: int = 15, mentors: int = 180, learners: int = 1400, weeks: in
             pool = [m.id for m in available if topic in mentor_topics[m.id]] or [m.id for m in available]
             fav = favourites[(stated[0], group)]
 
-            def weight(m: int, fav: set[int] = fav) -> float:
+            def weight(m: int, fav: set[int] = fav, liked: set[int] = liked) -> float:
                 w = appeal[m] + 0.01
                 w *= 4.0 if m in fav else 1.0
                 w *= 6.0 if m in liked else 1.0
@@ -111,7 +111,8 @@ def generate(seed: int = 15, mentors: int = 180, learners: int = 1400, weeks: in
             elif rng.random() < 0.85:
                 events.append(Event(learner_id, booked, "attend", t + rng.uniform(DAY, 4 * DAY)))
                 if rng.random() < 0.5:
-                    stars = rng.choice([5, 5, 4, 4, 3]) if booked in fav or booked in liked else rng.choice([5, 4, 3, 2])
+                    happy = booked in fav or booked in liked
+                    stars = rng.choice([5, 5, 4, 4, 3]) if happy else rng.choice([5, 4, 3, 2])
                     events.append(Event(learner_id, booked, "rate", t + rng.uniform(2 * DAY, 5 * DAY), stars))
                     if stars >= 4:
                         liked.add(booked)

@@ -34,9 +34,9 @@ SIGNATURE_HELPER = "web.payments.signatures"
 # Inside web, what each domain must never import: lower layers reach higher ones through registration
 # (AppKeys filled by create_app), never by importing them.
 DOMAINS = ("accounts", "sessions", "live_requests", "bookings", "room", "payments", "realtime", "feedback",
-           "resources", "past")
+           "resources", "past", "recommend")
 # What happens after a session (feedback, resources, the Past tabs) sits above everything else.
-AFTER = {"feedback", "resources", "past"}
+AFTER = {"feedback", "resources", "past", "recommend"}
 NEVER = {
     "realtime": set(DOMAINS) - {"realtime"},
     "accounts": {"sessions", "live_requests", "bookings", "room", "payments"} | AFTER,
@@ -45,9 +45,11 @@ NEVER = {
     "bookings": {"live_requests", "room", "payments"} | AFTER,
     "room": {"live_requests", "payments"} | AFTER,
     "payments": {"live_requests", "room"} | AFTER,
-    "feedback": {"live_requests", "payments", "resources", "past"},
-    "resources": {"live_requests", "payments", "feedback", "past"},
-    "past": {"live_requests", "payments"},
+    "feedback": {"live_requests", "payments", "resources", "past", "recommend"},
+    "resources": {"live_requests", "payments", "feedback", "past", "recommend"},
+    "past": {"live_requests", "payments", "recommend"},
+    # Recommendations read sessions (and their learners and mentors); nothing below reaches back.
+    "recommend": {"live_requests", "bookings", "room", "payments", "feedback", "resources", "past"},
 }
 MAX_WEB_TOP_LEVEL_MODULES = 14
 
@@ -268,3 +270,17 @@ def test_web_is_a_small_shell() -> None:
 def test_the_cycle_finder_finds_a_cycle() -> None:
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_the_ranking_imports_neither_the_web_framework_nor_the_database() -> None:
+    """bench/recsys and the unit tests train and score with web.recommend.ranking alone."""
+    files = sorted((ROOT / "web" / "recommend" / "ranking").rglob("*.py"))
+    assert len(files) >= 5
+    offenders = {
+        f"{module_name(path)}:{item.line} imports {item.target}"
+        for path in files
+        for item in imports_of(path)
+        if item.target.split(".")[0] in {"aiohttp", "sqlalchemy", "sqlmodel", "models", "workers"}
+        or (within(item.target, "web") and not within(item.target, "web.recommend.ranking"))
+    }
+    assert offenders == set()

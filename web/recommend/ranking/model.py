@@ -86,7 +86,7 @@ class Model:
             POPULAR: p.popularity * popularity,
             NEW: p.new_mentor_boost * (is_new & relevant),
         }
-        total = sum(parts.values())
+        total: np.ndarray = np.zeros(len(rows)) + sum(parts.values())
         names = list(parts)
         stacked = np.vstack([np.broadcast_to(parts[n], total.shape) for n in names])
         best = stacked.argmax(axis=0)

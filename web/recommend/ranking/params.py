@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Params:
-    # Implicit ALS on the learner × mentor matrix of weighted interactions.
+    # Implicit ALS on the learner x mentor matrix of weighted interactions.
     factors: int = 48
     iterations: int = 15
     regularization: float = 0.05

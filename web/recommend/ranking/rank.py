@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 import numpy as np
-
 from sklearn.preprocessing import normalize
 
 from web.recommend.ranking.data import LearnerDoc, MentorDoc

@@ -18,7 +18,7 @@ class Candidate(Generic[T]):
 
 def mmr(candidates: Sequence[Candidate[T]], k: int, lam: float,
         topic_similarity: Callable[[int, int], float] | None = None, topic_weight: float = 0.0) -> list[T]:
-    """Pick `k` greedily by lam·relevance − (1 − lam)·(similarity to the closest item already picked).
+    """Pick `k` greedily by lam·relevance - (1 - lam)·(similarity to the closest item already picked).
 
     Two items of the same mentor are fully similar; other mentors are as similar as their topics, scaled by
     `topic_weight`. Ties keep the candidates' order, so callers sort their tie-breaks in first.
