@@ -92,7 +92,8 @@ class Model:
         best = stacked.argmax(axis=0)
         topics = self._topics(interests, vectors, candidates)
         return [
-            Scored(m.id, float(total[i]), self._reason(names[best[i]], m, topics[i], learner, strength))
+            Scored(m.id, float(total[i]),
+                   self._reason(names[best[i]], m, topics[i], learner, strength) if total[i] > 0 else Reason("explore"))
             for i, m in enumerate(candidates)
         ]
 

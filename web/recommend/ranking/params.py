@@ -10,7 +10,7 @@ class Params:
     # Implicit ALS on the learner x mentor matrix of weighted interactions.
     factors: int = 48
     iterations: int = 15
-    regularization: float = 0.05
+    regularization: float = 2.0
     confidence: float = 2.0  # Cui = 1 + confidence · weight (implicit's convention adds the 1)
     seed: int = 7
     # Popularity: interaction weights decayed with this half-life.

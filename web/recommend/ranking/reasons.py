@@ -7,12 +7,14 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Reason:
-    kind: str  # interest, history, similar_learners, new_mentor, popular
+    kind: str  # interest, history, similar_learners, new_mentor, popular, explore
     topic: str | None = None
 
     def text(self) -> str:
         if self.kind == "interest" and self.topic:
             return f"Because you're into {self.topic}"
+        if self.kind == "explore":
+            return "Something different to explore"
         if self.kind == "history":
             return "Like sessions you booked"
         if self.kind == "similar_learners":

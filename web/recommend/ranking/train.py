@@ -108,8 +108,8 @@ def _segments(data: Dataset, pairs: dict[tuple[int, int], float], n_mentors: int
 
 def _als(pairs: dict[tuple[int, int], float], learner_index: dict[int, int], n_mentors: int,
          p: Params) -> tuple[np.ndarray, np.ndarray]:
-    if not pairs or n_mentors == 0:
-        return np.zeros((0, p.factors), dtype=np.float32), np.zeros((n_mentors, p.factors), dtype=np.float32)
+    if not pairs or n_mentors < 2:
+        return np.zeros((0, 1), dtype=np.float32), np.zeros((n_mentors, 1), dtype=np.float32)
     learners = np.fromiter((learner_index[learner] for learner, _ in pairs), dtype=np.int32, count=len(pairs))
     mentors = np.fromiter((row for _, row in pairs), dtype=np.int32, count=len(pairs))
     values = np.fromiter((p.confidence * np.log1p(w) for w in pairs.values()), dtype=np.float32, count=len(pairs))
@@ -120,7 +120,10 @@ def _als(pairs: dict[tuple[int, int], float], learner_index: dict[int, int], n_m
         warnings.simplefilter("ignore", RuntimeWarning)  # implicit's "BLAS uses N threads" check: we limit it
         from implicit.cpu.als import AlternatingLeastSquares
 
-        als = AlternatingLeastSquares(factors=p.factors, regularization=p.regularization,
+        # More factors than half the mentors (or learners) lets every learner be fitted alone: nothing is
+        # shared, so nothing is learned about learners like them.
+        factors = max(1, min(p.factors, n_mentors // 2, len(learner_index) // 2))
+        als = AlternatingLeastSquares(factors=factors, regularization=p.regularization,
                                       iterations=p.iterations, random_state=p.seed, num_threads=1,
                                       calculate_training_loss=False)
         als.fit(matrix, show_progress=False)
