@@ -100,4 +100,4 @@ async def load_dataset(s: AsyncSession, now: datetime) -> Dataset:
         if mentor is not None:
             events.append(Event(e.learner_id, mentor, e.kind, e.at.timestamp(), e.rating))
     cutoff = now.timestamp()
-    return Dataset(mentor_docs, learners, sorted((e for e in events if e.at < cutoff), key=lambda e: e.at))
+    return Dataset(mentor_docs, learners, sorted((e for e in events if e.at <= cutoff), key=lambda e: e.at))

@@ -30,6 +30,7 @@ from web.recommend.ranking.baselines import interest_overlap
 from web.recommend.ranking.data import IMPRESSION, LearnerDoc, norm_tag
 from web.recommend.ranking.model import Model
 from web.recommend.ranking.rank import rank_items
+from web.recommend.ranking.reasons import Reason
 from web.recommend.ranking.train import train
 from web.recommend.signals import SignalLog
 from web.sessions.recommend import RECOMMENDER, Pick
@@ -131,7 +132,18 @@ def model_picks(model: Model, learner: LearnerDoc, views: Sequence[SessionView],
 
     ranked = rank_items(model, learner, mentor_docs_of(views), views, lambda v: v.session.mentor_id,
                         now.timestamp(), size, bonus=session_bonus)
-    return [Pick(p.item, p.reason.text(), i, model.version) for i, p in enumerate(ranked)]
+    return [Pick(p.item, _on_this_session(p.reason, p.item, interests).text(), i, model.version)
+            for i, p in enumerate(ranked)]
+
+
+def _on_this_session(reason: Reason, view: SessionView, interests: Sequence[str]) -> Reason:
+    # The model explains the mentor; when this session's own tags name one of the learner's interests,
+    # that one is the truer "because" for this card.
+    if reason.kind not in ("interest", "new_mentor"):
+        return reason
+    tags = {norm_tag(t) for t in view.session.domain_tags}
+    topic = next((x for x in (norm_tag(i) for i in interests) if x in tags), None)
+    return Reason(reason.kind, topic) if topic else reason
 
 
 def tag_overlap_picks(learner: LearnerDoc, views: Sequence[SessionView], size: int) -> list[Pick]:

@@ -26,7 +26,7 @@ def train(data: Dataset, now: float, params: Params | None = None, version: str 
     mentors = sorted(data.mentors, key=lambda m: m.id)
     mentor_ids = [m.id for m in mentors]
     row_of = {mentor_id: row for row, mentor_id in enumerate(mentor_ids)}
-    events = [e for e in data.events if e.at < now and e.mentor_id in row_of]
+    events = [e for e in data.events if e.at <= now and e.mentor_id in row_of]
 
     vectorizer = TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), min_df=1, max_features=50_000)
     docs = [" ".join([*m.expertise, m.text]) for m in mentors]
