@@ -13,6 +13,7 @@ from web.config import Config
 
 @pytest.fixture
 def config(tmp_path: Path) -> Config:
-    # A new model is looked for on every request here (the default is at most every few seconds).
-    return make_config(tmp_path, recommend={"check_seconds": 0.0})
+    # A new model is looked for on every request here (the default is at most every few seconds), and
+    # learners keep the hours of 07:00 to 23:00 in their own timezone.
+    return make_config(tmp_path, recommend={"check_seconds": 0.0, "learner_hours": "07:00-23:00"})
 
