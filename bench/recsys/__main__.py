@@ -18,6 +18,7 @@ import os
 import platform
 import random
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -79,6 +80,8 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     data, meta = load(args.data)
+    if not data.events:
+        sys.exit(f"{args.data}: no interactions to evaluate on")
     start = float(meta.get("start", min(e.at for e in data.events)))
     weeks = int((max(e.at for e in data.events) - start) // WEEK) + 1
     test_weeks = list(range(max(weeks - (2 if args.quick else 4), 1), weeks))
@@ -98,7 +101,7 @@ def main() -> None:
             "Items are mentors (a mentor's sessions inherit the score); truth is the mentors a learner booked that "
             "week; coverage is the share of the catalogue shown in anyone's top 10; new exposure is the share of "
             "top-10 slots given to mentors who joined in the last 28 days.")
-    body = [table(results), "", " · ".join(f"{k}: {v:.2f}x" for k, v in ratios.items())]
+    body = [table(results), " · ".join(f"{k}: {v:.2f}x" for k, v in ratios.items())]
     if cost:
         body.append(f"Training on {int(cost['interactions'])} interactions ({int(cost['learners'])} learners, "
                     f"{int(cost['mentors'])} mentors), one core: {cost['seconds']:.1f} s.")

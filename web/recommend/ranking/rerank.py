@@ -27,19 +27,21 @@ def mmr(candidates: Sequence[Candidate[T]], k: int, lam: float,
         return []
     top = max(abs(c.relevance) for c in candidates) or 1.0
     left = list(candidates)
+    # Each candidate's similarity to the closest item picked so far, updated once per pick.
+    penalty = [0.0] * len(left)
     chosen: list[Candidate[T]] = []
     while left and len(chosen) < k:
         best_i, best = 0, -float("inf")
         for i, c in enumerate(left):
-            penalty = 0.0
-            for picked in chosen:
-                if picked.mentor_id == c.mentor_id:
-                    penalty = 1.0
-                    break
-                if topic_similarity is not None and topic_weight > 0:
-                    penalty = max(penalty, topic_weight * topic_similarity(picked.mentor_id, c.mentor_id))
-            value = lam * c.relevance / top - (1 - lam) * penalty
+            value = lam * c.relevance / top - (1 - lam) * penalty[i]
             if value > best + 1e-12:
                 best_i, best = i, value
-        chosen.append(left.pop(best_i))
+        picked = left.pop(best_i)
+        penalty.pop(best_i)
+        chosen.append(picked)
+        for i, c in enumerate(left):
+            if c.mentor_id == picked.mentor_id:
+                penalty[i] = 1.0
+            elif topic_similarity is not None and topic_weight > 0 and penalty[i] < topic_weight:
+                penalty[i] = max(penalty[i], topic_weight * topic_similarity(picked.mentor_id, c.mentor_id))
     return [c.item for c in chosen]
