@@ -322,3 +322,24 @@ class LoginFailure(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(sa_type=String(300), index=True)
     at: datetime = _when(index=True)
+
+
+class RecEvent(SQLModel, table=True):
+    """What the Recommended tab showed (impressions) and what learners did (interactions), for training.
+
+    Written in batches off the request path (web/recommend/signals.py); pruned after `[recommend] keep_days`.
+    """
+
+    __tablename__ = "rec_events"
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(sa_type=String(16), index=True)  # impression, open, view, book, attend, rate, cancel
+    learner_id: int = Field(foreign_key="users.id", index=True)
+    mentor_id: int | None = Field(default=None, foreign_key="users.id")
+    session_id: int | None = Field(default=None, foreign_key="mentor_sessions.id")
+    # Where it was shown: the page or component, the tab, and the 0-based position in the list.
+    surface: str = Field(default="", sa_type=String(40))
+    tab: str = Field(default="", sa_type=String(20))
+    position: int | None = None
+    model_version: str = Field(default="", sa_type=String(40))
+    rating: int | None = None
+    at: datetime = _when(index=True)

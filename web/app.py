@@ -34,6 +34,9 @@ from web.payments.setup import setup_payments
 from web.realtime import endpoints as realtime_endpoints
 from web.realtime.keys import BUS
 from web.realtime.setup import setup_realtime
+from web.recommend import endpoints as recommend_endpoints
+from web.recommend import tasks as recommend_tasks
+from web.recommend.service import setup_recommend
 from web.recordings import endpoints as recordings_endpoints
 from web.recordings import tasks as recordings_tasks
 from web.recordings.service import setup_recordings
@@ -112,6 +115,7 @@ def create_app(
     setup_recordings(app)
     setup_bookings(app)
     setup_payments(app)
+    setup_recommend(app)
     if config.str("redis", "url"):
         app[READINESS_CHECKS]["redis"] = app[BUS].ping
 
@@ -120,6 +124,7 @@ def create_app(
     room_tasks.register_tasks(app)
     payments_tasks.register_tasks(app)
     recordings_tasks.register_tasks(app)
+    recommend_tasks.register_tasks(app)
 
     # Every route of the platform, and nowhere else (tests/unit/test_boundaries.py keeps it so).
     app.router.add_routes(realtime_endpoints.routes)
@@ -137,6 +142,7 @@ def create_app(
     app.router.add_routes(resources_endpoints.routes)
     app.router.add_routes(past_endpoints.routes)
     app.router.add_routes(recordings_endpoints.routes)
+    app.router.add_routes(recommend_endpoints.routes)
     app.router.add_static(thumbnails.URL_PREFIX, thumbnails.thumbnails_dir(config))
     app.router.add_static("/static", STATIC_DIR)
     app[aiohttp_jinja2.static_root_key] = "/static"

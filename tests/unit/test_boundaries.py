@@ -34,9 +34,9 @@ SIGNATURE_HELPER = "web.payments.signatures"
 # Inside web, what each domain must never import: lower layers reach higher ones through registration
 # (AppKeys filled by create_app), never by importing them.
 DOMAINS = ("accounts", "sessions", "live_requests", "bookings", "room", "payments", "realtime", "feedback",
-           "resources", "past", "recordings")
-# What happens after a session (feedback, resources, the Past tabs) sits above everything else.
-AFTER = {"feedback", "resources", "past", "recordings"}
+           "resources", "past", "recordings", "recommend")
+# What happens after a session (feedback, resources, the Past tabs, recordings) sits above everything else.
+AFTER = {"feedback", "resources", "past", "recordings", "recommend"}
 NEVER = {
     "realtime": set(DOMAINS) - {"realtime"},
     "accounts": {"sessions", "live_requests", "bookings", "room", "payments"} | AFTER,
@@ -45,10 +45,12 @@ NEVER = {
     "bookings": {"live_requests", "room", "payments"} | AFTER,
     "room": {"live_requests", "payments"} | AFTER,
     "payments": {"live_requests", "room"} | AFTER,
-    "feedback": {"live_requests", "payments", "resources", "past", "recordings"},
-    "resources": {"live_requests", "payments", "feedback", "past", "recordings"},
-    "past": {"live_requests", "payments", "recordings"},
-    "recordings": {"live_requests", "payments", "feedback", "resources", "past"},
+    "feedback": {"live_requests", "payments", "resources", "past", "recordings", "recommend"},
+    "resources": {"live_requests", "payments", "feedback", "past", "recordings", "recommend"},
+    "past": {"live_requests", "payments", "recordings", "recommend"},
+    "recordings": {"live_requests", "payments", "feedback", "resources", "past", "recommend"},
+    # Recommendations read sessions (and their learners and mentors); nothing below reaches back.
+    "recommend": {"live_requests", "bookings", "room", "payments", "feedback", "resources", "past", "recordings"},
 }
 MAX_WEB_TOP_LEVEL_MODULES = 14
 
@@ -281,5 +283,19 @@ def test_the_recording_composition_needs_no_web_server_or_database() -> None:
         for item in imports_of(path)
         if item.target.split(".")[0] in {"aiohttp", "sqlalchemy", "sqlmodel", "models", "workers", "media_server"}
         or (within(item.target, "web") and not within(item.target, "web.recordings.compose"))
+    }
+    assert offenders == set()
+
+
+def test_the_ranking_imports_neither_the_web_framework_nor_the_database() -> None:
+    """bench/recsys and the unit tests train and score with web.recommend.ranking alone."""
+    files = sorted((ROOT / "web" / "recommend" / "ranking").rglob("*.py"))
+    assert len(files) >= 5
+    offenders = {
+        f"{module_name(path)}:{item.line} imports {item.target}"
+        for path in files
+        for item in imports_of(path)
+        if item.target.split(".")[0] in {"aiohttp", "sqlalchemy", "sqlmodel", "models", "workers"}
+        or (within(item.target, "web") and not within(item.target, "web.recommend.ranking"))
     }
     assert offenders == set()

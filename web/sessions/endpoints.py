@@ -13,6 +13,7 @@ from web.keys import CLOCK, CONFIG, DB
 from web.sessions.form import read_form
 from web.sessions.paths import SESSION_ID, session_id_of
 from web.sessions.queries import browse, load_session_body, mine
+from web.sessions.recommend import RECOMMENDER, Pick
 from web.sessions.schemas import SessionView, session_body, session_json
 from web.sessions.service import cancel_session, create_session, edit_session
 from web.sessions.timing import time_settings
@@ -35,9 +36,15 @@ async def create(request: web.Request) -> web.Response:
 async def list_sessions(request: web.Request) -> web.Response:
     identity = await current_identity(request)
     now = request.app[CLOCK].now()
+    tab = request.query.get("tab", "scheduled")
     async with request.app[DB].session() as s:
-        views = await browse(s, request.query.get("tab", "scheduled"), now, identity)
-    return _sessions_response(request, views, identity, now)
+        views = await browse(s, tab, now, identity)
+        if tab != "recommended" or identity is None:
+            return _sessions_response(request, views, identity, now)
+        # browse() listed the candidates; the recommend domain ranks, explains and logs them.
+        surface = request.query.get("surface", "learner_dashboard")[:40]
+        picks = await request.app[RECOMMENDER](s, identity, views, now, surface)
+    return _recommended_response(request, picks, identity, now)
 
 
 @routes.get("/api/sessions/mine")
@@ -53,6 +60,19 @@ def _sessions_response(request: web.Request, views: list[SessionView], identity:
                        now: datetime) -> web.Response:
     settings = time_settings(request.app[CONFIG])
     return web.json_response({"sessions": [session_json(view, identity, now, settings) for view in views]})
+
+
+def _recommended_response(request: web.Request, picks: list[Pick], identity: Identity,
+                          now: datetime) -> web.Response:
+    # Only this tab's cards carry why they were chosen, and what the client logs opens and bookings against.
+    settings = time_settings(request.app[CONFIG])
+    sessions = []
+    for pick in picks:
+        body = session_json(pick.view, identity, now, settings)
+        body["reason"] = pick.reason
+        body["recommendation"] = {"position": pick.position, "model_version": pick.model_version}
+        sessions.append(body)
+    return web.json_response({"sessions": sessions})
 
 
 @routes.get(f"/api/sessions/{SESSION_ID}")

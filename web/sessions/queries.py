@@ -13,11 +13,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.enums import BookingStatus, Role, SessionStatus
 from models.rules import HOLDING_SEAT
-from models.tables import Booking, LearnerProfile, MentorProfile, MentorSession, User
+from models.tables import Booking, MentorProfile, MentorSession, User
 from web.errors import bad_request, forbidden, not_found, unauthorized
 from web.http.identity import Identity
 from web.keys import DB
-from web.sessions.recommend import recommend
 from web.sessions.schemas import SessionView, session_body
 from web.sessions.timing import end_of
 
@@ -123,12 +122,14 @@ async def browse(s: AsyncSession, tab: str, now: datetime, viewer: Identity | No
         raise unauthorized("Sign in as a learner to see recommendations.")
     if viewer.role != Role.LEARNER:
         raise forbidden("Recommendations are for learners.")
-    profile = await s.get(LearnerProfile, viewer.user_id)
-    candidates = (await s.execute(upcoming.limit(LIST_LIMIT * 5))).scalars().all()
+    # The candidates, in start order: full sessions and those the learner holds a seat in never qualify.
+    # Ranking them is the recommend domain's job (RECOMMENDER, registered at app creation).
+    candidates = (await s.execute(
+        upcoming.where(col(MentorSession.seats_taken) < col(MentorSession.capacity)).limit(LIST_LIMIT * 5)
+    )).scalars().all()
     views = await build_views(s, candidates, viewer)
     # Already booked sessions live under "My sessions"; recommending them again is noise.
-    open_views = [view for view in views if view.viewer_booking not in HOLDING_SEAT]
-    return recommend(profile, open_views)[:LIST_LIMIT]
+    return [view for view in views if view.viewer_booking not in HOLDING_SEAT]
 
 
 async def mine(s: AsyncSession, tab: str, now: datetime, viewer: Identity) -> list[SessionView]:

@@ -53,9 +53,27 @@ function follow(session) {
 function cardsFor(sessions, container, empty) {
   for (const old of registry.all()) if (container.contains(old.el)) registry.forget(old);
   const cards = sessions.map((s) => new SessionCard(s, { view: "learner", onAction }));
+  for (const card of cards) {
+    if (!card.session.recommendation) continue;
+    // Opening a recommended card (anywhere but its buttons) is a signal the recommender learns from.
+    card.el.addEventListener("click", (event) => {
+      if (!event.target.closest("button")) logRecommendation("open", card.session);
+    });
+  }
   for (const card of cards) { registry.add(card); follow(card.session); }
   container.replaceChildren(...(cards.length ? cards.map((c) => c.el) : [emptyState(empty)]));
   return cards;
+}
+
+// What the learner did with a recommended card, with where it was shown and by which model; fire and forget.
+function logRecommendation(kind, s) {
+  const rec = s.recommendation;
+  if (!rec) return;
+  const body = { kind, position: rec.position, model_version: rec.model_version, tab: "recommended",
+    surface: "learner_dashboard" };
+  if (kind === "view") body.mentor_id = s.mentor?.id;
+  else body.session_id = s.id;
+  api("POST", "/api/recommend/events", body).catch(() => {});
 }
 
 let browseSeq = 0;
@@ -102,7 +120,12 @@ function reloadAll() {
 
 async function onAction(action, card, button) {
   const s = card.session;
-  if (action === "request-live") { requestForm.open(s.mentor.id, s.mentor.name); return; }
+  if (action === "request-live") {
+    logRecommendation("view", s);
+    requestForm.open(s.mentor.id, s.mentor.name);
+    return;
+  }
+  if (action === "book") logRecommendation("book", s);
   card.setBusy(true);
   button.disabled = true;
   try {

@@ -60,6 +60,8 @@ export class SessionCard {
     this.thumb = el("div", { className: "thumb", "aria-hidden": "true" });
     this.title = el("h3");
     this.tags = el("p", { className: "tags" });
+    // Only the Recommended tab's sessions carry a reason: why this card was picked for this learner.
+    this.reason = s.reason ? el("p", { className: "reason muted", "data-testid": "rec-reason" }) : null;
     this.mentor = this.view === "learner" ? el("p", { className: "mentor" }) : null;
     this.rating = el("span", { className: "rating", "data-testid": "mentor-rating" });
     this.when = el("time", { className: "when-date" });
@@ -101,7 +103,8 @@ export class SessionCard {
     this.el = el("article", {
       className: "session-card", "data-testid": "session-card", dataset: { sessionId: String(s.id) },
     }, this.thumb, el("div", { className: "body" },
-      this.title, this.tags, this.mentor, this.whenRow, this.price, this.meta, this.actions, this.extra));
+      this.title, this.reason, this.tags, this.mentor, this.whenRow, this.price, this.meta, this.actions,
+      this.extra));
     cardCount += 1;
     this.title.id = `session-card-title-${cardCount}`;
     this.el.setAttribute("aria-labelledby", this.title.id);
@@ -125,6 +128,7 @@ export class SessionCard {
     this.thumb.replaceChildren(s.thumbnail_url
       ? el("img", { src: s.thumbnail_url, alt: "", loading: "lazy" })
       : el("span", { text: (s.title || "?").slice(0, 1).toUpperCase() }));
+    if (this.reason) this.reason.textContent = s.reason || "";
     this.tags.replaceChildren(...(s.domain_tags || []).map((t) => el("span", { className: "tag", text: t })));
     if (this.mentor) {
       this.mentor.replaceChildren("with ", el("strong", { text: s.mentor?.name || "a mentor" }));
