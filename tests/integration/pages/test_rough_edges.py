@@ -97,3 +97,15 @@ async def test_booking_a_session_that_already_started_sets_no_starts_soon_remind
     async with api.app[DB].session() as s:
         reminders = (await s.exec(select(ScheduledJob).where(ScheduledJob.kind == "session_reminder"))).all()
     assert reminders == []
+
+
+async def test_create_session_reports_every_field_error_at_once(api: ApiClient) -> None:
+    await sign_up(api, "mentor", "maya@example.com")
+
+    body = await api.json("POST", "/api/sessions", 400, json={
+        "title": "x", "domain_tags": [], "description": "", "start_at": "not a time",
+        "duration_minutes": 5, "price_paise": -1, "capacity": 0})
+
+    fields = [problem["field"] for problem in body["errors"]]
+    assert fields == ["title", "domain_tags", "start_at", "duration_minutes", "price_paise", "capacity"]
+    assert (body["field"], body["error"]) == ("title", body["errors"][0]["message"])
