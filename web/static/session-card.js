@@ -215,6 +215,8 @@ export class SessionCard {
       && s.viewer?.booking_id != null;
     b["cancel-booking"].hidden = !changeable;
     b["move-booking"].hidden = !changeable || !booked;
+    setEnabled(b["cancel-booking"], changeable);
+    setEnabled(b["move-booking"], changeable && booked);
     b["request-live"].dataset.next = `/dashboard/learner?request_live=${s.mentor?.id ?? ""}`;
     b["request-live"].hidden = !s.mentor?.id;
   }
