@@ -234,3 +234,38 @@ async def test_thumbnails_stay_in_their_box_at_every_width(cast: Cast) -> None:
             assert box and thumb and heading
             assert box["height"] <= thumb["height"] + 0.5 and box["width"] <= thumb["width"] + 0.5, (width, path)
             assert thumb["y"] + thumb["height"] <= heading["y"], f"the thumbnail covers the title at {width}px"
+
+
+async def test_messages_match_a_live_session_and_the_room_the_learner_is_in(cast: Cast, browser: Browser,
+                                                                            browser_db: Database) -> None:
+    base, mentor, learner = cast.base, cast.mentor, cast.learner
+    soon = (await call(mentor.context, base, "POST", "/api/sessions",
+                       session_body("Starting right now", 4 / 60), 201))["session"]
+    await call(mentor.context, base, "POST", f"/api/sessions/{soon['id']}/go-live", {})
+
+    # Booking a session that is already live says Join is open, not when it opens; no "starts soon" follows.
+    await learner.page.goto(f"{base}/dashboard/learner")
+    await learner.page.get_by_role("tab", name="Live Now").click()
+    offered = card(learner.page, soon["title"], "#browse-sessions")
+    await offered.get_by_role("button", name="Book ▶").click()
+    await expect(toast(learner.page, "It is live now: Join ▶ is open.")).to_be_visible()
+    await expect(offered.get_by_role("button", name="Join ▶")).to_be_enabled()
+    await expect(learner.page.locator("#notification-bell .bell-badge")).to_have_text("1")
+    await expect(toast(learner.page, "Join opens 5 minutes")).to_have_count(0)
+    await expect(toast(learner.page, "starts soon")).to_have_count(0)
+
+    # A second learner waits in the room before the mentor goes live: the bell counts the notification,
+    # and no toast sends them to the page they are already on.
+    later = (await call(mentor.context, base, "POST", "/api/sessions",
+                        session_body("Waiting in the lobby", 4 / 60), 201))["session"]
+    leo = await person(browser, browser_db, base, Role.LEARNER, "leo@example.com", "Leo Learner")
+    try:
+        await call(leo.context, base, "POST", f"/api/sessions/{later['id']}/bookings", {}, 201)
+        await leo.page.goto(f"{base}/session/{later['room_code']}/")
+        badge = leo.page.locator("#notification-bell .bell-badge")
+        await expect(badge).to_have_text("1")  # "Booking confirmed"
+        await call(mentor.context, base, "POST", f"/api/sessions/{later['id']}/go-live", {})
+        await expect(badge).to_have_text("2")
+        await expect(toast(leo.page, "Your session is live")).to_have_count(0)
+    finally:
+        await leo.context.close()
