@@ -148,6 +148,8 @@ class Payment(SQLModel, table=True):
     verified_at: datetime | None = _when(nullable=True)
     refund_id: str | None = Field(default=None, sa_type=String(64))
     refund_status: str | None = Field(default=None, sa_type=String(16))
+    # What is being (or was) given back: the whole amount, or a learner's late cancellation's share.
+    refund_amount_paise: int | None = None
     refunded_at: datetime | None = _when(nullable=True)
     failure_reason: str | None = Field(default=None, sa_type=String(500))
     created_at: datetime = _when()

@@ -51,6 +51,7 @@ from web.room.presence import setup_room_presence
 from web.room.sfu import setup_rtc
 from web.sessions import endpoints as sessions_endpoints
 from web.sessions import thumbnails
+from web.templating import html_error_pages
 
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
 STATIC_DIR = PROJECT_ROOT / "web" / "static"
@@ -96,6 +97,8 @@ def create_app(
         ),
     )
     app.middlewares.append(csrf_middleware)
+    # Inside the cookie session, so a 404 page shows who is signed in like every other page.
+    app.middlewares.append(html_error_pages)
     env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),

@@ -1,6 +1,7 @@
 // Learner dashboard: Browse Sessions (Recommended / Scheduled / Live Now), booking, joining,
 // live requests. Booked sessions follow the mentor live: Join ▶ opens on session.live.
 import { api, toast } from "./app.js";
+import { cancelBooking, cancelledMessage, moveBooking } from "./booking-changes.js";
 import { responsesChannel, roomChannel, sessionChannel } from "./channels.js";
 import { confirmDialog } from "./confirm-dialog.js";
 import { startLive } from "./dashboard-live.js";
@@ -16,10 +17,13 @@ const bookedEl = document.getElementById("booked-sessions");
 const pastEl = document.getElementById("past-sessions");
 const registry = new CardRegistry();
 const past = setupPastSessions({ container: pastEl, view: "learner", registry });
-// Bookings made from this tab were already announced by its own toast; the bell's echo is skipped.
+// Bookings made (or cancelled, or moved) from this tab were already announced by its own toast; the bell's
+// echo is skipped.
 const bookedHere = new Set();
+const changedHere = new Set();
 window.mentorlive = Object.assign(window.mentorlive || {}, {
-  shownHere: (kind, data) => kind === "booking_confirmed" && bookedHere.has(data.session_id),
+  shownHere: (kind, data) => (kind === "booking_confirmed" && bookedHere.has(data.session_id))
+    || ((kind === "booking_cancelled" || kind === "booking_moved") && changedHere.has(data.booking_id)),
 });
 const EMPTY = {
   recommended: "No recommendations yet: look under Scheduled, or add interests to your profile.",
@@ -130,6 +134,8 @@ async function onAction(action, card, button) {
   button.disabled = true;
   try {
     if (action === "book") await book(s);
+    else if (action === "cancel-booking") await cancel(s);
+    else if (action === "move-booking") await move(s);
     else if (action === "join") {
       const result = await api("GET", `/api/sessions/${s.id}/join`);
       location.assign(result.room_url);
@@ -141,6 +147,37 @@ async function onAction(action, card, button) {
     card.setBusy(false);
     card.tick(Date.now());
   }
+}
+
+async function cancel(s) {
+  changedHere.add(s.viewer.booking_id);
+  const result = await cancelBooking(s);
+  if (!result) return;
+  registry.update(s.id, result.session);
+  toast(cancelledMessage(s, result), "success");
+  loadBooked();
+}
+
+async function move(s) {
+  changedHere.add(s.viewer.booking_id);
+  const result = await moveBooking(s, { onNone: (message) => toast(message, "info") });
+  if (!result) return;
+  registry.update(result.from_session.id, result.from_session);
+  registry.update(result.session.id, result.session);
+  toast(`Booking moved to “${result.session.title}” (${formatWhen(result.session)}).`, "success");
+  follow(result.session);
+  loadBooked();
+}
+
+function formatWhen(session) {
+  return new Date(session.start_at).toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+}
+
+// What Join ▶ does right now, said the way the card shows it.
+function joinWords(session) {
+  if (session.status === "live") return "It is live now: Join ▶ is open.";
+  if (session.viewer?.can_join) return "Join ▶ is open.";
+  return "Join opens 5 minutes before the start.";
 }
 
 async function book(s) {
@@ -178,7 +215,7 @@ async function bookAndPay(s) {
     }
     session = outcome.session || session;
   }
-  toast(`Booked ✔ “${s.title}”. Join opens 5 minutes before the start.`, "success");
+  toast(`Booked ✔ “${s.title}”. ${joinWords(session)}`, "success");
   follow(session);
   loadBooked();
 }
@@ -211,6 +248,10 @@ function handleEvent({ event, data = {} }) {
     registry.update(fields.id, fields);
   } else if (event === "session_cancelled") {
     registry.update(data.session_id ?? data.id, { status: "cancelled" });
+  } else if (event === "booking_cancelled" || event === "booking_moved") {
+    // Cancelled or moved in another tab: both cards and My sessions follow.
+    for (const id of [data.session_id, data.from_session_id]) if (id != null) refreshOne(id);
+    loadBooked();
   }
 }
 

@@ -1,6 +1,7 @@
 // One session card, shared by both dashboards. The server decides (viewer.can_*); the card only
 // mirrors its rules of time so buttons open on the minute without a reload (ARCHITECTURE §4).
 import { api, countdownText, formatLocal } from "./app.js";
+import { withIcon } from "./icons.js";
 
 let cardCount = 0; // ids for aria-labelledby: one session may have two cards on a page
 
@@ -87,10 +88,15 @@ export class SessionCard {
       add("go-live", "Go Live ▶");
       add("enter-room", "Enter Room ▶", "btn small ghost");
       add("edit", "Edit ✎", "btn small ghost");
-      add("cancel", "Cancel 🗑", "btn small ghost danger-text");
+      add("cancel", "Cancel", "btn small ghost danger-text");
+      withIcon(this.buttons.cancel, "trash", "Cancel");
     } else {
       add("book", "Book ▶");
       add("join", "Join ▶");
+      add("move-booking", "Move", "btn small ghost");
+      withIcon(this.buttons["move-booking"], "move", "Move");
+      add("cancel-booking", "Cancel booking", "btn small ghost danger-text");
+      withIcon(this.buttons["cancel-booking"], "trash", "Cancel booking");
       add("request-live", "Request Live ▶", "btn small ghost");
       this.buttons["request-live"].dataset.protected = "request-live";
     }
@@ -207,6 +213,14 @@ export class SessionCard {
     b.join.hidden = !booked || terminal;
     setEnabled(b.join, booked && (live || now >= ms(s.join_opens_at)),
       `Opens ${countdownText(s.join_opens_at, now)} (5 min before start) or when the mentor goes live`);
+    // Cancel and Move: a learner's own seat, until the session's edit window closes (T-5).
+    const holding = booked || booking === "pending_payment";
+    const changeable = holding && s.status === "scheduled" && !live && now < ms(s.edit_closes_at)
+      && s.viewer?.booking_id != null;
+    b["cancel-booking"].hidden = !changeable;
+    b["move-booking"].hidden = !changeable || !booked;
+    setEnabled(b["cancel-booking"], changeable);
+    setEnabled(b["move-booking"], changeable && booked);
     b["request-live"].dataset.next = `/dashboard/learner?request_live=${s.mentor?.id ?? ""}`;
     b["request-live"].hidden = !s.mentor?.id;
   }
