@@ -16,6 +16,8 @@ from models.db import Database
 from web import ops, pages
 from web.accounts import endpoints as accounts_endpoints
 from web.accounts.passwords import Passwords
+from web.accounts.profile import photos_dir
+from web.accounts.schemas import PHOTO_URL_PREFIX
 from web.accounts.throttle import LoginThrottle
 from web.bookings import endpoints as bookings_endpoints
 from web.bookings import tasks as bookings_tasks
@@ -25,6 +27,7 @@ from web.feedback import endpoints as feedback_endpoints
 from web.jobs import setup_jobs
 from web.keys import CLOCK, CONFIG, DB, LOGIN_THROTTLE, METRICS, PASSWORDS, READINESS_CHECKS, SECRET
 from web.live_requests import endpoints as live_requests_endpoints
+from web.mentors import page as mentors_page
 from web.middlewares import csrf_middleware, error_middleware
 from web.past import endpoints as past_endpoints
 from web.past.attendance import record_attendance
@@ -123,6 +126,7 @@ def create_app(
     app.router.add_routes(accounts_endpoints.routes)
     app.router.add_routes(pages.routes)
     app.router.add_routes(room_page.routes)
+    app.router.add_routes(mentors_page.routes)
     app.router.add_routes(sessions_endpoints.routes)
     app.router.add_routes(room_endpoints.routes)
     app.router.add_routes(room_archive_endpoints.routes)
@@ -132,6 +136,7 @@ def create_app(
     app.router.add_routes(resources_endpoints.routes)
     app.router.add_routes(past_endpoints.routes)
     app.router.add_static(thumbnails.URL_PREFIX, thumbnails.thumbnails_dir(config))
+    app.router.add_static(PHOTO_URL_PREFIX, photos_dir(config))
     app.router.add_static("/static", STATIC_DIR)
     app[aiohttp_jinja2.static_root_key] = "/static"
     return app

@@ -34,20 +34,23 @@ SIGNATURE_HELPER = "web.payments.signatures"
 # Inside web, what each domain must never import: lower layers reach higher ones through registration
 # (AppKeys filled by create_app), never by importing them.
 DOMAINS = ("accounts", "sessions", "live_requests", "bookings", "room", "payments", "realtime", "feedback",
-           "resources", "past")
+           "resources", "past", "mentors")
 # What happens after a session (feedback, resources, the Past tabs) sits above everything else.
 AFTER = {"feedback", "resources", "past"}
+# A mentor's public page reads sessions and feedback; nothing imports it but the app factory.
+PAGES = {"mentors"}
 NEVER = {
     "realtime": set(DOMAINS) - {"realtime"},
-    "accounts": {"sessions", "live_requests", "bookings", "room", "payments"} | AFTER,
-    "sessions": {"live_requests", "bookings", "room", "payments"} | AFTER,
-    "live_requests": {"bookings", "room", "payments"} | AFTER,
-    "bookings": {"live_requests", "room", "payments"} | AFTER,
-    "room": {"live_requests", "payments"} | AFTER,
-    "payments": {"live_requests", "room"} | AFTER,
-    "feedback": {"live_requests", "payments", "resources", "past"},
-    "resources": {"live_requests", "payments", "feedback", "past"},
-    "past": {"live_requests", "payments"},
+    "accounts": {"sessions", "live_requests", "bookings", "room", "payments"} | AFTER | PAGES,
+    "sessions": {"live_requests", "bookings", "room", "payments"} | AFTER | PAGES,
+    "live_requests": {"bookings", "room", "payments"} | AFTER | PAGES,
+    "bookings": {"live_requests", "room", "payments"} | AFTER | PAGES,
+    "room": {"live_requests", "payments"} | AFTER | PAGES,
+    "payments": {"live_requests", "room"} | AFTER | PAGES,
+    "feedback": {"live_requests", "payments", "resources", "past"} | PAGES,
+    "resources": {"live_requests", "payments", "feedback", "past"} | PAGES,
+    "past": {"live_requests", "payments"} | PAGES,
+    "mentors": {"live_requests", "payments", "room", "resources", "past"},
 }
 MAX_WEB_TOP_LEVEL_MODULES = 14
 

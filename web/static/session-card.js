@@ -127,7 +127,10 @@ export class SessionCard {
       : el("span", { text: (s.title || "?").slice(0, 1).toUpperCase() }));
     this.tags.replaceChildren(...(s.domain_tags || []).map((t) => el("span", { className: "tag", text: t })));
     if (this.mentor) {
-      this.mentor.replaceChildren("with ", el("strong", { text: s.mentor?.name || "a mentor" }));
+      const name = el("strong", { text: s.mentor?.name || "a mentor" });
+      // The mentor's name leads to their public page (profile, ratings, other sessions).
+      this.mentor.replaceChildren("with ", s.mentor?.profile_url
+        ? el("a", { href: s.mentor.profile_url, className: "mentor-link", "data-testid": "mentor-link" }, name) : name);
       if (s.mentor?.headline) this.mentor.append(el("span", { className: "muted", text: ` · ${s.mentor.headline}` }));
       this.mentor.append(this.rating);
     }
