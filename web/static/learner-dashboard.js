@@ -1,6 +1,7 @@
 // Learner dashboard: Browse Sessions (Recommended / Scheduled / Live Now), booking, joining,
 // live requests. Booked sessions follow the mentor live: Join ▶ opens on session.live.
 import { api, toast } from "./app.js";
+import { setupBrowseFilters } from "./browse-filters.js";
 import { responsesChannel, roomChannel, sessionChannel } from "./channels.js";
 import { confirmDialog } from "./confirm-dialog.js";
 import { startLive } from "./dashboard-live.js";
@@ -69,9 +70,11 @@ async function fetchBrowse(tab) {
   const seq = ++browseSeq;
   browseEl.setAttribute("aria-busy", "true");
   try {
-    const { sessions } = await api("GET", `/api/sessions?tab=${encodeURIComponent(tab)}`);
+    const body = await api("GET", `/api/sessions?${filters.query(tab)}`);
     if (seq !== browseSeq) return;
-    cardsFor(sessions, browseEl, EMPTY[tab]);
+    const filtered = tab !== "recommended" && filters.active();
+    cardsFor(body.sessions, browseEl, filtered ? "No sessions match these filters." : EMPTY[tab]);
+    filters.showPage(body);
   } catch (err) {
     if (seq !== browseSeq) return;
     browseEl.replaceChildren(emptyState(`Could not load sessions: ${err.message}`));
@@ -233,8 +236,18 @@ function dropParam(name) {
   history.replaceState(history.state, "", url);
 }
 
+// Search and filters apply to Scheduled and Live Now; filtering from Recommended moves to Scheduled.
+const filters = setupBrowseFilters({
+  form: document.getElementById("browse-filters"),
+  pager: document.getElementById("browse-pager"),
+  onChange() {
+    if (tabs.current() === "recommended") tabs.select("scheduled");
+    else loadBrowse(tabs.current());
+  },
+});
 const tabs = setupTabs(document.querySelector('#learner-dashboard [role="tablist"]'), {
-  initial: "recommended",
+  // A link that carries filters opens on Scheduled, where they apply.
+  initial: filters.active() ? "scheduled" : "recommended",
   onSelect: loadBrowse,
 });
 // My booked sessions: Upcoming (live and scheduled) or Past (ended, with resources and feedback).
