@@ -27,6 +27,8 @@ from web.feedback import endpoints as feedback_endpoints
 from web.jobs import setup_jobs
 from web.keys import CLOCK, CONFIG, DB, LOGIN_THROTTLE, METRICS, PASSWORDS, READINESS_CHECKS, SECRET
 from web.live_requests import endpoints as live_requests_endpoints
+from web.mail import tasks as mail_tasks
+from web.mail.service import setup_mail
 from web.mentors import page as mentors_page
 from web.middlewares import csrf_middleware, error_middleware
 from web.past import endpoints as past_endpoints
@@ -111,6 +113,7 @@ def create_app(
     setup_room_archive(app)
     setup_bookings(app)
     setup_payments(app)
+    setup_mail(app)
     if config.str("redis", "url"):
         app[READINESS_CHECKS]["redis"] = app[BUS].ping
 
@@ -118,6 +121,7 @@ def create_app(
     bookings_tasks.register_tasks(app)
     room_tasks.register_tasks(app)
     payments_tasks.register_tasks(app)
+    mail_tasks.register_tasks(app)
 
     # Every route of the platform, and nowhere else (tests/unit/test_boundaries.py keeps it so).
     app.router.add_routes(realtime_endpoints.routes)

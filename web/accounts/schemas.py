@@ -42,8 +42,15 @@ def mentor_json(user: User, profile: MentorProfile | None) -> dict[str, Any]:
         "headline": profile.headline if profile else "",
         "bio": profile.bio if profile else "",
         "expertise": list(profile.expertise) if profile else [],
+        "rating": mentor_rating(profile),
+    }
+
+
+def mentor_profile_json(user: User, profile: MentorProfile | None) -> dict[str, Any]:
+    """The mentor page's fuller profile: `mentor_json` plus years, photo and the page's own link."""
+    return {
+        **mentor_json(user, profile),
         "years_experience": profile.years_experience if profile else 0,
         "photo_url": photo_url(profile.photo_path) if profile else None,
         "profile_url": mentor_page_url(user.id),
-        "rating": mentor_rating(profile),
     }

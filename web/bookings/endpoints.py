@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from models.enums import Role
-from models.tables import MentorSession
+from models.enums import BookingStatus, Role
+from models.tables import Booking, MentorSession
 from web.bookings.queries import bookings_of_session
 from web.bookings.schemas import booking_json
 from web.bookings.service import PAID_BOOKING_UNAVAILABLE, PAID_BOOKINGS, book_free, check_booking
-from web.errors import conflict
+from web.errors import conflict, not_found
+from web.http.fields import row_id
 from web.http.identity import Identity, require_identity
 from web.keys import DB
+from web.mail.service import booking_calendar
 from web.sessions.paths import SESSION_ID, session_id_of
 from web.sessions.schemas import session_body
 from web.sessions.service import own_session
@@ -46,3 +48,21 @@ async def list_bookings(request: web.Request) -> web.Response:
         await own_session(s, session_id, identity)
         bookings = await bookings_of_session(s, session_id)
     return web.json_response({"bookings": bookings})
+
+
+@routes.get(r"/api/bookings/{id:\d+}/calendar.ics")
+async def calendar_file(request: web.Request) -> web.Response:
+    """The learner's "Add to calendar": the same invite (same UID) their confirmation email carried."""
+    identity = await require_identity(request, Role.LEARNER)
+    booking_id = row_id(request.match_info["id"])
+    async with request.app[DB].session() as s:
+        booking = await s.get(Booking, booking_id) if booking_id is not None else None
+        if booking is None or booking.learner_id != identity.user_id:
+            raise not_found("No such booking.")
+        if booking.status == BookingStatus.PENDING_PAYMENT:
+            raise conflict("Finish the payment first; the invite comes with the confirmed booking.")
+        calendar = await booking_calendar(s, request.app, booking)
+    if calendar is None:
+        raise not_found("No such booking.")
+    return web.Response(body=calendar.encode("utf-8"), content_type="text/calendar", charset="utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="mentorlive-booking-{booking_id}.ics"'})

@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from models.enums import Role
-from web.accounts.schemas import mentor_json, mentor_rating_summary
+from web.accounts.schemas import mentor_profile_json, mentor_rating_summary
 from web.http.fields import row_id
 from web.http.identity import current_identity
 from web.keys import CLOCK, CONFIG, DB
@@ -42,7 +42,7 @@ async def mentor_public_page(request: web.Request) -> web.Response:
     settings = time_settings(request.app[CONFIG])
     sessions = [session_json(view, identity, now, settings) for view in found.upcoming]
     context: dict[str, Any] = {
-        "mentor": mentor_json(found.mentor, found.profile),
+        "mentor": mentor_profile_json(found.mentor, found.profile),
         "rating": mentor_rating_summary(found.profile),
         "initials": initials(found.mentor.name),
         "sessions": sessions,

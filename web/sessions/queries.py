@@ -48,6 +48,18 @@ async def bookings_of(s: AsyncSession, learner_id: int, session_ids: Sequence[in
     return {int(session_id): str(status) for session_id, status in rows.all()}
 
 
+async def viewer_bookings(s: AsyncSession, learner_id: int, session_ids: Sequence[int]) -> dict[int, tuple[str, int]]:
+    """The learner's booking on each session: (status, booking id)."""
+    if not session_ids:
+        return {}
+    rows = await s.execute(
+        select(col(Booking.session_id), col(Booking.status), col(Booking.id)).where(
+            col(Booking.learner_id) == learner_id, col(Booking.session_id).in_(session_ids)
+        )
+    )
+    return {int(session_id): (str(status), int(booking_id)) for session_id, status, booking_id in rows.all()}
+
+
 async def build_views(
     s: AsyncSession, sessions: Sequence[MentorSession], viewer: Identity | None
 ) -> list[SessionView]:
@@ -59,16 +71,17 @@ async def build_views(
         for p in (await s.execute(select(MentorProfile).where(col(MentorProfile.user_id).in_(mentor_ids)))).scalars()
     }
     counts = await confirmed_counts(s, ids)
-    mine: dict[int, str] = {}
+    mine: dict[int, tuple[str, int]] = {}
     if viewer is not None and viewer.role == Role.LEARNER:
-        mine = await bookings_of(s, viewer.user_id, ids)
+        mine = await viewer_bookings(s, viewer.user_id, ids)
     return [
         SessionView(
             session=x,
             mentor=users[x.mentor_id],
             mentor_profile=profiles.get(x.mentor_id),
             confirmed_bookings=counts.get(x.id or 0, 0),
-            viewer_booking=mine.get(x.id or 0),
+            viewer_booking=mine[x.id][0] if x.id in mine else None,
+            viewer_booking_id=mine[x.id][1] if x.id in mine else None,
         )
         for x in sessions
     ]

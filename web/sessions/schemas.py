@@ -31,6 +31,7 @@ class SessionView:
     confirmed_bookings: int
     # The viewer's own booking status, when the viewer is a learner with a booking.
     viewer_booking: str | None = None
+    viewer_booking_id: int | None = None
 
 
 def session_json(
@@ -124,6 +125,10 @@ def _viewer(
             reasons[key] = decision.reason
     return {
         "booking_status": view.viewer_booking,
+        "booking_id": view.viewer_booking_id,
+        # "Add to calendar" on a confirmed booking's card: the invite its confirmation email carried.
+        "calendar_url": (f"/api/bookings/{view.viewer_booking_id}/calendar.ics"
+                         if view.viewer_booking == BookingStatus.CONFIRMED else None),
         "can_book": decisions["book"].allowed,
         "can_join": decisions["join"].allowed,
         "can_go_live": decisions["go_live"].allowed,

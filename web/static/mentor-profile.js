@@ -32,8 +32,8 @@ function fill(mentor) {
 
 async function load() {
   const me = await api("GET", "/api/me");
-  const { mentor } = await api("GET", `/api/mentors/${me.id}`);
-  fill(mentor);
+  const { profile } = await api("GET", `/api/mentors/${me.id}`);
+  fill(profile);
 }
 
 form.elements.photo.addEventListener("change", () => {
@@ -52,8 +52,8 @@ form.addEventListener("submit", async (event) => {
   const button = document.getElementById("profile-save");
   button.disabled = true;
   try {
-    const { mentor } = await api("PATCH", "/api/mentors/me", body, { form: true });
-    fill(mentor);
+    const { profile } = await api("PATCH", "/api/mentors/me", body, { form: true });
+    fill(profile);
     toast("Profile saved.", "success");
   } catch (err) {
     showError(form, err, "profile-error");

@@ -91,6 +91,10 @@ export class SessionCard {
       add("join", "Join ▶");
       add("request-live", "Request Live ▶", "btn small ghost");
       this.buttons["request-live"].dataset.protected = "request-live";
+      // A confirmed booking's invite (.ics, the same event its confirmation email carried).
+      this.calendarLink = el("a", { className: "btn small ghost", "data-testid": "add-to-calendar",
+        text: "Add to calendar", hidden: true });
+      this.actions.append(this.calendarLink);
     }
     this.actions.addEventListener("click", (event) => {
       const button = event.target.closest("button[data-action]");
@@ -206,6 +210,9 @@ export class SessionCard {
     b.join.hidden = !booked || terminal;
     setEnabled(b.join, booked && (live || now >= ms(s.join_opens_at)),
       `Opens ${countdownText(s.join_opens_at, now)} (5 min before start) or when the mentor goes live`);
+    const calendar = booked && !terminal ? s.viewer?.calendar_url : null;
+    this.calendarLink.hidden = !calendar;
+    if (calendar) { this.calendarLink.href = calendar; this.calendarLink.download = `mentorlive-${s.id}.ics`; }
     b["request-live"].dataset.next = `/dashboard/learner?request_live=${s.mentor?.id ?? ""}`;
     b["request-live"].hidden = !s.mentor?.id;
   }

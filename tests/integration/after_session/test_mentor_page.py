@@ -68,7 +68,7 @@ async def test_every_card_links_the_mentor_name_to_their_page(cast: Cast, clock:
     landing = await page(cast.anonymous, "/")
     assert f'<a class="mentor-link" data-testid="mentor-link" href="/mentors/{mentor_id}">' in landing
     profile = await cast.anonymous.json("GET", f"/api/mentors/{mentor_id}", 200)
-    assert profile["mentor"]["profile_url"] == f"/mentors/{mentor_id}"
+    assert profile["profile"]["profile_url"] == f"/mentors/{mentor_id}"
 
 
 async def test_mentor_edits_profile_with_a_photo_judged_and_resized(cast: Cast) -> None:
@@ -80,7 +80,7 @@ async def test_mentor_edits_profile_with_a_photo_judged_and_resized(cast: Cast) 
     form.add_field("expertise", "payments, Python")
     form.add_field("photo", png_bytes(1600, 900), filename="me.png", content_type="image/png")
     body = await cast.mentor.json("PATCH", "/api/mentors/me", 200, data=form)
-    mentor = body["mentor"]
+    mentor = body["profile"]
     assert (mentor["headline"], mentor["years_experience"], mentor["expertise"]) == (
         "Staff engineer, payments", 12, ["payments", "python"])
     photo = await cast.anonymous.get(mentor["photo_url"])
