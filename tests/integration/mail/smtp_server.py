@@ -7,7 +7,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from email.message import EmailMessage, Message
+from email.message import EmailMessage
 from email.policy import default
 from typing import Any
 
@@ -60,17 +60,16 @@ class SmtpServer:
         self.controller.stop()
 
 
-def part(message: EmailMessage, content_type: str) -> Message:
+def part(message: EmailMessage, content_type: str) -> EmailMessage:
     for item in message.walk():
         if item.get_content_type() == content_type and not item.get_filename():
+            assert isinstance(item, EmailMessage)
             return item
     raise AssertionError(f"no {content_type} part in {[p.get_content_type() for p in message.walk()]}")
 
 
 def text_of(message: EmailMessage, content_type: str = "text/plain") -> str:
-    found = part(message, content_type)
-    assert isinstance(found, EmailMessage)
-    return str(found.get_content())
+    return str(part(message, content_type).get_content())
 
 
 def calendar_fields(ics: str) -> dict[str, str]:
