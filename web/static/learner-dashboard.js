@@ -28,7 +28,16 @@ const EMPTY = {
   live: "Nothing is live right now.",
 };
 
-const myRequests = setupMyRequests({ list: document.getElementById("my-request-list") });
+const myRequests = setupMyRequests({
+  list: document.getElementById("my-request-list"),
+  // Book ▶ on a scheduled request: the same booking as a card's (paid: straight into checkout).
+  async onBook(id) {
+    const { session } = await api("GET", `/api/sessions/${id}`);
+    if (session.viewer?.booking_status !== "confirmed") await book(session);
+    const { session: after } = await api("GET", `/api/sessions/${id}`);
+    return after.viewer?.booking_status === "confirmed";
+  },
+});
 const requestForm = setupRequestForm({
   dialog: document.getElementById("request-live-dialog"),
   onSent: (request) => request && myRequests.put(request),
@@ -177,6 +186,9 @@ function handleEvent({ event, data = {} }) {
       if (card) follow(card.session);
       if (!bookedEl.querySelector(`[data-session-id="${data.session_id}"]`)) loadBooked();
     });
+  } else if (event === "request_scheduled") {
+    // The request became a session: reload the list so it shows "Scheduled" with its link and Book ▶.
+    myRequests.load();
   } else if (event === "request_accepted" || event === "request_declined") {
     const request = data.live_request || data;
     if (request.id !== undefined) myRequests.put(request);
