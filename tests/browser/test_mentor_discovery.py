@@ -22,6 +22,11 @@ pytestmark = pytest.mark.browser
 SCREENS = Path("/work/screens12")
 
 
+@pytest.fixture
+def screens() -> Path:
+    return SCREENS
+
+
 @pytest_asyncio.fixture(loop_scope="session")
 async def people_stage(browser: Browser) -> AsyncIterator[Stage]:
     opened = Stage()
@@ -37,7 +42,7 @@ async def no_sideways_scroll(page: Page) -> None:
 
 
 async def test_mentor_page_from_a_card_with_the_profile_edited_on_the_dashboard(
-    browser: Browser, browser_db: Database, live_server: str, people_stage: Stage, tmp_path: Path
+    browser: Browser, browser_db: Database, live_server: str, people_stage: Stage, tmp_path: Path, screens: Path
 ) -> None:
     base = live_server
     mentor = await person(browser, browser_db, base, people_stage, Role.MENTOR, "maya@example.com", "Maya Mentor")
@@ -66,12 +71,11 @@ async def test_mentor_page_from_a_card_with_the_profile_edited_on_the_dashboard(
     await expect(page.locator("#mentor-photo")).to_be_visible()
     await expect(page.locator("#mentor-sessions [data-testid=session-card]")).to_have_count(2)
     await expect(page.locator("#share-url")).to_have_text(f"{base}/mentors/{mentor.id}")
-    SCREENS.mkdir(parents=True, exist_ok=True)
     await page.set_viewport_size({"width": 1280, "height": 900})
-    await page.screenshot(path=str(SCREENS / "mentor-page-1280.png"), full_page=True)
+    await page.screenshot(path=str(screens / "mentor-page-1280.png"), full_page=True)
     await page.set_viewport_size({"width": 390, "height": 844})
     await no_sideways_scroll(page)
-    await page.screenshot(path=str(SCREENS / "mentor-page-390.png"), full_page=True)
+    await page.screenshot(path=str(screens / "mentor-page-390.png"), full_page=True)
 
     # Book ▶ from the mentor page leads to the dashboard's booking of that session.
     await page.set_viewport_size({"width": 1280, "height": 900})
@@ -88,11 +92,11 @@ async def test_mentor_page_from_a_card_with_the_profile_edited_on_the_dashboard(
     await page.set_viewport_size({"width": 390, "height": 844})
     await page.goto(f"{base}/dashboard/mentor#my-profile")
     await expect(page.locator("#profile-photo-preview img")).to_be_visible()
-    await page.locator("#my-profile").screenshot(path=str(SCREENS / "mentor-profile-editor-390.png"))
+    await page.locator("#my-profile").screenshot(path=str(screens / "mentor-profile-editor-390.png"))
 
 
 async def test_browse_search_and_filters_are_kept_in_the_url(
-    browser: Browser, browser_db: Database, live_server: str, people_stage: Stage
+    browser: Browser, browser_db: Database, live_server: str, people_stage: Stage, screens: Path
 ) -> None:
     base = live_server
     mentor = await person(browser, browser_db, base, people_stage, Role.MENTOR, "maya@example.com", "Maya Mentor")
@@ -115,7 +119,7 @@ async def test_browse_search_and_filters_are_kept_in_the_url(
     await expect(page.locator("#browse-sessions [data-testid=session-card]")).to_have_count(1)
     await page.set_viewport_size({"width": 390, "height": 844})
     await no_sideways_scroll(page)
-    await page.locator("#learner-dashboard").screenshot(path=str(SCREENS / "browse-filters-390.png"))
+    await page.locator("#learner-dashboard").screenshot(path=str(screens / "browse-filters-390.png"))
     await page.get_by_role("button", name="Clear").click()
     await expect(page.locator("#browse-sessions [data-testid=session-card]")).to_have_count(3)
 
