@@ -74,8 +74,42 @@ class RecordedFile:
     kind: str  # audio | video
     codec: str
     frames: int
-    start_offset: float  # seconds from the start of the room's recording
-    duration: float
+    start_offset: float  # seconds from the start of the room's recording (its first frame)
+    duration: float  # from its first frame to its last
+    publication_id: str = ""
+    window: int = 0  # the recording window (segment) this file belongs to
+    # Pauses longer than a second between two frames (a reconnect, a muted sender), on the room's timeline.
+    gaps: tuple[tuple[float, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class PresenceSpan:
+    """Someone in a recorded room, from `joined` to `left` (None: still there), on the recording's timeline."""
+
+    participant_id: str
+    user_id: str
+    name: str
+    role: str
+    joined: float
+    left: float | None
+
+
+@dataclass(frozen=True)
+class RecordingSegment:
+    """A finished window of a room's recording: its files are closed and complete.
+
+    `run` names one recorder (a room reopened after it emptied records a new run); `start` and
+    `end` are seconds on that run's timeline; the last window of a run is `final`.
+    """
+
+    room: str
+    run: str
+    index: int
+    start: float
+    end: float
+    final: bool
+    files: list[RecordedFile] = field(default_factory=list)
+    presence: list[PresenceSpan] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -89,5 +123,6 @@ class RoomEnded:
 
 NodeEvent = (
     ParticipantJoined | ParticipantLeft | QualityChanged | RoomStarted | RoomEnded | ChatPosted | ActiveSpeakerChanged
+    | RecordingSegment
 )
 Listener = Callable[[NodeEvent], Awaitable[None] | None]

@@ -111,9 +111,14 @@ class Room:
         participant.channel = channel
         self.participants[participant.id] = participant
         if claims.record and claims.is_host and self.recorder is None:
-            self.recorder = Recorder(self.settings.recordings_dir / self.code)
+            self.recorder = self._start_recorder()
+            for present in self.participants.values():
+                if present is not participant:
+                    self.recorder.joined(present.id, present.user_id, present.name, present.role)
             for publication in self.live_publications():
                 self.recorder.add(publication)
+        if self.recorder is not None:
+            self.recorder.joined(participant.id, participant.user_id, participant.name, participant.role)
         channel.send(
             {
                 "type": "join",
@@ -141,6 +146,8 @@ class Room:
     async def leave(self, participant: Participant, reason: str, end_if_empty: bool = True) -> None:
         if self.participants.pop(participant.id, None) is None:
             return
+        if self.recorder is not None:
+            self.recorder.left(participant.id)
         for publication in participant.detach():
             await self.publication_ended(publication)
         self.node.emit(
@@ -160,6 +167,13 @@ class Room:
             self.node.spawn(self.leave(participant, "timeout"))
 
         return expire
+
+    def _start_recorder(self) -> Recorder:
+        settings = self.settings
+        return Recorder(settings.recordings_dir / self.code, room=self.code,
+                        run=self.node.now().strftime("%Y%m%dT%H%M%S"),
+                        segment_seconds=settings.recording_segment_seconds, grace=settings.recording_segment_grace,
+                        on_segment=self.node.emit)
 
     # -- media -----------------------------------------------------------------------
     def find_publication(self, publication_id: str) -> Publication | None:

@@ -12,6 +12,11 @@ class MediaSettings:
     # Host addresses offered as ICE candidates; empty means aioice's own choice.
     ice_hosts: tuple[str, ...] = ()
     recordings_dir: Path = Path("recordings")
+    # Recorded tracks are cut into files of this many seconds of the room's timeline, so the
+    # web app composes the recording while the session runs; a window is reported this long
+    # after its end (a video file waits for a keyframe to start the next one).
+    recording_segment_seconds: float = 30.0
+    recording_segment_grace: float = 2.0
     max_message_bytes: int = 262144
     quality_interval: float = 2.0
     quality_window: float = 5.0

@@ -42,6 +42,10 @@ class LiveRequestStatus(StrEnum):
 
 class RecordingStatus(StrEnum):
     RECORDING = "recording"
-    COMPOSING = "composing"
+    PROCESSING = "processing"
     READY = "ready"
+    # Composed from what exists: the media node went away before the end.
+    PARTIAL = "partial"
     FAILED = "failed"
+    EXPIRED = "expired"
+    DELETED = "deleted"

@@ -23,6 +23,9 @@ class TimeSettings:
     edit_cutoff: timedelta = timedelta(minutes=5)
     join_lead: timedelta = timedelta(minutes=5)
     live_request_ttl: timedelta = timedelta(hours=48)
+    # A learner's cancellation: in full until this long before the start, then this share of the price.
+    full_refund_before: timedelta = timedelta(hours=24)
+    late_refund_percent: int = 0
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,44 @@ def can_edit(s: SessionFacts, now: datetime, settings: TimeSettings) -> Decision
 def can_cancel(s: SessionFacts, now: datetime, settings: TimeSettings) -> Decision:
     # The same window as editing: learners must not find a session gone at the moment they join.
     return can_edit(s, now, settings)
+
+
+def can_change_booking(s: SessionFacts, now: datetime, settings: TimeSettings, *,
+                       booking_status: str | None) -> Decision:
+    """A learner cancelling or moving their own booking: until the session's edit window closes (T-5)."""
+    if booking_status not in HOLDING_SEAT:
+        return _no("You have no booking on this session." if booking_status is None
+                   else "This booking was already cancelled.")
+    if s.status != SessionStatus.SCHEDULED:
+        return _no(_closed_reason(s.status))
+    closes = edit_closes_at(s, settings)
+    if now >= closes:
+        minutes = int(settings.edit_cutoff.total_seconds() // 60)
+        return _no(f"Bookings can be cancelled or moved until {minutes} minutes before the start ({_at(closes)}).")
+    return ALLOWED
+
+
+def full_refund_until(s: SessionFacts, settings: TimeSettings) -> datetime:
+    return s.start_at - settings.full_refund_before
+
+
+def refund_percent(s: SessionFacts, now: datetime, settings: TimeSettings) -> int:
+    """The share of a paid booking a learner gets back when cancelling at `now`."""
+    if now <= full_refund_until(s, settings):
+        return 100
+    return max(0, min(100, settings.late_refund_percent))
+
+
+def can_move_to(source: SessionFacts, target: SessionFacts, now: datetime, *, learner_id: int,
+                target_booking: str | None, same_price: bool) -> Decision:
+    """Whether a learner's booking on `source` may move to `target` (the source's own window is judged apart)."""
+    if target.mentor_id != source.mentor_id:
+        return _no("A booking can only move to another session of the same mentor.")
+    if target.status != SessionStatus.SCHEDULED or now >= target.start_at:
+        return _no("A booking can only move to an upcoming session.")
+    if not same_price:
+        return _no("A booking can only move to a session at the same price.")
+    return can_book(target, now, learner_id=learner_id, booking_status=target_booking)
 
 
 def can_end(s: SessionFacts) -> Decision:

@@ -1,6 +1,6 @@
 """The full-text index over sessions (title, description, tags, the mentor's name), kept by the database.
 
-One definition serves the Alembic migration (revision 0004) and `create_all` (tests and fresh
+One definition serves the Alembic migration (revision 0007) and `create_all` (tests and fresh
 databases), so both build the same index:
 
 - SQLite: an FTS5 table `session_search` (rowid = the session's id) kept up to date by triggers on

@@ -106,6 +106,8 @@ class MentorSession(SQLModel, table=True):
     status: str = Field(default="scheduled", sa_type=String(16), index=True)
     room_code: str = Field(sa_type=String(32), unique=True, index=True)
     record: bool = Field(default=False)
+    # The mentor's "Share the recording with attendees": booked learners may then download it.
+    share_recording: bool = Field(default=False)
     live_request_id: int | None = Field(default=None, foreign_key="live_requests.id")
     went_live_at: datetime | None = _when(nullable=True)
     ended_at: datetime | None = _when(nullable=True)
@@ -148,6 +150,8 @@ class Payment(SQLModel, table=True):
     verified_at: datetime | None = _when(nullable=True)
     refund_id: str | None = Field(default=None, sa_type=String(64))
     refund_status: str | None = Field(default=None, sa_type=String(16))
+    # What is being (or was) given back: the whole amount, or a learner's late cancellation's share.
+    refund_amount_paise: int | None = None
     refunded_at: datetime | None = _when(nullable=True)
     failure_reason: str | None = Field(default=None, sa_type=String(500))
     created_at: datetime = _when()
@@ -202,18 +206,58 @@ class Resource(SQLModel, table=True):
 
 
 class Recording(SQLModel, table=True):
+    """A session's recording (one per session): composed window by window while the session runs.
+
+    Paths are relative to `[recordings] dir`. `parts_done` counts the composed windows; `partial`
+    says some media is missing (the media node went away before the end).
+    """
+
     __tablename__ = "recordings"
     id: int | None = Field(default=None, primary_key=True)
     session_id: int = Field(foreign_key="mentor_sessions.id", index=True)
     room_code: str = Field(sa_type=String(32), index=True)
-    status: str = Field(sa_type=String(16))
+    status: str = Field(sa_type=String(16), index=True)
     progress: float = Field(default=0.0)
     path: str | None = Field(default=None, sa_type=String(255))
     size_bytes: int | None = None
     duration_seconds: float | None = None
     error: str | None = Field(default=None, sa_type=String(500))
+    parts_done: int = Field(default=0)
+    partial: bool = Field(default=False)
+    raw_path: str | None = Field(default=None, sa_type=String(255))
+    raw_size_bytes: int | None = None
+    transcript_path: str | None = Field(default=None, sa_type=String(255))
+    whiteboard_path: str | None = Field(default=None, sa_type=String(255))
+    # Bytes on disk for this recording: track files, parts, the MP4, the zip (for admins' usage view).
+    disk_bytes: int = Field(default=0)
     created_at: datetime = _when()
     updated_at: datetime = _when()
+    ready_at: datetime | None = _when(nullable=True)
+    deleted_at: datetime | None = _when(nullable=True)
+
+    __table_args__ = (UniqueConstraint("session_id", name="uq_recording_session"),)
+
+
+class RecordingSegment(SQLModel, table=True):
+    """One finished window of a recording as the media node reported it, and its composed part."""
+
+    __tablename__ = "recording_segments"
+    id: int | None = Field(default=None, primary_key=True)
+    recording_id: int = Field(foreign_key="recordings.id", index=True)
+    # The recorder run (a room reopened after it emptied records a new run) and the window within it.
+    run: str = Field(sa_type=String(40))
+    index: int
+    start_seconds: float
+    end_seconds: float
+    final: bool = Field(default=False)
+    # The window's track files (relative paths, timing, gaps) and who was present, as reported.
+    files: list[dict[str, Any]] = _json_list()
+    presence: list[dict[str, Any]] = _json_list()
+    part_path: str | None = Field(default=None, sa_type=String(255))
+    composed_at: datetime | None = _when(nullable=True)
+    created_at: datetime = _when()
+
+    __table_args__ = (UniqueConstraint("recording_id", "run", "index", name="uq_recording_segment"),)
 
 
 class ChatMessage(SQLModel, table=True):
@@ -281,4 +325,25 @@ class LoginFailure(SQLModel, table=True):
     __tablename__ = "login_failures"
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(sa_type=String(300), index=True)
+    at: datetime = _when(index=True)
+
+
+class RecEvent(SQLModel, table=True):
+    """What the Recommended tab showed (impressions) and what learners did (interactions), for training.
+
+    Written in batches off the request path (web/recommend/signals.py); pruned after `[recommend] keep_days`.
+    """
+
+    __tablename__ = "rec_events"
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(sa_type=String(16), index=True)  # impression, open, view, book, attend, rate, cancel
+    learner_id: int = Field(foreign_key="users.id", index=True)
+    mentor_id: int | None = Field(default=None, foreign_key="users.id")
+    session_id: int | None = Field(default=None, foreign_key="mentor_sessions.id")
+    # Where it was shown: the page or component, the tab, and the 0-based position in the list.
+    surface: str = Field(default="", sa_type=String(40))
+    tab: str = Field(default="", sa_type=String(20))
+    position: int | None = None
+    model_version: str = Field(default="", sa_type=String(40))
+    rating: int | None = None
     at: datetime = _when(index=True)

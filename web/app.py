@@ -39,6 +39,12 @@ from web.payments.setup import setup_payments
 from web.realtime import endpoints as realtime_endpoints
 from web.realtime.keys import BUS
 from web.realtime.setup import setup_realtime
+from web.recommend import endpoints as recommend_endpoints
+from web.recommend import tasks as recommend_tasks
+from web.recommend.service import setup_recommend
+from web.recordings import endpoints as recordings_endpoints
+from web.recordings import tasks as recordings_tasks
+from web.recordings.service import setup_recordings
 from web.resources import endpoints as resources_endpoints
 from web.room import archive_endpoints as room_archive_endpoints
 from web.room import endpoints as room_endpoints
@@ -50,6 +56,7 @@ from web.room.presence import setup_room_presence
 from web.room.sfu import setup_rtc
 from web.sessions import endpoints as sessions_endpoints
 from web.sessions import thumbnails
+from web.templating import html_error_pages
 
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
 STATIC_DIR = PROJECT_ROOT / "web" / "static"
@@ -95,6 +102,8 @@ def create_app(
         ),
     )
     app.middlewares.append(csrf_middleware)
+    # Inside the cookie session, so a 404 page shows who is signed in like every other page.
+    app.middlewares.append(html_error_pages)
     env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
@@ -111,8 +120,10 @@ def create_app(
     setup_room_presence(app)
     setup_room_ending(app)
     setup_room_archive(app)
+    setup_recordings(app)
     setup_bookings(app)
     setup_payments(app)
+    setup_recommend(app)
     setup_mail(app)
     if config.str("redis", "url"):
         app[READINESS_CHECKS]["redis"] = app[BUS].ping
@@ -121,6 +132,8 @@ def create_app(
     bookings_tasks.register_tasks(app)
     room_tasks.register_tasks(app)
     payments_tasks.register_tasks(app)
+    recordings_tasks.register_tasks(app)
+    recommend_tasks.register_tasks(app)
     mail_tasks.register_tasks(app)
 
     # Every route of the platform, and nowhere else (tests/unit/test_boundaries.py keeps it so).
@@ -139,6 +152,8 @@ def create_app(
     app.router.add_routes(feedback_endpoints.routes)
     app.router.add_routes(resources_endpoints.routes)
     app.router.add_routes(past_endpoints.routes)
+    app.router.add_routes(recordings_endpoints.routes)
+    app.router.add_routes(recommend_endpoints.routes)
     app.router.add_static(thumbnails.URL_PREFIX, thumbnails.thumbnails_dir(config))
     app.router.add_static(PHOTO_URL_PREFIX, photos_dir(config))
     app.router.add_static("/static", STATIC_DIR)

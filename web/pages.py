@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -10,15 +11,17 @@ from aiohttp import web
 from sqlmodel import col, select
 
 from models.enums import Role, SessionStatus
-from models.tables import MentorSession, User
+from models.rules import HOLDING_SEAT
+from models.tables import Booking, MentorSession, User
 from web.accounts import service as accounts
 from web.accounts import signup as signup_steps
 from web.accounts.service import safe_next
 from web.http.identity import Identity, current_identity
 from web.keys import CLOCK, CONFIG, DB
-from web.templating import forbidden_page, page
+from web.templating import forbidden_page, page, with_article
 
 routes = web.RouteTableDef()
+FAVICON = Path(__file__).parent / "static" / "favicon.ico"
 # Sessions that started recently may still be running: keep them on the landing page.
 LISTING_GRACE = timedelta(hours=4)
 
@@ -28,7 +31,8 @@ async def require_page_role(request: web.Request, role: str) -> Identity:
     if identity is None:
         raise web.HTTPFound(f"/login?next={quote(request.path_qs, safe='')}")
     if identity.role != role:
-        raise await forbidden_page(request, f"This page is for {role}s. You are signed in as a {identity.role}.")
+        raise await forbidden_page(
+            request, f"This page is for {role}s. You are signed in as {with_article(identity.role)}.")
     return identity
 
 
@@ -45,8 +49,24 @@ async def landing(request: web.Request) -> dict[str, Any]:
             .order_by(col(MentorSession.start_at))
             .limit(24)
         )).all()
-    sessions = [{"session": session, "mentor": mentor} for session, mentor in rows]
+        identity = await current_identity(request)
+        mine: dict[int, str] = {}
+        if identity is not None and identity.role == Role.LEARNER and rows:
+            # The signed-in learner's own seats: a card they booked says so instead of offering Book ▶.
+            mine = {int(session_id): str(status) for session_id, status in (await s.execute(
+                select(col(Booking.session_id), col(Booking.status)).where(
+                    col(Booking.learner_id) == identity.user_id,
+                    col(Booking.session_id).in_([session.id for session, _ in rows]),
+                    col(Booking.status).in_(HOLDING_SEAT))
+            )).all()}
+    sessions = [{"session": session, "mentor": mentor, "booking": mine.get(session.id or 0)}
+                for session, mentor in rows]
     return {"sessions": sessions}
+
+
+@routes.get("/favicon.ico")
+async def favicon(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(FAVICON, headers={"Cache-Control": "public, max-age=86400"})
 
 
 @routes.get("/login")

@@ -50,6 +50,33 @@ def page(template: str) -> Callable[[PageHandler], Callable[[web.Request], Await
     return decorate
 
 
+def with_article(noun: str) -> str:
+    """ "an admin", "a learner": role names read as English in messages."""
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
+
+
+async def not_found_page(request: web.Request, message: str) -> web.HTTPException:
+    response = await render_page(request, "error.html", {"status": 404, "message": message}, status=404)
+    return web.HTTPNotFound(body=response.body, content_type="text/html")
+
+
+# Paths whose 404 stays plain: files and sockets, which no person reads as a page.
+_PLAIN_404 = ("/api/", "/static/", "/media/", "/ws", "/rtc", "/sandbox/")
+
+
+@web.middleware
+async def html_error_pages(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+                           ) -> web.StreamResponse:
+    """A page address that matches nothing gets the site's styled 404 page, not aiohttp's bare text."""
+    try:
+        return await handler(request)
+    except web.HTTPNotFound as exc:
+        if (request.method not in ("GET", "HEAD") or request.path.startswith(_PLAIN_404)
+                or exc.content_type == "text/html"):
+            raise
+        raise await not_found_page(request, "There is no page at this address.") from None
+
+
 async def forbidden_page(request: web.Request, message: str) -> web.HTTPException:
     response = await render_page(request, "error.html", {"status": 403, "message": message}, status=403)
     return web.HTTPForbidden(body=response.body, content_type="text/html")

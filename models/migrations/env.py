@@ -16,7 +16,7 @@ target_metadata = SQLModel.metadata
 
 
 def _include_name(name: str | None, type_: str, _parent: object) -> bool:
-    # The search index's FTS5 tables and expression indexes are built by hand in 0004; autogenerate
+    # The search index's FTS5 tables and expression indexes are built by hand in 0007; autogenerate
     # must not drop them.
     return not is_search_object(name)
 

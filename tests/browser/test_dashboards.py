@@ -416,13 +416,13 @@ async def test_edit_and_cancel_reach_the_booked_learner_live(
     # session_updated reaches the learner's open page.
     await expect(card(learner.page, "Final title", "#booked-sessions")).to_be_visible()
 
-    await renamed.get_by_role("button", name="Cancel 🗑").click()
+    await renamed.get_by_role("button", name="Cancel", exact=True).click()
     confirm = page.get_by_role("dialog", name="Cancel “Final title”?")
     await confirm.get_by_role("button", name="Keep it").click()
     await expect(confirm).to_have_count(0)
     await expect(renamed.get_by_role("button", name="Go Live ▶")).to_be_visible()
-    await renamed.get_by_role("button", name="Cancel 🗑").click()
-    await confirm.get_by_role("button", name="Cancel session 🗑").click()
+    await renamed.get_by_role("button", name="Cancel", exact=True).click()
+    await confirm.get_by_role("button", name="Cancel session", exact=True).click()
     await expect(renamed.locator(".badge.status")).to_have_text("Cancelled")
     await expect(renamed.get_by_role("button", name="Go Live ▶")).to_be_hidden()
     learner_card = card(learner.page, "Final title", "#booked-sessions")

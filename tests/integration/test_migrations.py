@@ -54,10 +54,10 @@ async def test_migration_matches_models_on_postgres() -> None:
     await engine.dispose()
 
 
-async def test_migration_0004_indexes_sessions_made_before_it_on_sqlite(tmp_path: Path) -> None:
+async def test_migration_0007_indexes_sessions_made_before_it_on_sqlite(tmp_path: Path) -> None:
     """Sessions that existed before the search index are found once 0004 ran; later edits keep it current."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'm.db'}"
-    await upgrade(url, "0003")
+    await upgrade(url, "0006")
     engine = create_async_engine(url)
     async with engine.begin() as conn:
         await conn.execute(text(

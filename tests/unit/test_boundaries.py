@@ -34,9 +34,9 @@ SIGNATURE_HELPER = "web.payments.signatures"
 # Inside web, what each domain must never import: lower layers reach higher ones through registration
 # (AppKeys filled by create_app), never by importing them.
 DOMAINS = ("accounts", "sessions", "live_requests", "bookings", "room", "payments", "realtime", "feedback",
-           "resources", "past", "mentors", "mail")
-# What happens after a session (feedback, resources, the Past tabs) sits above everything else.
-AFTER = {"feedback", "resources", "past"}
+           "resources", "past", "recordings", "recommend", "mentors", "mail")
+# What happens after a session (feedback, resources, the Past tabs, recordings) sits above everything else.
+AFTER = {"feedback", "resources", "past", "recordings", "recommend"}
 # A mentor's public page reads sessions and feedback; nothing imports it but the app factory.
 PAGES = {"mentors"}
 NEVER = {
@@ -49,10 +49,14 @@ NEVER = {
     "bookings": {"live_requests", "room", "payments"} | AFTER | PAGES,
     "room": {"live_requests", "payments"} | AFTER | PAGES,
     "payments": {"live_requests", "room"} | AFTER | PAGES,
-    "feedback": {"live_requests", "payments", "resources", "past"} | PAGES,
-    "resources": {"live_requests", "payments", "feedback", "past"} | PAGES,
-    "past": {"live_requests", "payments"} | PAGES,
-    "mentors": {"live_requests", "payments", "room", "resources", "past"},
+    "feedback": {"live_requests", "payments", "resources", "past", "recordings", "recommend"} | PAGES,
+    "resources": {"live_requests", "payments", "feedback", "past", "recordings", "recommend"} | PAGES,
+    "past": {"live_requests", "payments", "recordings", "recommend"} | PAGES,
+    "recordings": {"live_requests", "payments", "feedback", "resources", "past", "recommend"} | PAGES,
+    # Recommendations read sessions (and their learners and mentors); nothing below reaches back.
+    "recommend": {"live_requests", "bookings", "room", "payments", "feedback", "resources", "past", "recordings"}
+    | PAGES,
+    "mentors": {"live_requests", "payments", "room", "resources", "past", "recordings", "recommend"},
 }
 MAX_WEB_TOP_LEVEL_MODULES = 14
 
@@ -273,3 +277,31 @@ def test_web_is_a_small_shell() -> None:
 def test_the_cycle_finder_finds_a_cycle() -> None:
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_the_recording_composition_needs_no_web_server_or_database() -> None:
+    """web/recordings/compose/ runs in a worker thread or any process: PyAV, numpy and Pillow only."""
+    files = sorted((ROOT / "web" / "recordings" / "compose").glob("*.py"))
+    assert len(files) >= 5
+    offenders = {
+        f"{module_name(path)}:{item.line} imports {item.target}"
+        for path in files
+        for item in imports_of(path)
+        if item.target.split(".")[0] in {"aiohttp", "sqlalchemy", "sqlmodel", "models", "workers", "media_server"}
+        or (within(item.target, "web") and not within(item.target, "web.recordings.compose"))
+    }
+    assert offenders == set()
+
+
+def test_the_ranking_imports_neither_the_web_framework_nor_the_database() -> None:
+    """bench/recsys and the unit tests train and score with web.recommend.ranking alone."""
+    files = sorted((ROOT / "web" / "recommend" / "ranking").rglob("*.py"))
+    assert len(files) >= 5
+    offenders = {
+        f"{module_name(path)}:{item.line} imports {item.target}"
+        for path in files
+        for item in imports_of(path)
+        if item.target.split(".")[0] in {"aiohttp", "sqlalchemy", "sqlmodel", "models", "workers"}
+        or (within(item.target, "web") and not within(item.target, "web.recommend.ranking"))
+    }
+    assert offenders == set()

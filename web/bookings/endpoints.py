@@ -5,12 +5,14 @@ from __future__ import annotations
 from aiohttp import web
 
 from models.enums import BookingStatus, Role
-from models.tables import Booking, MentorSession
+from models.tables import Booking, MentorSession, User
+from web.bookings.changes import cancel_booking, move_booking
 from web.bookings.queries import bookings_of_session
 from web.bookings.schemas import booking_json
 from web.bookings.service import PAID_BOOKING_UNAVAILABLE, PAID_BOOKINGS, book_free, check_booking
 from web.errors import conflict, not_found
-from web.http.fields import row_id
+from web.http.body import json_object
+from web.http.fields import integer, row_id
 from web.http.identity import Identity, require_identity
 from web.keys import DB
 from web.mail.service import booking_calendar
@@ -50,13 +52,53 @@ async def list_bookings(request: web.Request) -> web.Response:
     return web.json_response({"bookings": bookings})
 
 
-@routes.get(r"/api/bookings/{id:\d+}/calendar.ics")
+BOOKING_ID = r"{id:\d+}"
+
+
+def booking_id_of(request: web.Request) -> int:
+    booking_id = row_id(request.match_info["id"])
+    if booking_id is None:
+        raise not_found("No such booking.")
+    return booking_id
+
+
+@routes.post(f"/api/bookings/{BOOKING_ID}/cancel")
+async def cancel(request: web.Request) -> web.Response:
+    identity = await require_identity(request, Role.LEARNER)
+    done = await cancel_booking(request.app, identity, booking_id_of(request))
+    async with request.app[DB].session() as s:
+        learner = await s.get(User, identity.user_id)
+    assert learner is not None
+    return web.json_response({
+        "booking": booking_json(done.booking, learner),
+        "session": session_body(request.app, done.view, identity),
+        "refund": {"amount_paise": done.refund_paise, "percent": done.refund_percent},
+    })
+
+
+@routes.post(f"/api/bookings/{BOOKING_ID}/move")
+async def move(request: web.Request) -> web.Response:
+    identity = await require_identity(request, Role.LEARNER)
+    data = await json_object(request)
+    target = integer(data, "session_id", low=1, high=2**63 - 1)
+    done = await move_booking(request.app, identity, booking_id_of(request), target)
+    async with request.app[DB].session() as s:
+        learner = await s.get(User, identity.user_id)
+    assert learner is not None
+    return web.json_response({
+        "booking": booking_json(done.booking, learner),
+        "from_session": session_body(request.app, done.source, identity),
+        "session": session_body(request.app, done.target, identity),
+    })
+
+
+@routes.get(f"/api/bookings/{BOOKING_ID}/calendar.ics")
 async def calendar_file(request: web.Request) -> web.Response:
     """The learner's "Add to calendar": the same invite (same UID) their confirmation email carried."""
     identity = await require_identity(request, Role.LEARNER)
-    booking_id = row_id(request.match_info["id"])
+    booking_id = booking_id_of(request)
     async with request.app[DB].session() as s:
-        booking = await s.get(Booking, booking_id) if booking_id is not None else None
+        booking = await s.get(Booking, booking_id)
         if booking is None or booking.learner_id != identity.user_id:
             raise not_found("No such booking.")
         if booking.status == BookingStatus.PENDING_PAYMENT:

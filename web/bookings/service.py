@@ -57,6 +57,11 @@ class PaidBookingFlow(Protocol):
         bookings refunded) and close unpaid holds' orders, in the caller's transaction."""
         ...
 
+    async def refund_booking(self, s: AsyncSession, booking: Booking, percent: int, now: datetime) -> int:
+        """The learner cancels `booking`: refund `percent` of its captured payment and close an unpaid order,
+        in the caller's transaction; the booking ends refunded or cancelled. Returns the paise refunded."""
+        ...
+
 
 # Set by the payments code in create_app; while absent, paid sessions answer 409.
 PAID_BOOKINGS: web.AppKey[PaidBookingFlow] = web.AppKey("paid_bookings")
@@ -113,7 +118,7 @@ async def claim_seat(
     assert session.id is not None
     if not await take_seat(s, session):
         await s.rollback()
-        raise conflict(await _why_no_seat(s, session.id))
+        raise conflict(await why_no_seat(s, session.id))
     confirmed_at = now if status == BookingStatus.CONFIRMED else None
     try:
         # A learner whose earlier booking was cancelled (e.g. an unpaid hold ran out) books again on the same row.
@@ -142,7 +147,7 @@ async def claim_seat(
     return booking
 
 
-async def _why_no_seat(s: AsyncSession, session_id: int) -> str:
+async def why_no_seat(s: AsyncSession, session_id: int) -> str:
     current = await s.get(MentorSession, session_id, populate_existing=True)
     if current is None or current.status not in BOOKABLE:
         closed: dict[str, str] = {SessionStatus.CANCELLED: "This session was cancelled.",

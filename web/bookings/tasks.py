@@ -34,6 +34,8 @@ def schedule_session_reminder(app: web.Application, session: AsyncSession, *, me
     """Call inside the booking's transaction, so the timer exists exactly when the booking does."""
     lead = _reminder_lead(app)
     now = app[CLOCK].now()
+    if now >= mentor_session.start_at or mentor_session.status != SessionStatus.SCHEDULED:
+        return  # booked once it had started: "starts soon" would be wrong, Join ▶ is already open
     schedule_job(session, kind=SESSION_REMINDER, args={"session_id": mentor_session.id, "learner_id": learner_id},
                  due_at=max(now, mentor_session.start_at - lead), now=now)
 

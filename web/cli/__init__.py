@@ -1,4 +1,4 @@
-"""The `mentorlive` command: serve, migrate, demo-data, create-admin."""
+"""The `mentorlive` command: serve, migrate, demo-data, create-admin, worker, recommend train."""
 
 from __future__ import annotations
 
@@ -33,6 +33,9 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="create or upgrade the database schema")
     sub.add_parser("worker", help="run a Celery worker for due jobs (needs [redis] url)")
     sub.add_parser("demo-data", help="load demo mentors, a learner and sessions")
+    recommend = sub.add_parser("recommend", help="the Recommended tab's model")
+    recommend_sub = recommend.add_subparsers(dest="recommend_command", required=True)
+    recommend_sub.add_parser("train", help="train on the database's interactions and store a new model version")
     admin = sub.add_parser("create-admin", help="create an administrator account")
     admin.add_argument("--email", required=True)
     admin.add_argument("--name", default="Administrator")
@@ -77,6 +80,20 @@ async def _create_admin(config: Config, email: str, name: str, password: str) ->
     return 0
 
 
+async def _recommend_train(config: Config) -> int:
+    from web.recommend.service import train_and_store
+
+    db = Database(config.database_url)
+    try:
+        model = await train_and_store(config, db, SystemClock().now())
+    finally:
+        await db.dispose()
+    stats = model.stats
+    print(f"Model {model.version}: {int(stats['interactions'])} interactions, {int(stats['learners'])} learners, "
+          f"{int(stats['mentors'])} mentors, trained in {stats['seconds']:.2f} s.")
+    return 0
+
+
 def _worker(config: Config) -> int:
     from web.cli.worker_runtime import WorkerRuntime
     from workers.celery_app import make_celery
@@ -114,6 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_create_admin(config, args.email, args.name, password))
     if args.command == "worker":
         return _worker(config)
+    if args.command == "recommend":
+        return asyncio.run(_recommend_train(config))
     if args.command == "serve":
         asyncio.run(_migrate(config))
         if args.demo:
@@ -125,8 +144,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not config.str("web", "public_url"):
             # Links and the sandbox's webhooks need this process's own address.
             config = config.with_overrides({"web": {"public_url": f"http://{host}:{port}"}})
+        from web.recommend.tasks import ensure_nightly
+
         print(f"MentorLive on http://{host}:{port}/")
-        web.run_app(create_app(config), host=host, port=port, print=None)
+        app = create_app(config)
+        # The nightly training and pruning keep themselves going; the first night's are planted here.
+        app.on_startup.append(ensure_nightly)
+        web.run_app(app, host=host, port=port, print=None)
         return 0
     return 2
 

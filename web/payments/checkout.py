@@ -30,7 +30,7 @@ from web.http.identity import Identity
 from web.keys import CLOCK, DB
 from web.payments.gateway import PaymentGatewayError
 from web.payments.holds import PAYMENT_HOLD_EXPIRY, expire_hold
-from web.payments.refunds import schedule_refunds
+from web.payments.refunds import schedule_booking_refund, schedule_refunds
 from web.payments.runtime import MERCHANT_NAME, PAYMENTS, PaymentsRuntime
 from web.payments.settlement import cancel_hold
 from web.sessions.queries import load_session_body
@@ -100,6 +100,9 @@ class PaidBookings:
     async def refund_cancelled(self, s: AsyncSession, session: MentorSession, bookings: Sequence[Booking],
                                now: datetime) -> None:
         await schedule_refunds(s, session, bookings, now)
+
+    async def refund_booking(self, s: AsyncSession, booking: Booking, percent: int, now: datetime) -> int:
+        return await schedule_booking_refund(s, booking, percent, now)
 
     async def current_hold(self, session: MentorSession, learner: User) -> tuple[Booking, Payment] | None:
         """The learner's unexpired hold on this session with its open order: Book again resumes it."""

@@ -16,7 +16,7 @@ from models.clock import iso_utc
 from models.enums import PaymentStatus
 from models.tables import Booking, MentorSession, Payment
 from web.money import inr
-from web.payments.refunds import FAILED
+from web.payments.refunds import FAILED, refund_amount
 
 TAKEN = (PaymentStatus.CAPTURED, PaymentStatus.REFUNDED)
 
@@ -68,7 +68,7 @@ async def mentor_earnings(s: AsyncSession, mentor_id: int) -> dict[str, Any]:
         entry = rows[session_id]
         entry.gross_paise += payment.amount_paise
         if _is_refunded(payment):
-            entry.refunded_paise += payment.amount_paise
+            entry.refunded_paise += refund_amount(payment)
         else:
             entry.paid_bookings += 1
     items = [entry.to_json() for entry in rows.values()]

@@ -56,10 +56,20 @@ def _notes_of(refund: dict[str, Any]) -> dict[str, Any]:
     return notes if isinstance(notes, dict) else {}
 
 
-def mark_for_refund(s: AsyncSession, payment: Payment, now: datetime) -> None:
-    """Queue a refund of a captured payment in the caller's transaction."""
+def refund_amount(payment: Payment) -> int:
+    """What goes back to the learner: the whole payment unless a smaller share was decided."""
+    return payment.refund_amount_paise if payment.refund_amount_paise is not None else payment.amount_paise
+
+
+def is_partial(payment: Payment) -> bool:
+    return refund_amount(payment) < payment.amount_paise
+
+
+def mark_for_refund(s: AsyncSession, payment: Payment, now: datetime, amount_paise: int | None = None) -> None:
+    """Queue a refund of a captured payment (all of it, or `amount_paise`) in the caller's transaction."""
     assert payment.id is not None
     payment.refund_status = QUEUED
+    payment.refund_amount_paise = payment.amount_paise if amount_paise is None else amount_paise
     s.add(payment)
     schedule_job(s, kind=PAYMENT_REFUND, args={"payment_id": payment.id}, due_at=now, now=now)
 
@@ -102,6 +112,40 @@ async def schedule_refunds(s: AsyncSession, session: MentorSession, bookings: Se
     return captured
 
 
+async def schedule_booking_refund(s: AsyncSession, booking: Booking, percent: int, now: datetime) -> int:
+    """A learner cancels `booking`: give back `percent` of each captured payment, in the caller's transaction.
+
+    An unpaid order is closed (a payment arriving later finds no seat and is refunded in full by the
+    settlement). The booking becomes refunded when money goes back, cancelled otherwise (the caller
+    releases the seat). Returns the paise being refunded.
+    """
+    assert booking.id is not None
+    await s.execute(
+        update(Payment)
+        .where(col(Payment.booking_id) == booking.id, col(Payment.status) == PaymentStatus.CREATED)
+        .values(status=PaymentStatus.FAILED, failure_reason="The booking was cancelled before the payment arrived.")
+    )
+    captured = list((await s.exec(
+        select(Payment).where(
+            col(Payment.booking_id) == booking.id,
+            col(Payment.status) == PaymentStatus.CAPTURED,
+            or_(col(Payment.refund_status).is_(None), col(Payment.refund_status) == FAILED),
+        )
+    )).all())
+    total = 0
+    for payment in captured:
+        amount = payment.amount_paise * max(0, min(100, percent)) // 100
+        if amount > 0:
+            mark_for_refund(s, payment, now, amount)
+            total += amount
+    booking.status = BookingStatus.REFUNDED if total > 0 else BookingStatus.CANCELLED
+    booking.cancelled_at = now
+    booking.hold_expires_at = None
+    s.add(booking)
+    await s.flush()
+    return total
+
+
 async def _session_title(s: AsyncSession, booking_id: int) -> tuple[int, str]:
     booking = await s.get(Booking, booking_id)
     assert booking is not None
@@ -124,8 +168,9 @@ async def _record_refund(app: web.Application, payment: Payment, refund: dict[st
         learner_id, title = await _session_title(s, payment.booking_id)
         await work.notify(
             user_id=learner_id, kind="refund_started", title="Refund started",
-            body=f"{inr(payment.amount_paise)} for “{title}” is on its way back to you.",
-            data={"booking_id": payment.booking_id, "refund_id": refund["id"], "amount_paise": payment.amount_paise},
+            body=f"{inr(refund_amount(payment))} for “{title}” is on its way back to you.",
+            data={"booking_id": payment.booking_id, "refund_id": refund["id"],
+                  "amount_paise": refund_amount(payment)},
         )
         await s.commit()
 
@@ -137,7 +182,7 @@ async def complete_refund(app: web.Application, razorpay_payment_id: str, refund
     `in_full` False (the webhook's payment shows money still kept) is a partial refund someone made by
     hand: the payment stays captured, so a later cancellation still refunds what is left.
     """
-    if in_full is False:
+    if in_full is False and not await _planned_partial(app, razorpay_payment_id):
         log.warning("partial refund %s of payment %s processed; the payment stays captured",
                     refund_id, razorpay_payment_id)
         return False
@@ -162,11 +207,18 @@ async def complete_refund(app: web.Application, razorpay_payment_id: str, refund
         learner_id, title = await _session_title(s, payment.booking_id)
         await work.notify(
             user_id=learner_id, kind="refund_processed", title="Refund processed",
-            body=f"{inr(payment.amount_paise)} for “{title}” has been refunded.",
-            data={"booking_id": payment.booking_id, "refund_id": refund_id, "amount_paise": payment.amount_paise},
+            body=f"{inr(refund_amount(payment))} for “{title}” has been refunded.",
+            data={"booking_id": payment.booking_id, "refund_id": refund_id, "amount_paise": refund_amount(payment)},
         )
         await s.commit()
     return True
+
+
+async def _planned_partial(app: web.Application, razorpay_payment_id: str) -> bool:
+    """Whether this payment's queued refund is a learner's late-cancellation share (so "not in full" is the plan)."""
+    async with app[DB].session() as s:
+        payment = (await s.exec(select(Payment).where(Payment.razorpay_payment_id == razorpay_payment_id))).first()
+    return (payment is not None and payment.refund_status in (QUEUED, PENDING) and is_partial(payment))
 
 
 async def refund_failed(app: web.Application, razorpay_payment_id: str, refund_id: str) -> bool:
@@ -206,10 +258,11 @@ async def run_refund(app: web.Application, args: dict[str, Any]) -> None:
         # never a partial refund made by hand, which would leave the rest unrefunded.
         refund = next((r for r in existing if r.get("status") in (PENDING, PROCESSED)
                        and (_notes_of(r).get("payment_id") == str(payment.id)
-                            or int(r.get("amount") or 0) >= payment.amount_paise)), None)
+                            or int(r.get("amount") or 0) >= refund_amount(payment))), None)
         if refund is None:
-            refund = await gateway.refund(razorpay_id, notes={"payment_id": str(payment.id),
-                                                              "booking_id": str(payment.booking_id)})
+            refund = await gateway.refund(razorpay_id, refund_amount(payment) if is_partial(payment) else None,
+                                          notes={"payment_id": str(payment.id),
+                                                 "booking_id": str(payment.booking_id)})
         await _record_refund(app, payment, refund)
     if refund.get("status") == PROCESSED:
         await complete_refund(app, razorpay_id, refund["id"])
@@ -243,19 +296,19 @@ async def refund_given_up(app: web.Application, args: dict[str, Any], error: str
         if round_ == 0:
             learner_id, title = await _session_title(s, payment.booking_id)
             data = {"payment_id": payment.id, "razorpay_payment_id": payment.razorpay_payment_id,
-                    "booking_id": payment.booking_id, "amount_paise": payment.amount_paise}
+                    "booking_id": payment.booking_id, "amount_paise": refund_amount(payment)}
             admins = (await s.exec(select(User).where(User.role == Role.ADMIN))).all()
             for admin in admins:
                 assert admin.id is not None
                 await work.notify(
                     user_id=admin.id, kind=REFUND_STUCK, title="Refund needs attention",
-                    body=(f"Refunding {inr(payment.amount_paise)} (payment {payment.razorpay_payment_id}) for "
+                    body=(f"Refunding {inr(refund_amount(payment))} (payment {payment.razorpay_payment_id}) for "
                           f"“{title}” keeps failing: {error[-300:]}"),
                     data=data,
                 )
             await work.notify(
                 user_id=learner_id, kind="refund_delayed", title="Refund delayed",
-                body=f"Your refund of {inr(payment.amount_paise)} for “{title}” is delayed; our team has been told.",
+                body=f"Your refund of {inr(refund_amount(payment))} for “{title}” is delayed; our team has been told.",
                 data=data,
             )
         schedule_job(s, kind=PAYMENT_REFUND, args={"payment_id": payment.id, "round": round_ + 1},

@@ -32,6 +32,10 @@ def _settings(config: Config) -> PaymentSettings:
     hold = config.int("payments", "hold_minutes")
     if hold < 1:
         raise ConfigError("[payments] hold_minutes must be at least 1")
+    if not 0 <= config.int("payments", "late_refund_percent") <= 100:
+        raise ConfigError("[payments] late_refund_percent must be between 0 and 100")
+    if config.float("payments", "full_refund_hours") < 0:
+        raise ConfigError("[payments] full_refund_hours must not be negative")
     return PaymentSettings(mode=mode, hold=timedelta(minutes=hold))
 
 

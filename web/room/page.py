@@ -12,7 +12,7 @@ from models.enums import BookingStatus, Role
 from models.tables import Booking, MentorSession, User
 from web.http.identity import current_identity
 from web.keys import DB
-from web.templating import forbidden_page, page
+from web.templating import forbidden_page, not_found_page, page
 
 routes = web.RouteTableDef()
 
@@ -28,7 +28,8 @@ async def room_page(request: web.Request) -> dict[str, Any]:
             select(MentorSession).where(MentorSession.room_code == request.match_info["room_code"])
         )).first()
         if session is None:
-            raise web.HTTPNotFound(text="No session has this room.")
+            raise await not_found_page(request, "No session has this room. Check the link, or find the session on "
+                                                "your dashboard.")
         mentor = await s.get(User, session.mentor_id)
         booked = (await s.exec(select(Booking.id).where(  # type: ignore[call-overload]
             col(Booking.session_id) == session.id, col(Booking.learner_id) == identity.user_id,

@@ -25,6 +25,7 @@ from web.http.identity import Identity
 from web.keys import CLOCK, CONFIG, DB, SECRET
 from web.realtime.channels import room_channel
 from web.realtime.outbox import unit_of_work
+from web.room.keys import ENDING_HOOKS
 from web.room.tasks import schedule_empty_room_check, schedule_feedback_reminders
 from web.sessions.queries import confirmed_counts, get_session_row, get_view
 from web.sessions.schemas import SessionView
@@ -150,6 +151,8 @@ async def mark_ended(app: web.Application, session_id: int) -> MentorSession | N
         row = await get_session_row(work.s, session_id)
         learners = await confirmed_learners(work.s, session_id)
         schedule_feedback_reminders(app, work.s, session_id=session_id, learner_ids=learners, ended_at=now)
+        for hook in app.get(ENDING_HOOKS, []):
+            await hook(work, row)
         work.publish(room_channel(row.room_code), "session.end", {"session_id": session_id, "room_code": row.room_code})
         await updated_view(work, session_id, None)
         await work.s.commit()

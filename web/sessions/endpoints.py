@@ -14,6 +14,7 @@ from web.keys import CLOCK, CONFIG, DB
 from web.sessions.form import read_form
 from web.sessions.paths import SESSION_ID, session_id_of
 from web.sessions.queries import browse, build_views, load_session_body, mine
+from web.sessions.recommend import RECOMMENDER, Pick
 from web.sessions.schemas import SessionView, session_body, session_json
 from web.sessions.search import find_sessions, parse_filters
 from web.sessions.service import cancel_session, create_session, edit_session
@@ -52,7 +53,12 @@ async def list_sessions(request: web.Request) -> web.Response:
         return web.json_response(response)
     async with request.app[DB].session() as s:
         views = await browse(s, tab, now, identity)
-    return _sessions_response(request, views, identity, now)
+        if tab != "recommended" or identity is None:
+            return _sessions_response(request, views, identity, now)
+        # browse() listed the candidates; the recommend domain ranks, explains and logs them.
+        surface = request.query.get("surface", "learner_dashboard")[:40]
+        picks = await request.app[RECOMMENDER](s, identity, views, now, surface)
+    return _recommended_response(request, picks, identity, now)
 
 
 @routes.get("/api/sessions/mine")
@@ -73,6 +79,19 @@ def _sessions_body(request: web.Request, views: list[SessionView], identity: Ide
 def _sessions_response(request: web.Request, views: list[SessionView], identity: Identity | None,
                        now: datetime) -> web.Response:
     return web.json_response(_sessions_body(request, views, identity, now))
+
+
+def _recommended_response(request: web.Request, picks: list[Pick], identity: Identity,
+                          now: datetime) -> web.Response:
+    # Only this tab's cards carry why they were chosen, and what the client logs opens and bookings against.
+    settings = time_settings(request.app[CONFIG])
+    sessions = []
+    for pick in picks:
+        body = session_json(pick.view, identity, now, settings)
+        body["reason"] = pick.reason
+        body["recommendation"] = {"position": pick.position, "model_version": pick.model_version}
+        sessions.append(body)
+    return web.json_response({"sessions": sessions})
 
 
 @routes.get(f"/api/sessions/{SESSION_ID}")

@@ -6,6 +6,7 @@ store once the whole form, thumbnail included, has been found good.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
@@ -14,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import BodyPartReader, web
 
-from web.errors import bad_request
+from web.errors import ApiError, bad_request
 from web.http import fields as v
 from web.http.body import json_object
 from web.http.multipart import form_parts
@@ -213,26 +214,41 @@ def session_values(
     """Checked values; on create every field gets a value, on edit only the fields sent."""
     out = SessionValues()
     cols = out.columns
+    # Every field is judged before answering, so the form shows all of its problems at once.
+    problems: list[ApiError] = []
 
     def wanted(*names: str) -> bool:
         return creating or any(name in data for name in names)
 
+    def take(read: Callable[[], dict[str, Any]]) -> None:
+        try:
+            cols.update(read())
+        except ApiError as exc:
+            if exc.status != 400:
+                raise
+            problems.append(exc)
+
     if wanted("title"):
-        cols["title"] = v.text(data, "title", min_len=3, max_len=140)
+        take(lambda: {"title": v.text(data, "title", min_len=3, max_len=140)})
     if wanted("domain_tags"):
-        cols["domain_tags"] = v.tags(data, "domain_tags", min_count=1, max_count=10)
+        take(lambda: {"domain_tags": v.tags(data, "domain_tags", min_count=1, max_count=10)})
     if wanted("description"):
-        cols["description"] = v.text(data, "description", required=False, max_len=5000)
+        take(lambda: {"description": v.text(data, "description", required=False, max_len=5000)})
     if wanted(*SCHEDULE_KEYS):
-        cols["start_at"], cols["timezone"] = start_at(data, now)
+        take(lambda: dict(zip(("start_at", "timezone"), start_at(data, now), strict=True)))
     if wanted("duration_minutes"):
-        cols["duration_minutes"] = v.integer(data, "duration_minutes", low=15, high=480, default=default_duration)
+        take(lambda: {"duration_minutes": v.integer(data, "duration_minutes", low=15, high=480,
+                                                    default=default_duration)})
     if wanted("price_paise", "price_rupees"):
-        cols["price_paise"] = price_paise(data)
+        take(lambda: {"price_paise": price_paise(data)})
     if wanted("capacity"):
-        cols["capacity"] = v.integer(data, "capacity", low=1, high=MAX_CAPACITY, default=1)
+        take(lambda: {"capacity": v.integer(data, "capacity", low=1, high=MAX_CAPACITY, default=1)})
     if wanted("record"):
-        cols["record"] = boolean(data, "record", default_record)
+        take(lambda: {"record": boolean(data, "record", default_record)})
+    if problems:
+        first = problems[0]
+        raise ApiError(400, first.message, field=first.field,
+                       errors=[{"field": p.field, "message": p.message} for p in problems])
     if creating:
         out.live_request_id = optional_id(data, "live_request_id")
     return out

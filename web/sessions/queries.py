@@ -13,11 +13,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.enums import BookingStatus, Role, SessionStatus
 from models.rules import HOLDING_SEAT
-from models.tables import Booking, LearnerProfile, MentorProfile, MentorSession, User
+from models.tables import Booking, MentorProfile, MentorSession, User
 from web.errors import bad_request, forbidden, not_found, unauthorized
 from web.http.identity import Identity
 from web.keys import DB
-from web.sessions.recommend import recommend
 from web.sessions.schemas import SessionView, session_body
 from web.sessions.timing import end_of
 
@@ -48,8 +47,8 @@ async def bookings_of(s: AsyncSession, learner_id: int, session_ids: Sequence[in
     return {int(session_id): str(status) for session_id, status in rows.all()}
 
 
-async def viewer_bookings(s: AsyncSession, learner_id: int, session_ids: Sequence[int]) -> dict[int, tuple[str, int]]:
-    """The learner's booking on each session: (status, booking id)."""
+async def booking_rows_of(s: AsyncSession, learner_id: int, session_ids: Sequence[int]) -> dict[int, tuple[str, int]]:
+    """The learner's booking on each session: its status and id (the card's Cancel and Move need the id)."""
     if not session_ids:
         return {}
     rows = await s.execute(
@@ -73,15 +72,15 @@ async def build_views(
     counts = await confirmed_counts(s, ids)
     mine: dict[int, tuple[str, int]] = {}
     if viewer is not None and viewer.role == Role.LEARNER:
-        mine = await viewer_bookings(s, viewer.user_id, ids)
+        mine = await booking_rows_of(s, viewer.user_id, ids)
     return [
         SessionView(
             session=x,
             mentor=users[x.mentor_id],
             mentor_profile=profiles.get(x.mentor_id),
             confirmed_bookings=counts.get(x.id or 0, 0),
-            viewer_booking=mine[x.id][0] if x.id in mine else None,
-            viewer_booking_id=mine[x.id][1] if x.id in mine else None,
+            viewer_booking=mine[x.id or 0][0] if (x.id or 0) in mine else None,
+            viewer_booking_id=mine[x.id or 0][1] if (x.id or 0) in mine else None,
         )
         for x in sessions
     ]
@@ -136,12 +135,14 @@ async def browse(s: AsyncSession, tab: str, now: datetime, viewer: Identity | No
         raise unauthorized("Sign in as a learner to see recommendations.")
     if viewer.role != Role.LEARNER:
         raise forbidden("Recommendations are for learners.")
-    profile = await s.get(LearnerProfile, viewer.user_id)
-    candidates = (await s.execute(upcoming.limit(LIST_LIMIT * 5))).scalars().all()
+    # The candidates, in start order: full sessions and those the learner holds a seat in never qualify.
+    # Ranking them is the recommend domain's job (RECOMMENDER, registered at app creation).
+    candidates = (await s.execute(
+        upcoming.where(col(MentorSession.seats_taken) < col(MentorSession.capacity)).limit(LIST_LIMIT * 5)
+    )).scalars().all()
     views = await build_views(s, candidates, viewer)
     # Already booked sessions live under "My sessions"; recommending them again is noise.
-    open_views = [view for view in views if view.viewer_booking not in HOLDING_SEAT]
-    return recommend(profile, open_views)[:LIST_LIMIT]
+    return [view for view in views if view.viewer_booking not in HOLDING_SEAT]
 
 
 async def mine(s: AsyncSession, tab: str, now: datetime, viewer: Identity) -> list[SessionView]:

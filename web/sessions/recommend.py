@@ -1,36 +1,36 @@
-"""Recommended sessions for a learner.
+"""The Recommended tab's seam: sessions lists the candidates, the recommend domain ranks them.
 
-`recommend(learner, sessions)` is the one seam a learned ranking model will replace; until
-then it ranks by how many of the learner's interests a session's domain tags share, then by
-the mentor's average rating, then by the earliest start.
+Sessions never imports `web.recommend` (it sits above sessions); `web.recommend.service.setup_recommend()`
+registers its ranking under `RECOMMENDER` when the app is created, the way bookings fills CANCEL_BOOKINGS.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
 
-from models.clock import as_utc
-from models.tables import LearnerProfile
-from web.accounts.schemas import mentor_rating
+from aiohttp import web
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from web.http.identity import Identity
 from web.sessions.schemas import SessionView
 
 
-def interest_overlap(interests: Sequence[str], tags: Sequence[str]) -> int:
-    wanted = {" ".join(x.lower().split()) for x in interests}
-    return len(wanted & {" ".join(t.lower().split()) for t in tags})
+@dataclass(frozen=True)
+class Pick:
+    """One recommended session, why it was chosen (the card says so) and where it was shown."""
+
+    view: SessionView
+    reason: str
+    position: int
+    model_version: str
 
 
-def recommend(learner: LearnerProfile | None, sessions: Sequence[SessionView]) -> list[SessionView]:
-    interests = learner.interests if learner is not None else []
+class Recommender(Protocol):
+    async def __call__(self, s: AsyncSession, learner: Identity, candidates: Sequence[SessionView],
+                       now: datetime, surface: str) -> list[Pick]: ...
 
-    def rank(view: SessionView) -> tuple[int, float, float, int]:
-        rating = mentor_rating(view.mentor_profile)
-        return (
-            -interest_overlap(interests, view.session.domain_tags),
-            # Unrated mentors sort after every rated one: a rating is evidence, its absence is not.
-            -(rating if rating is not None else -1.0),
-            as_utc(view.session.start_at).timestamp(),
-            view.session.id or 0,
-        )
 
-    return sorted(sessions, key=rank)
+RECOMMENDER: web.AppKey[Recommender] = web.AppKey("recommender")

@@ -123,12 +123,20 @@ def _viewer(
         decision = decisions[key]
         if not decision and decision.reason:
             reasons[key] = decision.reason
+    changeable = (viewer is not None and not is_mentor
+                  and rules.can_change_booking(facts, now, settings, booking_status=view.viewer_booking).allowed)
     return {
         "booking_status": view.viewer_booking,
         "booking_id": view.viewer_booking_id,
         # "Add to calendar" on a confirmed booking's card: the invite its confirmation email carried.
         "calendar_url": (f"/api/bookings/{view.viewer_booking_id}/calendar.ics"
                          if view.viewer_booking == BookingStatus.CONFIRMED else None),
+        # A learner's Cancel and Move, and the refund policy the confirm dialog states (rules.refund_percent).
+        "can_change_booking": changeable,
+        "refund_policy": {
+            "full_refund_until": iso_utc(rules.full_refund_until(facts, settings)),
+            "late_refund_percent": settings.late_refund_percent,
+        },
         "can_book": decisions["book"].allowed,
         "can_join": decisions["join"].allowed,
         "can_go_live": decisions["go_live"].allowed,

@@ -16,6 +16,8 @@ def time_settings(config: Config) -> TimeSettings:
         edit_cutoff=timedelta(minutes=config.int("sessions", "edit_cutoff_minutes")),
         join_lead=timedelta(minutes=config.int("sessions", "join_lead_minutes")),
         live_request_ttl=timedelta(hours=config.int("sessions", "live_request_ttl_hours")),
+        full_refund_before=timedelta(hours=config.float("payments", "full_refund_hours")),
+        late_refund_percent=config.int("payments", "late_refund_percent"),
     )
 
 

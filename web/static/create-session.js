@@ -54,10 +54,9 @@ export function setupCreateSession({ root, onPublished } = {}) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearErrors(form);
-    const { body, problem } = collect(form);
-    if (problem) {
-      showFieldError(form, problem);
-      toast(problem.message, "error");
+    const { body, problems } = collect(form);
+    if (problems.length) {
+      showFieldErrors(form, problems);
       return;
     }
     submit.disabled = true;
@@ -68,8 +67,7 @@ export function setupCreateSession({ root, onPublished } = {}) {
       onPublished?.(result);
       location.assign(result.redirect || "/dashboard/mentor?tab=upcoming");
     } catch (err) {
-      showFieldError(form, err);
-      toast(err.message, "error");
+      showFieldErrors(form, err.body?.errors?.length ? err.body.errors : [{ field: err.field, message: err.message }]);
       submit.disabled = false;
       submit.removeAttribute("aria-busy");
     }
@@ -95,9 +93,14 @@ function slot(form, field) {
   return form.querySelector(`[data-error-for="${ERROR_SLOT[field] || field}"]`) || form.querySelector("[data-form-error]");
 }
 
-function showFieldError(form, err) {
-  const field = ERROR_SLOT[err.field] || err.field;
-  showError(form, { field, message: err.message }, "create-session-error");
+// Every problem beside its field at once (the server judges the whole form too); the first field gets focus.
+function showFieldErrors(form, problems) {
+  for (const problem of [...problems].reverse()) {
+    const field = ERROR_SLOT[problem.field] || problem.field;
+    showError(form, { field, message: problem.message }, "create-session-error");
+  }
+  toast(problems.length > 1 ? `Please fix ${problems.length} fields: ${problems.map((p) => p.message).join(" ")}`
+    : problems[0].message, "error");
 }
 
 export function selectedTags(form) {
@@ -108,19 +111,24 @@ export function selectedTags(form) {
 
 function collect(form) {
   const f = form.elements;
+  const problems = [];
+  if (f.title.value.trim().length < 3) problems.push({ field: "title", message: "Title must be at least 3 characters." });
+  if (!selectedTags(form).length) problems.push({ field: "domain_tags", message: "Pick at least one domain tag." });
   const timezone = f.timezone.value.trim() || browserTimeZone();
-  if (!isValidTimeZone(timezone)) return { problem: { field: "timezone", message: "Choose a timezone from the list, like Asia/Kolkata." } };
-  const startAt = zonedToUtcIso(f.date.value, f.time.value, timezone);
-  if (!startAt) return { problem: { field: "start_at", message: "Pick a date and a time." } };
+  const zoneOk = isValidTimeZone(timezone);
+  if (!zoneOk) problems.push({ field: "timezone", message: "Choose a timezone from the list, like Asia/Kolkata." });
+  const startAt = zoneOk ? zonedToUtcIso(f.date.value, f.time.value, timezone) : null;
+  if (zoneOk && !startAt) problems.push({ field: "start_at", message: "Pick a date and a time." });
   let pricePaise = 0;
   if (!f.free.checked) {
     const rupees = Number(f.price_rupees.value);
     if (!f.price_rupees.value || !Number.isFinite(rupees) || rupees <= 0) {
-      return { problem: { field: "price_paise", message: "Enter a price in ₹, or mark the session as free." } };
+      problems.push({ field: "price_paise", message: "Enter a price in ₹, or mark the session as free." });
     }
     // Integer paise: floating rupees never reach the server (₹499.99 × 100 = 49998.99…).
     pricePaise = Math.round(rupees * 100);
   }
+  if (problems.length) return { problems };
   const body = new FormData();
   body.append("title", f.title.value.trim());
   for (const tag of selectedTags(form)) body.append("domain_tags", tag);
@@ -134,7 +142,7 @@ function collect(form) {
   if (f.live_request_id.value) body.append("live_request_id", f.live_request_id.value);
   const file = f.thumbnail.files[0];
   if (file) body.append("thumbnail", file, file.name);
-  return { body };
+  return { body, problems };
 }
 
 function fillTimeZones(input) {

@@ -1,6 +1,7 @@
 // Learner dashboard: Browse Sessions (Recommended / Scheduled / Live Now), booking, joining,
 // live requests. Booked sessions follow the mentor live: Join ▶ opens on session.live.
 import { api, toast } from "./app.js";
+import { cancelBooking, cancelledMessage, moveBooking } from "./booking-changes.js";
 import { setupBrowseFilters } from "./browse-filters.js";
 import { responsesChannel, roomChannel, sessionChannel } from "./channels.js";
 import { confirmDialog } from "./confirm-dialog.js";
@@ -17,10 +18,13 @@ const bookedEl = document.getElementById("booked-sessions");
 const pastEl = document.getElementById("past-sessions");
 const registry = new CardRegistry();
 const past = setupPastSessions({ container: pastEl, view: "learner", registry });
-// Bookings made from this tab were already announced by its own toast; the bell's echo is skipped.
+// Bookings made (or cancelled, or moved) from this tab were already announced by its own toast; the bell's
+// echo is skipped.
 const bookedHere = new Set();
+const changedHere = new Set();
 window.mentorlive = Object.assign(window.mentorlive || {}, {
-  shownHere: (kind, data) => kind === "booking_confirmed" && bookedHere.has(data.session_id),
+  shownHere: (kind, data) => (kind === "booking_confirmed" && bookedHere.has(data.session_id))
+    || ((kind === "booking_cancelled" || kind === "booking_moved") && changedHere.has(data.booking_id)),
 });
 const EMPTY = {
   recommended: "No recommendations yet: look under Scheduled, or add interests to your profile.",
@@ -63,9 +67,27 @@ function follow(session) {
 function cardsFor(sessions, container, empty) {
   for (const old of registry.all()) if (container.contains(old.el)) registry.forget(old);
   const cards = sessions.map((s) => new SessionCard(s, { view: "learner", onAction }));
+  for (const card of cards) {
+    if (!card.session.recommendation) continue;
+    // Opening a recommended card (anywhere but its buttons) is a signal the recommender learns from.
+    card.el.addEventListener("click", (event) => {
+      if (!event.target.closest("button")) logRecommendation("open", card.session);
+    });
+  }
   for (const card of cards) { registry.add(card); follow(card.session); }
   container.replaceChildren(...(cards.length ? cards.map((c) => c.el) : [emptyState(empty)]));
   return cards;
+}
+
+// What the learner did with a recommended card, with where it was shown and by which model; fire and forget.
+function logRecommendation(kind, s) {
+  const rec = s.recommendation;
+  if (!rec) return;
+  const body = { kind, position: rec.position, model_version: rec.model_version, tab: "recommended",
+    surface: "learner_dashboard" };
+  if (kind === "view") body.mentor_id = s.mentor?.id;
+  else body.session_id = s.id;
+  api("POST", "/api/recommend/events", body).catch(() => {});
 }
 
 let browseSeq = 0;
@@ -114,11 +136,18 @@ function reloadAll() {
 
 async function onAction(action, card, button) {
   const s = card.session;
-  if (action === "request-live") { requestForm.open(s.mentor.id, s.mentor.name); return; }
+  if (action === "request-live") {
+    logRecommendation("view", s);
+    requestForm.open(s.mentor.id, s.mentor.name);
+    return;
+  }
+  if (action === "book") logRecommendation("book", s);
   card.setBusy(true);
   button.disabled = true;
   try {
     if (action === "book") await book(s);
+    else if (action === "cancel-booking") await cancel(s);
+    else if (action === "move-booking") await move(s);
     else if (action === "join") {
       const result = await api("GET", `/api/sessions/${s.id}/join`);
       location.assign(result.room_url);
@@ -130,6 +159,37 @@ async function onAction(action, card, button) {
     card.setBusy(false);
     card.tick(Date.now());
   }
+}
+
+async function cancel(s) {
+  changedHere.add(s.viewer.booking_id);
+  const result = await cancelBooking(s);
+  if (!result) return;
+  registry.update(s.id, result.session);
+  toast(cancelledMessage(s, result), "success");
+  loadBooked();
+}
+
+async function move(s) {
+  changedHere.add(s.viewer.booking_id);
+  const result = await moveBooking(s, { onNone: (message) => toast(message, "info") });
+  if (!result) return;
+  registry.update(result.from_session.id, result.from_session);
+  registry.update(result.session.id, result.session);
+  toast(`Booking moved to “${result.session.title}” (${formatWhen(result.session)}).`, "success");
+  follow(result.session);
+  loadBooked();
+}
+
+function formatWhen(session) {
+  return new Date(session.start_at).toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+}
+
+// What Join ▶ does right now, said the way the card shows it.
+function joinWords(session) {
+  if (session.status === "live") return "It is live now: Join ▶ is open.";
+  if (session.viewer?.can_join) return "Join ▶ is open.";
+  return "Join opens 5 minutes before the start.";
 }
 
 async function book(s) {
@@ -167,7 +227,7 @@ async function bookAndPay(s) {
     }
     session = outcome.session || session;
   }
-  toast(`Booked ✔ “${s.title}”. Join opens 5 minutes before the start.`, "success");
+  toast(`Booked ✔ “${s.title}”. ${joinWords(session)}`, "success");
   follow(session);
   loadBooked();
 }
@@ -203,6 +263,10 @@ function handleEvent({ event, data = {} }) {
     registry.update(fields.id, fields);
   } else if (event === "session_cancelled") {
     registry.update(data.session_id ?? data.id, { status: "cancelled" });
+  } else if (event === "booking_cancelled" || event === "booking_moved") {
+    // Cancelled or moved in another tab: both cards and My sessions follow.
+    for (const id of [data.session_id, data.from_session_id]) if (id != null) refreshOne(id);
+    loadBooked();
   }
 }
 

@@ -85,7 +85,7 @@ async function onAction(action, card, button) {
     const booked = s.booked_count ? ` ${s.booked_count} booked learner(s) will be told${s.price_paise ? " and refunded" : ""}.` : "";
     const ok = await confirmDialog({
       title: `Cancel “${s.title}”?`, message: `This cannot be undone.${booked}`,
-      confirmLabel: "Cancel session 🗑", cancelLabel: "Keep it", danger: true,
+      confirmLabel: "Cancel session", cancelLabel: "Keep it", danger: true,
     });
     if (!ok) return;
   }
@@ -123,7 +123,7 @@ function refreshOne(id) {
 
 // State only: every one of these events also arrives as a notification, and the bell toasts those.
 function handleEvent({ event, data = {} }) {
-  if (event === "new_booking") {
+  if (event === "new_booking" || event === "booking_cancelled") {
     // requests: and sessions: both carry it; counts are absolute, so applying it twice is harmless.
     registry.update(data.session_id, pick(data, ["booked_count", "seats_left"]));
     earnings.refresh().catch(() => {});

@@ -3,6 +3,7 @@
 // Mentors: booked and attended counts, the session's rating and comments, resources with Upload.
 // Everything comes from GET /api/sessions/mine/past; each change reloads the list from it.
 import { api, formatLocal, toast } from "./app.js";
+import { recordingPanel } from "./recording-panel.js";
 import { SessionCard, emptyState, ratingText } from "./session-card.js";
 
 const EMPTY = {
@@ -66,6 +67,9 @@ export function setupPastSessions({ container, view, registry }) {
     registry.add(card);
     const after = session.after || {};
     const parts = view === "mentor" ? mentorParts(session, after) : learnerParts(session, after);
+    // A recorded session's recording: "Recording…", its progress, then Download (it hides itself for
+    // anyone it is not shared with).
+    if (session.record && session.status !== "cancelled") parts.push(recordingPanel(session.id, { player: false }).el);
     // Beside the card's own extra slot, which the card empties whenever editing is closed.
     card.extra.after(el("div", { className: "past-after", "data-testid": "past-after" }, ...parts));
     return card;

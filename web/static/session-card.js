@@ -1,6 +1,7 @@
 // One session card, shared by both dashboards. The server decides (viewer.can_*); the card only
 // mirrors its rules of time so buttons open on the minute without a reload (ARCHITECTURE §4).
 import { api, countdownText, formatLocal } from "./app.js";
+import { withIcon } from "./icons.js";
 
 let cardCount = 0; // ids for aria-labelledby: one session may have two cards on a page
 
@@ -60,6 +61,8 @@ export class SessionCard {
     this.thumb = el("div", { className: "thumb", "aria-hidden": "true" });
     this.title = el("h3");
     this.tags = el("p", { className: "tags" });
+    // Only the Recommended tab's sessions carry a reason: why this card was picked for this learner.
+    this.reason = s.reason ? el("p", { className: "reason muted", "data-testid": "rec-reason" }) : null;
     this.mentor = this.view === "learner" ? el("p", { className: "mentor" }) : null;
     this.rating = el("span", { className: "rating", "data-testid": "mentor-rating" });
     this.when = el("time", { className: "when-date" });
@@ -85,10 +88,15 @@ export class SessionCard {
       add("go-live", "Go Live ▶");
       add("enter-room", "Enter Room ▶", "btn small ghost");
       add("edit", "Edit ✎", "btn small ghost");
-      add("cancel", "Cancel 🗑", "btn small ghost danger-text");
+      add("cancel", "Cancel", "btn small ghost danger-text");
+      withIcon(this.buttons.cancel, "trash", "Cancel");
     } else {
       add("book", "Book ▶");
       add("join", "Join ▶");
+      add("move-booking", "Move", "btn small ghost");
+      withIcon(this.buttons["move-booking"], "move", "Move");
+      add("cancel-booking", "Cancel booking", "btn small ghost danger-text");
+      withIcon(this.buttons["cancel-booking"], "trash", "Cancel booking");
       add("request-live", "Request Live ▶", "btn small ghost");
       this.buttons["request-live"].dataset.protected = "request-live";
       // A confirmed booking's invite (.ics, the same event its confirmation email carried).
@@ -105,7 +113,8 @@ export class SessionCard {
     this.el = el("article", {
       className: "session-card", "data-testid": "session-card", dataset: { sessionId: String(s.id) },
     }, this.thumb, el("div", { className: "body" },
-      this.title, this.tags, this.mentor, this.whenRow, this.price, this.meta, this.actions, this.extra));
+      this.title, this.reason, this.tags, this.mentor, this.whenRow, this.price, this.meta, this.actions,
+      this.extra));
     cardCount += 1;
     this.title.id = `session-card-title-${cardCount}`;
     this.el.setAttribute("aria-labelledby", this.title.id);
@@ -129,6 +138,7 @@ export class SessionCard {
     this.thumb.replaceChildren(s.thumbnail_url
       ? el("img", { src: s.thumbnail_url, alt: "", loading: "lazy" })
       : el("span", { text: (s.title || "?").slice(0, 1).toUpperCase() }));
+    if (this.reason) this.reason.textContent = s.reason || "";
     this.tags.replaceChildren(...(s.domain_tags || []).map((t) => el("span", { className: "tag", text: t })));
     if (this.mentor) {
       const name = el("strong", { text: s.mentor?.name || "a mentor" });
@@ -213,6 +223,14 @@ export class SessionCard {
     const calendar = booked && !terminal ? s.viewer?.calendar_url : null;
     this.calendarLink.hidden = !calendar;
     if (calendar) { this.calendarLink.href = calendar; this.calendarLink.download = `mentorlive-${s.id}.ics`; }
+    // Cancel and Move: a learner's own seat, until the session's edit window closes (T-5).
+    const holding = booked || booking === "pending_payment";
+    const changeable = holding && s.status === "scheduled" && !live && now < ms(s.edit_closes_at)
+      && s.viewer?.booking_id != null;
+    b["cancel-booking"].hidden = !changeable;
+    b["move-booking"].hidden = !changeable || !booked;
+    setEnabled(b["cancel-booking"], changeable);
+    setEnabled(b["move-booking"], changeable && booked);
     b["request-live"].dataset.next = `/dashboard/learner?request_live=${s.mentor?.id ?? ""}`;
     b["request-live"].hidden = !s.mentor?.id;
   }

@@ -2,6 +2,7 @@
 // (1–5 stars and a comment, editable for 7 days). Also the screen of a learner who left a call
 // that is still going. Errors come back as {"error": ...} and show as toasts (docs/api.md).
 import { api, toast } from "../app.js";
+import { recordingPanel } from "../recording-panel.js";
 import { h } from "./dom.js";
 import { icons } from "./icons.js";
 
@@ -150,6 +151,8 @@ export function showEnded(context, root = document.getElementById("ended")) {
       h("h1", { id: "ended-title" }, "This session has ended"),
       h("p", { class: "muted" }, context.isMentor ? "Thanks for teaching! Everyone's call has ended." : "Thanks for joining."),
       context.dashboard_url ? h("a", { class: "btn ghost", href: context.dashboard_url }, "Back to dashboard") : null),
+    // The recording plays here once it is ready (for the mentor, admins, and attendees it is shared with).
+    context.records ? h("div", { class: "end-card" }, recordingPanel(context.session_id).el) : null,
     card,
   );
   root.hidden = false;

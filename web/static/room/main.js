@@ -9,6 +9,10 @@ import { greenRoom } from "./green-room.js";
 import { lobby } from "./lobby.js";
 
 const context = readContext();
+// Already in this room: the bell's "Your session is live … Join now." would point at this very page.
+window.mentorlive = Object.assign(window.mentorlive || {}, {
+  shownHere: (kind, data) => kind === "session_live" && data.room_code === context.room_code,
+});
 const room = document.getElementById("room");
 const sections = { green: "green-room", call: "call", ended: "ended" };
 const media = context.isObserver ? null : new LocalMedia();

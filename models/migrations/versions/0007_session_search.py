@@ -1,7 +1,7 @@
 """session search
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-06 01:50:00
 
 The full-text index over sessions (models/search_index.py): an FTS5 table kept by triggers on
@@ -16,8 +16,8 @@ from alembic import op
 
 from models.search_index import create_statements, drop_statements
 
-revision = '0004'
-down_revision = '0003'
+revision = '0007'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
