@@ -30,9 +30,11 @@ from workers.scheduler import schedule_job
 
 SEND_EMAIL = "send_email"
 # Notification kinds that also go by email, and whether they add or withdraw the booking's invite.
-INVITE_KINDS = {"booking_confirmed": REQUEST, "session_cancelled": CANCEL, "booking_cancelled": CANCEL}
+INVITE_KINDS = {"booking_confirmed": REQUEST, "booking_moved": REQUEST, "session_cancelled": CANCEL,
+                "booking_cancelled": CANCEL}
 BOOKING_KINDS = {*INVITE_KINDS, "session_reminder"}
-PLAIN_KINDS = frozenset({"refund_started", "refund_processed", "recording_ready", "request_scheduled"})
+PLAIN_KINDS = frozenset({"refund_started", "refund_processed", "refund_delayed", "recording_ready",
+                         "request_scheduled"})
 
 
 def mail_enabled(app: web.Application) -> bool:
@@ -48,14 +50,16 @@ def queue_letter(s: AsyncSession, app: web.Application, letter: Letter) -> None:
 async def email_user(s: AsyncSession, app: web.Application, *, user_id: int, subject: str, text: str,
                      link: tuple[str, str] | None = None) -> bool:
     """Email one user in the caller's transaction: `text` (paragraphs split on blank lines) as plain text and
-    HTML, with an optional (label, path-or-URL) call to action. False when email is off or the user is gone."""
+    HTML, with a (label, path-or-URL) call to action (default: their dashboard). False when email is off or
+    the user is gone."""
     if not mail_enabled(app):
         return False
     user = await s.get(User, user_id)
     if user is None:
         return False
     origin = public_origin(app[CONFIG])
-    if link and link[1].startswith("/"):
+    link = link or ("Open MentorLive", f"/dashboard/{user.role}")
+    if link[1].startswith("/"):
         link = (link[0], origin + link[1])
     paragraphs = [p.strip() for p in text.split("\n\n") if p.strip()]
     queue_letter(s, app, render(user.email, subject, f"Hi {user.name},", paragraphs, link))
@@ -88,7 +92,7 @@ async def booking_letter(s: AsyncSession, app: web.Application, booking: Booking
     calendar = None
     if method is not None:
         calendar = render_invite(booking_invite(booking, session, learner, mentor, method, app, join,
-                                                settings.sender_address))
+                                                settings.sender_address, moved=kind == "booking_moved"))
     greeting = f"Hi {learner.name},"
     if kind == "booking_confirmed":
         return render(learner.email, f"Booking confirmed: {session.title}", greeting, [
@@ -101,6 +105,12 @@ async def booking_letter(s: AsyncSession, app: web.Application, booking: Booking
         return render(learner.email, f"Starts soon: {session.title}", greeting, [
             f"“{session.title}” with {mentor.name} starts {when}.",
         ], ("Join the session", join))
+    if kind == "booking_moved":
+        return render(learner.email, f"Booking moved: {session.title}", greeting, [
+            f"Your booking now is “{session.title}” with {mentor.name}.",
+            f"When: {when} · {session.duration_minutes} minutes.",
+            "The attached invite updates the event already in your calendar.",
+        ], ("Join the session", join), calendar=calendar, calendar_method=method)
     reason = "was cancelled by the mentor" if kind == "session_cancelled" else "was cancelled"
     return render(learner.email, f"Cancelled: {session.title}", greeting, [
         f"Your booking for “{session.title}” on {when} {reason}.",
@@ -124,11 +134,14 @@ async def booking_calendar(s: AsyncSession, app: web.Application, booking: Booki
 
 
 def booking_invite(booking: Booking, session: MentorSession, learner: User, mentor: User, method: str,
-                   app: web.Application, join: str, organizer_email: str) -> Invite:
+                   app: web.Application, join: str, organizer_email: str, *, moved: bool = False) -> Invite:
     assert booking.id is not None
     changes = [session.updated_at, booking.confirmed_at, booking.created_at]
     if method == CANCEL:
-        changes += [booking.cancelled_at or app[CLOCK].now(), session.updated_at]
+        changes += [booking.cancelled_at or app[CLOCK].now()]
+    if moved:
+        # A move changes the event's time without touching those columns: this is its change.
+        changes.append(app[CLOCK].now())
     changed_at = max(c for c in changes if c is not None)
     return Invite(
         booking_id=booking.id, method=method, start=session.start_at, end=session_end(session),
@@ -145,13 +158,16 @@ async def _on_notification(app: web.Application, s: AsyncSession, note: Notifica
         return
     if note.kind in BOOKING_KINDS:
         booking = await _booking_of(s, note)
-        letter = await booking_letter(s, app, booking, note.kind) if booking else None
+        # The mentor's copy of the same news (a learner cancelled or moved) is not the learner's letter.
+        if booking is None or booking.learner_id != note.user_id:
+            return
+        letter = await booking_letter(s, app, booking, note.kind)
         if letter is not None:
             queue_letter(s, app, letter)
         return
-    link_path = str(note.data.get("url") or "/dashboard/learner")
+    link_path = str(note.data["url"]) if note.data.get("url") else None
     await email_user(s, app, user_id=note.user_id, subject=note.title, text=note.body or note.title,
-                     link=("Open MentorLive", link_path))
+                     link=("Open MentorLive", link_path) if link_path else None)
 
 
 def setup_mail(app: web.Application) -> None:

@@ -159,3 +159,35 @@ async def test_a_letter_whose_transaction_rolls_back_is_never_sent(api: ApiClien
     async with api.app[DB].session() as s:
         assert (await s.exec(select(ScheduledJob).where(ScheduledJob.kind == SEND_EMAIL))).all() == []
     assert smtp.inbox.messages() == []
+
+
+async def test_learner_cancel_and_move_update_the_same_invite_and_email_only_the_learner(
+        api: ApiClient, new_api: NewApi, smtp: SmtpServer, clock: ManualClock) -> None:
+    learner = await mentor_and_learner(api, new_api)
+    first = await create_session(api, title="First slot", start_at="2030-01-03T10:00:00Z")
+    second = await create_session(api, title="Second slot", start_at="2030-01-04T10:00:00Z")
+    booking_id = (await book(learner, first["id"]))["booking"]["id"]
+    await run_jobs(api)
+    request = calendar_fields(part(smtp.inbox.wait_for(1)[0], "text/calendar").get_content())
+
+    clock.advance(timedelta(minutes=5))
+    await learner.json("POST", f"/api/bookings/{booking_id}/move", 200, json={"session_id": second["id"]})
+    await run_jobs(api)
+    moved = smtp.inbox.wait_for(2)[1]
+    assert moved["Subject"] == "Booking moved: Second slot" and moved["To"] == "lena@example.com"
+    update = calendar_fields(part(moved, "text/calendar").get_content())
+    assert (update["METHOD"], update["UID"], update["DTSTART"]) == (
+        "REQUEST", request["UID"], "20300104T100000Z"), "the same event, at its new time"
+    assert int(update["SEQUENCE"]) > int(request["SEQUENCE"])
+
+    clock.advance(timedelta(minutes=5))
+    await learner.json("POST", f"/api/bookings/{booking_id}/cancel", 200)
+    await run_jobs(api)
+    messages = smtp.inbox.wait_for(3)
+    cancelled = messages[2]
+    assert cancelled["Subject"] == "Cancelled: Second slot"
+    fields = calendar_fields(part(cancelled, "text/calendar").get_content())
+    assert (fields["METHOD"], fields["UID"]) == ("CANCEL", request["UID"])
+    assert int(fields["SEQUENCE"]) > int(update["SEQUENCE"])
+    assert [m["To"] for m in smtp.inbox.messages()] == ["lena@example.com"] * 3, \
+        "the mentor's copies of the learner's changes are not sent to the learner"
