@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import tables  # noqa: F401  (registers every table on SQLModel.metadata)
+from models import search_index, tables  # noqa: F401  (every table on SQLModel.metadata, and the search index)
 
 
 def _enable_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

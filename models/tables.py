@@ -78,6 +78,8 @@ class MentorProfile(SQLModel, table=True):
     payout_account_masked: str = Field(default="", sa_type=String(40))
     rating_sum: int = Field(default=0)
     rating_count: int = Field(default=0)
+    # A random name under var/photos/, judged and resized like session thumbnails.
+    photo_path: str | None = Field(default=None, sa_type=String(255))
 
     __table_args__ = (CheckConstraint("default_price_paise >= 0", name="ck_mentor_default_price"),)
 

@@ -16,6 +16,8 @@ from models.db import Database
 from web import ops, pages
 from web.accounts import endpoints as accounts_endpoints
 from web.accounts.passwords import Passwords
+from web.accounts.profile import photos_dir
+from web.accounts.schemas import PHOTO_URL_PREFIX
 from web.accounts.throttle import LoginThrottle
 from web.bookings import endpoints as bookings_endpoints
 from web.bookings import tasks as bookings_tasks
@@ -25,6 +27,9 @@ from web.feedback import endpoints as feedback_endpoints
 from web.jobs import setup_jobs
 from web.keys import CLOCK, CONFIG, DB, LOGIN_THROTTLE, METRICS, PASSWORDS, READINESS_CHECKS, SECRET
 from web.live_requests import endpoints as live_requests_endpoints
+from web.mail import tasks as mail_tasks
+from web.mail.service import setup_mail
+from web.mentors import page as mentors_page
 from web.middlewares import csrf_middleware, error_middleware
 from web.past import endpoints as past_endpoints
 from web.past.attendance import record_attendance
@@ -119,6 +124,7 @@ def create_app(
     setup_bookings(app)
     setup_payments(app)
     setup_recommend(app)
+    setup_mail(app)
     if config.str("redis", "url"):
         app[READINESS_CHECKS]["redis"] = app[BUS].ping
 
@@ -128,6 +134,7 @@ def create_app(
     payments_tasks.register_tasks(app)
     recordings_tasks.register_tasks(app)
     recommend_tasks.register_tasks(app)
+    mail_tasks.register_tasks(app)
 
     # Every route of the platform, and nowhere else (tests/unit/test_boundaries.py keeps it so).
     app.router.add_routes(realtime_endpoints.routes)
@@ -136,6 +143,7 @@ def create_app(
     app.router.add_routes(accounts_endpoints.routes)
     app.router.add_routes(pages.routes)
     app.router.add_routes(room_page.routes)
+    app.router.add_routes(mentors_page.routes)
     app.router.add_routes(sessions_endpoints.routes)
     app.router.add_routes(room_endpoints.routes)
     app.router.add_routes(room_archive_endpoints.routes)
@@ -147,6 +155,7 @@ def create_app(
     app.router.add_routes(recordings_endpoints.routes)
     app.router.add_routes(recommend_endpoints.routes)
     app.router.add_static(thumbnails.URL_PREFIX, thumbnails.thumbnails_dir(config))
+    app.router.add_static(PHOTO_URL_PREFIX, photos_dir(config))
     app.router.add_static("/static", STATIC_DIR)
     app[aiohttp_jinja2.static_root_key] = "/static"
     return app

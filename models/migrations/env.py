@@ -10,8 +10,15 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
 
 from models import tables  # noqa: F401
+from models.search_index import is_search_object
 
 target_metadata = SQLModel.metadata
+
+
+def _include_name(name: str | None, type_: str, _parent: object) -> bool:
+    # The search index's FTS5 tables and expression indexes are built by hand in 0007; autogenerate
+    # must not drop them.
+    return not is_search_object(name)
 
 
 def _run(connection: Connection) -> None:
@@ -20,6 +27,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=_include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -34,23 +34,29 @@ SIGNATURE_HELPER = "web.payments.signatures"
 # Inside web, what each domain must never import: lower layers reach higher ones through registration
 # (AppKeys filled by create_app), never by importing them.
 DOMAINS = ("accounts", "sessions", "live_requests", "bookings", "room", "payments", "realtime", "feedback",
-           "resources", "past", "recordings", "recommend")
+           "resources", "past", "recordings", "recommend", "mentors", "mail")
 # What happens after a session (feedback, resources, the Past tabs, recordings) sits above everything else.
 AFTER = {"feedback", "resources", "past", "recordings", "recommend"}
+# A mentor's public page reads sessions and feedback; nothing imports it but the app factory.
+PAGES = {"mentors"}
 NEVER = {
     "realtime": set(DOMAINS) - {"realtime"},
-    "accounts": {"sessions", "live_requests", "bookings", "room", "payments"} | AFTER,
-    "sessions": {"live_requests", "bookings", "room", "payments"} | AFTER,
-    "live_requests": {"bookings", "room", "payments"} | AFTER,
-    "bookings": {"live_requests", "room", "payments"} | AFTER,
-    "room": {"live_requests", "payments"} | AFTER,
-    "payments": {"live_requests", "room"} | AFTER,
-    "feedback": {"live_requests", "payments", "resources", "past", "recordings", "recommend"},
-    "resources": {"live_requests", "payments", "feedback", "past", "recordings", "recommend"},
-    "past": {"live_requests", "payments", "recordings", "recommend"},
-    "recordings": {"live_requests", "payments", "feedback", "resources", "past", "recommend"},
+    # Email sits just above realtime: every domain may email a user; it reads rows from models only.
+    "mail": set(DOMAINS) - {"mail", "realtime"},
+    "accounts": {"sessions", "live_requests", "bookings", "room", "payments"} | AFTER | PAGES,
+    "sessions": {"live_requests", "bookings", "room", "payments"} | AFTER | PAGES,
+    "live_requests": {"bookings", "room", "payments"} | AFTER | PAGES,
+    "bookings": {"live_requests", "room", "payments"} | AFTER | PAGES,
+    "room": {"live_requests", "payments"} | AFTER | PAGES,
+    "payments": {"live_requests", "room"} | AFTER | PAGES,
+    "feedback": {"live_requests", "payments", "resources", "past", "recordings", "recommend"} | PAGES,
+    "resources": {"live_requests", "payments", "feedback", "past", "recordings", "recommend"} | PAGES,
+    "past": {"live_requests", "payments", "recordings", "recommend"} | PAGES,
+    "recordings": {"live_requests", "payments", "feedback", "resources", "past", "recommend"} | PAGES,
     # Recommendations read sessions (and their learners and mentors); nothing below reaches back.
-    "recommend": {"live_requests", "bookings", "room", "payments", "feedback", "resources", "past", "recordings"},
+    "recommend": {"live_requests", "bookings", "room", "payments", "feedback", "resources", "past", "recordings"}
+    | PAGES,
+    "mentors": {"live_requests", "payments", "room", "resources", "past", "recordings", "recommend"},
 }
 MAX_WEB_TOP_LEVEL_MODULES = 14
 

@@ -12,12 +12,13 @@ from models.enums import Role
 from models.tables import MentorProfile
 from web.accounts import service as accounts
 from web.accounts import signup as signup_steps
-from web.accounts.schemas import mentor_json, mentor_rating_summary, public_user
+from web.accounts.profile import read_profile_form, update_mentor_profile
+from web.accounts.schemas import mentor_json, mentor_profile_json, mentor_rating_summary, public_user
 from web.errors import ApiError, bad_request, not_found, unauthorized
 from web.http import fields as v
 from web.http.body import client_address, json_object
 from web.http.fields import row_id
-from web.http.identity import current_identity, forget, remember
+from web.http.identity import current_identity, forget, remember, require_identity
 from web.keys import CLOCK, DB, LOGIN_THROTTLE, PASSWORDS
 
 routes = web.RouteTableDef()
@@ -144,4 +145,15 @@ async def mentor(request: web.Request) -> web.Response:
     user, profile = found
     mentor_profile = profile if isinstance(profile, MentorProfile) else None
     return web.json_response({"mentor": mentor_json(user, mentor_profile),
+                              "profile": mentor_profile_json(user, mentor_profile),
                               "mentor_rating": mentor_rating_summary(mentor_profile)})
+
+
+@routes.patch("/api/mentors/me")
+async def edit_my_profile(request: web.Request) -> web.Response:
+    """The signed-in mentor edits their public profile: JSON, or multipart with a `photo` file."""
+    identity = await require_identity(request, Role.MENTOR)
+    form = await read_profile_form(request)
+    user, profile = await update_mentor_profile(request.app, identity.user_id, form)
+    return web.json_response({"mentor": mentor_json(user, profile), "profile": mentor_profile_json(user, profile),
+                              "mentor_rating": mentor_rating_summary(profile)})

@@ -6,6 +6,17 @@ from typing import Any
 
 from models.tables import MentorProfile, User
 
+PHOTO_URL_PREFIX = "/media/photos"
+
+
+def photo_url(name: str | None) -> str | None:
+    return f"{PHOTO_URL_PREFIX}/{name}" if name else None
+
+
+def mentor_page_url(mentor_id: int | None) -> str:
+    """The mentor's public page: the shareable link, and where every card's mentor name points."""
+    return f"/mentors/{mentor_id}"
+
 
 def public_user(user: User) -> dict[str, Any]:
     return {"id": user.id, "email": user.email, "name": user.name, "role": user.role, "timezone": user.timezone}
@@ -24,7 +35,7 @@ def mentor_rating_summary(profile: MentorProfile | None) -> dict[str, Any]:
 
 
 def mentor_json(user: User, profile: MentorProfile | None) -> dict[str, Any]:
-    """`GET /api/mentors/{id}`: what session cards and the Request Live form show of a mentor."""
+    """`GET /api/mentors/{id}`: what the mentor page, session cards and the Request Live form show of a mentor."""
     return {
         "id": user.id,
         "name": user.name,
@@ -32,4 +43,14 @@ def mentor_json(user: User, profile: MentorProfile | None) -> dict[str, Any]:
         "bio": profile.bio if profile else "",
         "expertise": list(profile.expertise) if profile else [],
         "rating": mentor_rating(profile),
+    }
+
+
+def mentor_profile_json(user: User, profile: MentorProfile | None) -> dict[str, Any]:
+    """The mentor page's fuller profile: `mentor_json` plus years, photo and the page's own link."""
+    return {
+        **mentor_json(user, profile),
+        "years_experience": profile.years_experience if profile else 0,
+        "photo_url": photo_url(profile.photo_path) if profile else None,
+        "profile_url": mentor_page_url(user.id),
     }

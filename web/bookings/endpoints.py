@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from models.enums import Role
-from models.tables import MentorSession, User
+from models.enums import BookingStatus, Role
+from models.tables import Booking, MentorSession, User
 from web.bookings.changes import cancel_booking, move_booking
 from web.bookings.queries import bookings_of_session
 from web.bookings.schemas import booking_json
@@ -15,6 +15,7 @@ from web.http.body import json_object
 from web.http.fields import integer, row_id
 from web.http.identity import Identity, require_identity
 from web.keys import DB
+from web.mail.service import booking_calendar
 from web.sessions.paths import SESSION_ID, session_id_of
 from web.sessions.schemas import session_body
 from web.sessions.service import own_session
@@ -89,3 +90,21 @@ async def move(request: web.Request) -> web.Response:
         "from_session": session_body(request.app, done.source, identity),
         "session": session_body(request.app, done.target, identity),
     })
+
+
+@routes.get(f"/api/bookings/{BOOKING_ID}/calendar.ics")
+async def calendar_file(request: web.Request) -> web.Response:
+    """The learner's "Add to calendar": the same invite (same UID) their confirmation email carried."""
+    identity = await require_identity(request, Role.LEARNER)
+    booking_id = booking_id_of(request)
+    async with request.app[DB].session() as s:
+        booking = await s.get(Booking, booking_id)
+        if booking is None or booking.learner_id != identity.user_id:
+            raise not_found("No such booking.")
+        if booking.status == BookingStatus.PENDING_PAYMENT:
+            raise conflict("Finish the payment first; the invite comes with the confirmed booking.")
+        calendar = await booking_calendar(s, request.app, booking)
+    if calendar is None:
+        raise not_found("No such booking.")
+    return web.Response(body=calendar.encode("utf-8"), content_type="text/calendar", charset="utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="mentorlive-booking-{booking_id}.ics"'})

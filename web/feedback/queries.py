@@ -74,3 +74,21 @@ async def feedback_for_viewer(s: AsyncSession, mentor_session: MentorSession, id
         "editable_until": iso_utc(editable_until(mine)) if mine else None,
         "can_submit": ended and (mine is None or is_editable(mine, now)),
     }
+
+
+async def recent_comments(s: AsyncSession, mentor_id: int, limit: int = 5) -> list[dict[str, Any]]:
+    """The newest written comments on a mentor's sessions, for their public page: rating, words, the
+    learner's first name and the session's title (no more of the learner than that)."""
+    rows = await s.exec(
+        select(Feedback, User.name, MentorSession.title)  # type: ignore[call-overload]
+        .join(MentorSession, col(MentorSession.id) == col(Feedback.session_id))
+        .join(User, col(User.id) == col(Feedback.learner_id))
+        .where(col(MentorSession.mentor_id) == mentor_id, col(Feedback.comment) != "")
+        .order_by(col(Feedback.created_at).desc(), col(Feedback.id).desc())
+        .limit(limit)
+    )
+    return [
+        {"rating": row.rating, "comment": row.comment, "learner_name": (str(name).split() or [""])[0],
+         "session_title": str(title), "created_at": iso_utc(row.created_at)}
+        for row, name, title in rows.all()
+    ]

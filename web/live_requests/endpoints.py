@@ -10,7 +10,7 @@ from web.http.body import json_object
 from web.http.fields import row_id
 from web.http.identity import require_identity
 from web.keys import CLOCK, DB
-from web.live_requests.queries import requests_of
+from web.live_requests.queries import requests_of, scheduled_sessions
 from web.live_requests.schemas import live_request_json
 from web.live_requests.service import answer_request, create_form_prefill, send_request
 
@@ -37,8 +37,10 @@ async def list_requests(request: web.Request) -> web.Response:
     now = request.app[CLOCK].now()
     async with request.app[DB].session() as s:
         rows, users = await requests_of(s, identity.user_id, as_mentor=identity.role == Role.MENTOR)
+        sessions = await scheduled_sessions(s, [r.id for r in rows if r.id is not None])
     return web.json_response(
-        {"live_requests": [live_request_json(r, users[r.learner_id], users[r.mentor_id], now) for r in rows]}
+        {"live_requests": [live_request_json(r, users[r.learner_id], users[r.mentor_id], now, sessions.get(r.id or 0))
+                           for r in rows]}
     )
 
 

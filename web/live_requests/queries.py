@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.tables import LiveRequest, User
+from models.tables import LiveRequest, MentorSession, User
 
 LIST_LIMIT = 100
 
@@ -24,3 +24,11 @@ async def requests_of(s: AsyncSession, user_id: int, *, as_mentor: bool) -> tupl
     )).all())
     users = await users_by_id(s, *{r.learner_id for r in rows}, *{r.mentor_id for r in rows}) if rows else {}
     return rows, users
+
+
+async def scheduled_sessions(s: AsyncSession, request_ids: list[int]) -> dict[int, MentorSession]:
+    """The session each scheduled request became, by request id."""
+    if not request_ids:
+        return {}
+    rows = await s.exec(select(MentorSession).where(col(MentorSession.live_request_id).in_(request_ids)))
+    return {row.live_request_id: row for row in rows.all() if row.live_request_id is not None}

@@ -22,7 +22,7 @@ import logging
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 from sqlalchemy import event
@@ -35,6 +35,18 @@ from web.realtime.keys import BUS
 from web.realtime.notifications import add_notification, publish_notifications
 
 log = logging.getLogger(__name__)
+
+
+class NotificationHook(Protocol):
+    async def __call__(self, s: AsyncSession, note: Notification) -> None:
+        """Called with every notification stored through a unit of work, in its transaction (e.g. to queue
+        the same news by email)."""
+        ...
+
+
+# Filled at app creation by domains that act on notifications (web.mail.service.setup_mail); realtime
+# imports none of them.
+NOTIFICATION_HOOKS: web.AppKey[list[NotificationHook]] = web.AppKey("notification_hooks")
 
 
 @dataclass(frozen=True)
@@ -86,6 +98,8 @@ class UnitOfWork:
         note = await add_notification(self.s, self.app[CLOCK], user_id=user_id, kind=kind, title=title, body=body,
                                       data=data)
         self._pending.notes.append(note)
+        for hook in self.app.get(NOTIFICATION_HOOKS, ()):
+            await hook(self.s, note)
         return note
 
     def _after_commit(self, _session: Any) -> None:

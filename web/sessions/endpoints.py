@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from aiohttp import web
 
@@ -12,13 +13,17 @@ from web.http.identity import Identity, current_identity, require_identity
 from web.keys import CLOCK, CONFIG, DB
 from web.sessions.form import read_form
 from web.sessions.paths import SESSION_ID, session_id_of
-from web.sessions.queries import browse, load_session_body, mine
+from web.sessions.queries import browse, build_views, load_session_body, mine
 from web.sessions.recommend import RECOMMENDER, Pick
 from web.sessions.schemas import SessionView, session_body, session_json
+from web.sessions.search import find_sessions, parse_filters
 from web.sessions.service import cancel_session, create_session, edit_session
 from web.sessions.timing import time_settings
 
 routes = web.RouteTableDef()
+SEARCHABLE_TABS = ("scheduled", "live")
+
+
 def _max_upload(request: web.Request) -> int:
     return request.app[CONFIG].int("sessions", "thumbnail_max_bytes")
 
@@ -37,6 +42,15 @@ async def list_sessions(request: web.Request) -> web.Response:
     identity = await current_identity(request)
     now = request.app[CLOCK].now()
     tab = request.query.get("tab", "scheduled")
+    if tab in SEARCHABLE_TABS:
+        # Scheduled and Live Now take the search and filters, and come a page at a time.
+        filters = parse_filters(request.query)
+        async with request.app[DB].session() as s:
+            found = await find_sessions(s, tab, now, filters)
+            views = await build_views(s, found.sessions, identity)
+        response = _sessions_body(request, views, identity, now)
+        response.update(page=found.page, page_size=found.page_size, total=found.total, has_more=found.has_more)
+        return web.json_response(response)
     async with request.app[DB].session() as s:
         views = await browse(s, tab, now, identity)
         if tab != "recommended" or identity is None:
@@ -56,10 +70,15 @@ async def list_mine(request: web.Request) -> web.Response:
     return _sessions_response(request, views, identity, now)
 
 
+def _sessions_body(request: web.Request, views: list[SessionView], identity: Identity | None,
+                   now: datetime) -> dict[str, Any]:
+    settings = time_settings(request.app[CONFIG])
+    return {"sessions": [session_json(view, identity, now, settings) for view in views]}
+
+
 def _sessions_response(request: web.Request, views: list[SessionView], identity: Identity | None,
                        now: datetime) -> web.Response:
-    settings = time_settings(request.app[CONFIG])
-    return web.json_response({"sessions": [session_json(view, identity, now, settings) for view in views]})
+    return web.json_response(_sessions_body(request, views, identity, now))
 
 
 def _recommended_response(request: web.Request, picks: list[Pick], identity: Identity,

@@ -13,7 +13,7 @@ from models.clock import iso_utc
 from models.enums import BookingStatus, Role
 from models.rules import TimeSettings
 from models.tables import MentorProfile, MentorSession, User
-from web.accounts.schemas import mentor_rating_summary
+from web.accounts.schemas import mentor_page_url, mentor_rating_summary, photo_url
 from web.http.identity import Identity
 from web.keys import CLOCK, CONFIG
 from web.money import price_display
@@ -81,6 +81,8 @@ def neutral_session_json(view: SessionView, settings: TimeSettings) -> dict[str,
             "id": view.mentor.id,
             "name": view.mentor.name,
             "headline": view.mentor_profile.headline if view.mentor_profile else "",
+            "photo_url": photo_url(view.mentor_profile.photo_path) if view.mentor_profile else None,
+            "profile_url": mentor_page_url(view.mentor.id),
         },
         "mentor_rating": mentor_rating_summary(view.mentor_profile),
         "go_live_opens_at": iso_utc(rules.go_live_opens_at(facts, settings)),
@@ -126,6 +128,9 @@ def _viewer(
     return {
         "booking_status": view.viewer_booking,
         "booking_id": view.viewer_booking_id,
+        # "Add to calendar" on a confirmed booking's card: the invite its confirmation email carried.
+        "calendar_url": (f"/api/bookings/{view.viewer_booking_id}/calendar.ics"
+                         if view.viewer_booking == BookingStatus.CONFIRMED else None),
         # A learner's Cancel and Move, and the refund policy the confirm dialog states (rules.refund_percent).
         "can_change_booking": changeable,
         "refund_policy": {

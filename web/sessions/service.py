@@ -24,7 +24,7 @@ from models.tables import Booking, LiveRequest, MentorProfile, MentorSession, No
 from web.errors import ApiError, conflict, forbidden
 from web.http.identity import Identity
 from web.keys import CLOCK, CONFIG, DB
-from web.realtime.channels import session_channel
+from web.realtime.channels import learner_channel, session_channel
 from web.realtime.outbox import UnitOfWork, unit_of_work
 from web.sessions.form import FormInput, session_values
 from web.sessions.queries import confirmed_counts, fresh_view, get_session_row
@@ -114,6 +114,9 @@ async def create_session(app: web.Application, identity: Identity, form: FormInp
             for note in notes:
                 note.data = {**note.data, "session_id": row.id}
                 s.add(note)
+                # The learner's request list turns to "Scheduled" with a link and Book ▶ at once.
+                work.publish(learner_channel(note.user_id), "request_scheduled", {
+                    "live_request_id": row.live_request_id, "session_id": row.id, "title": row.title})
             assert row.id is not None
             view = await fresh_view(s, row.id, identity)
             await s.commit()

@@ -2,6 +2,7 @@
 // live requests. Booked sessions follow the mentor live: Join ▶ opens on session.live.
 import { api, toast } from "./app.js";
 import { cancelBooking, cancelledMessage, moveBooking } from "./booking-changes.js";
+import { setupBrowseFilters } from "./browse-filters.js";
 import { responsesChannel, roomChannel, sessionChannel } from "./channels.js";
 import { confirmDialog } from "./confirm-dialog.js";
 import { startLive } from "./dashboard-live.js";
@@ -31,7 +32,16 @@ const EMPTY = {
   live: "Nothing is live right now.",
 };
 
-const myRequests = setupMyRequests({ list: document.getElementById("my-request-list") });
+const myRequests = setupMyRequests({
+  list: document.getElementById("my-request-list"),
+  // Book ▶ on a scheduled request: the same booking as a card's (paid: straight into checkout).
+  async onBook(id) {
+    const { session } = await api("GET", `/api/sessions/${id}`);
+    if (session.viewer?.booking_status !== "confirmed") await book(session);
+    const { session: after } = await api("GET", `/api/sessions/${id}`);
+    return after.viewer?.booking_status === "confirmed";
+  },
+});
 const requestForm = setupRequestForm({
   dialog: document.getElementById("request-live-dialog"),
   onSent: (request) => request && myRequests.put(request),
@@ -91,9 +101,11 @@ async function fetchBrowse(tab) {
   const seq = ++browseSeq;
   browseEl.setAttribute("aria-busy", "true");
   try {
-    const { sessions } = await api("GET", `/api/sessions?tab=${encodeURIComponent(tab)}`);
+    const body = await api("GET", `/api/sessions?${filters.query(tab)}`);
     if (seq !== browseSeq) return;
-    cardsFor(sessions, browseEl, EMPTY[tab]);
+    const filtered = tab !== "recommended" && filters.active();
+    cardsFor(body.sessions, browseEl, filtered ? "No sessions match these filters." : EMPTY[tab]);
+    filters.showPage(body);
   } catch (err) {
     if (seq !== browseSeq) return;
     browseEl.replaceChildren(emptyState(`Could not load sessions: ${err.message}`));
@@ -234,6 +246,9 @@ function handleEvent({ event, data = {} }) {
       if (card) follow(card.session);
       if (!bookedEl.querySelector(`[data-session-id="${data.session_id}"]`)) loadBooked();
     });
+  } else if (event === "request_scheduled") {
+    // The request became a session: reload the list so it shows "Scheduled" with its link and Book ▶.
+    myRequests.load();
   } else if (event === "request_accepted" || event === "request_declined") {
     const request = data.live_request || data;
     if (request.id !== undefined) myRequests.put(request);
@@ -297,8 +312,18 @@ function dropParam(name) {
   history.replaceState(history.state, "", url);
 }
 
+// Search and filters apply to Scheduled and Live Now; filtering from Recommended moves to Scheduled.
+const filters = setupBrowseFilters({
+  form: document.getElementById("browse-filters"),
+  pager: document.getElementById("browse-pager"),
+  onChange() {
+    if (tabs.current() === "recommended") tabs.select("scheduled");
+    else loadBrowse(tabs.current());
+  },
+});
 const tabs = setupTabs(document.querySelector('#learner-dashboard [role="tablist"]'), {
-  initial: "recommended",
+  // A link that carries filters opens on Scheduled, where they apply.
+  initial: filters.active() ? "scheduled" : "recommended",
   onSelect: loadBrowse,
 });
 // My booked sessions: Upcoming (live and scheduled) or Past (ended, with resources and feedback).

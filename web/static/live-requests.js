@@ -205,7 +205,7 @@ export function setupRequestForm({ dialog, onSent }) {
   };
 }
 
-export function setupMyRequests({ list }) {
+export function setupMyRequests({ list, onBook }) {
   const STATUS = { pending: "Waiting for the mentor", accepted: "Accepted: being scheduled", declined: "Declined",
     scheduled: "Scheduled", expired: "Expired" };
 
@@ -216,8 +216,37 @@ export function setupMyRequests({ list }) {
     head.append(el("strong", "", request.topic), el("span", "muted", ` with ${mentorName(request)}`));
     const badge = el("span", `badge status-${request.status}`, STATUS[request.status] || request.status);
     item.append(head, badge, el("p", "muted small", preferredTimes(request)));
+    if (request.status === "scheduled" && request.session) item.append(scheduledLink(request.session));
     return item;
   }
+
+  // The session the mentor scheduled from this request: a link to it and Book ▶ in one click.
+  function scheduledLink(session) {
+    const box = el("div", "scheduled-link");
+    const link = document.createElement("a");
+    link.href = session.url;
+    link.dataset.testid = "scheduled-session-link";
+    link.textContent = `${session.title} · ${session.price_display}`;
+    const book = el("button", "btn small", "Book ▶");
+    book.type = "button";
+    book.dataset.bookSession = String(session.id);
+    book.disabled = session.status !== "scheduled" && session.status !== "live";
+    box.append(link, book);
+    return box;
+  }
+
+  list.addEventListener("click", async (event) => {
+    const button = event.target.closest("button[data-book-session]");
+    if (!button || button.disabled || !onBook) return;
+    button.disabled = true;
+    try {
+      if (await onBook(Number(button.dataset.bookSession))) button.textContent = "Booked ✔";
+      else button.disabled = false;
+    } catch (err) {
+      toast(err.message, "error");
+      button.disabled = false;
+    }
+  });
 
   function put(request) {
     const fresh = row(request);

@@ -99,6 +99,10 @@ export class SessionCard {
       withIcon(this.buttons["cancel-booking"], "trash", "Cancel booking");
       add("request-live", "Request Live ▶", "btn small ghost");
       this.buttons["request-live"].dataset.protected = "request-live";
+      // A confirmed booking's invite (.ics, the same event its confirmation email carried).
+      this.calendarLink = el("a", { className: "btn small ghost", "data-testid": "add-to-calendar",
+        text: "Add to calendar", hidden: true });
+      this.actions.append(this.calendarLink);
     }
     this.actions.addEventListener("click", (event) => {
       const button = event.target.closest("button[data-action]");
@@ -137,7 +141,10 @@ export class SessionCard {
     if (this.reason) this.reason.textContent = s.reason || "";
     this.tags.replaceChildren(...(s.domain_tags || []).map((t) => el("span", { className: "tag", text: t })));
     if (this.mentor) {
-      this.mentor.replaceChildren("with ", el("strong", { text: s.mentor?.name || "a mentor" }));
+      const name = el("strong", { text: s.mentor?.name || "a mentor" });
+      // The mentor's name leads to their public page (profile, ratings, other sessions).
+      this.mentor.replaceChildren("with ", s.mentor?.profile_url
+        ? el("a", { href: s.mentor.profile_url, className: "mentor-link", "data-testid": "mentor-link" }, name) : name);
       if (s.mentor?.headline) this.mentor.append(el("span", { className: "muted", text: ` · ${s.mentor.headline}` }));
       this.mentor.append(this.rating);
     }
@@ -213,6 +220,9 @@ export class SessionCard {
     b.join.hidden = !booked || terminal;
     setEnabled(b.join, booked && (live || now >= ms(s.join_opens_at)),
       `Opens ${countdownText(s.join_opens_at, now)} (5 min before start) or when the mentor goes live`);
+    const calendar = booked && !terminal ? s.viewer?.calendar_url : null;
+    this.calendarLink.hidden = !calendar;
+    if (calendar) { this.calendarLink.href = calendar; this.calendarLink.download = `mentorlive-${s.id}.ics`; }
     // Cancel and Move: a learner's own seat, until the session's edit window closes (T-5).
     const holding = booked || booking === "pending_payment";
     const changeable = holding && s.status === "scheduled" && !live && now < ms(s.edit_closes_at)

@@ -129,3 +129,29 @@ async def test_pending_requests_expire_after_48_hours(people: People, clock: Man
     assert row is not None and row.status == "pending" and row.responded_at is None
     # An expired request no longer blocks asking the same mentor again.
     await send(people, topic="Raft, once more")
+
+
+async def test_scheduling_tells_the_learner_at_once_with_a_link_to_book(people: People, bus_tap: BusTap) -> None:
+    learner = await me(people.learner)
+    request = await send(people)
+    await people.mentor.json("POST", f"/api/live-requests/{request['id']}/accept", 200)
+    await bus_tap.listen(f"responses:{learner['id']}")
+    created = await people.mentor.json("POST", "/api/sessions", 201,
+                                       json=session_fields(title="Your requested session", price_paise=29900,
+                                                           live_request_id=request["id"]))
+    session_id = created["session"]["id"]
+    [(event, data)] = bus_tap.events(f"responses:{learner['id']}")
+    assert event == "request_scheduled"
+    assert (data["live_request_id"], data["session_id"]) == (request["id"], session_id)
+    bus_tap.assert_published_after_commit()
+    mine = await people.learner.json("GET", "/api/live-requests", 200)
+    scheduled = mine["live_requests"][0]
+    assert scheduled["status"] == "scheduled"
+    mentor_id = (await me(people.mentor))["id"]
+    assert scheduled["session"] == {
+        "id": session_id, "title": "Your requested session", "start_at": created["session"]["start_at"],
+        "price_paise": 29900, "price_display": "₹299.00", "status": "scheduled",
+        "url": f"/mentors/{mentor_id}#session-{session_id}",
+    }
+    page = await people.learner.get(scheduled["session"]["url"].split("#")[0])
+    assert f'id="session-{session_id}"' in await page.text(), "the link lands on the session's card"

@@ -1,0 +1,1 @@
+"""A mentor's public page (`/mentors/{id}`): profile, ratings and comments, upcoming sessions."""
