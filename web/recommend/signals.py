@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import deque
 from collections.abc import Iterable
 
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from models.db import Database
 from models.tables import RecEvent
+from web.batching import BoundedBatch
 
 log = logging.getLogger(__name__)
 
@@ -24,16 +24,19 @@ log = logging.getLogger(__name__)
 class SignalLog:
     def __init__(self, db: Database, *, max_pending: int) -> None:
         self._db = db
-        self._pending: deque[RecEvent] = deque(maxlen=max_pending)
+        self._pending: BoundedBatch[RecEvent] = BoundedBatch(max_pending)
         self._lock = asyncio.Lock()
-        self.dropped = 0
+        # Events refused by the database (a session or user no longer there).
+        self._rejected = 0
         self._task: asyncio.Task[None] | None = None
 
     def record(self, events: Iterable[RecEvent]) -> None:
         for event in events:
-            if len(self._pending) == self._pending.maxlen:
-                self.dropped += 1
-            self._pending.append(event)
+            self._pending.add(event)
+
+    @property
+    def dropped(self) -> int:
+        return self._pending.dropped + self._rejected
 
     @property
     def pending(self) -> int:
@@ -43,8 +46,7 @@ class SignalLog:
         async with self._lock:
             if not self._pending:
                 return
-            batch = list(self._pending)
-            self._pending.clear()
+            batch = self._pending.take()
             try:
                 await self._write(batch)
             except IntegrityError:
@@ -53,13 +55,10 @@ class SignalLog:
                     try:
                         await self._write([_fresh(event)])
                     except IntegrityError:
-                        self.dropped += 1
+                        self._rejected += 1
             except SQLAlchemyError:
                 log.warning("storing %d recommendation events failed; retrying later", len(batch), exc_info=True)
-                keep = (batch + list(self._pending))[-(self._pending.maxlen or len(batch)):]
-                self.dropped += len(batch) + len(self._pending) - len(keep)
-                self._pending.clear()
-                self._pending.extend(_fresh(e) for e in keep)
+                self._pending.requeue(_fresh(e) for e in batch)
 
     async def _write(self, batch: list[RecEvent]) -> None:
         async with self._db.session() as s:

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections import deque
 from collections.abc import AsyncIterator, Awaitable
 from datetime import datetime
 from typing import Any
@@ -25,6 +24,7 @@ from media_server import ChatPosted, NodeEvent, RoomEnded
 from models.clock import Clock, as_utc
 from models.db import Database
 from models.tables import ChatMessage, MentorSession, WhiteboardSnapshot
+from web.batching import BoundedBatch
 from web.keys import CLOCK, CONFIG, DB
 from web.room.keys import MEDIA_NODE
 
@@ -37,17 +37,18 @@ class RoomArchive:
     def __init__(self, db: Database, clock: Clock, *, max_pending: int, whiteboard_max_bytes: int) -> None:
         self._db = db
         self._clock = clock
-        self._pending: deque[ChatPosted] = deque(maxlen=max_pending)
+        self._pending: BoundedBatch[ChatPosted] = BoundedBatch(max_pending)
         self._whiteboard_max_bytes = whiteboard_max_bytes
         self._lock = asyncio.Lock()
-        self.dropped = 0
+
+    @property
+    def dropped(self) -> int:
+        return self._pending.dropped
 
     def on_node_event(self, event: NodeEvent) -> Awaitable[None] | None:
         if isinstance(event, ChatPosted):
-            if len(self._pending) == self._pending.maxlen:
-                # The database is far behind: losing the oldest unsaved line beats unbounded memory.
-                self.dropped += 1
-            self._pending.append(event)
+            # The database may be far behind: losing the oldest unsaved line beats unbounded memory.
+            self._pending.add(event)
             return None
         if isinstance(event, RoomEnded):
             return self._room_ended(event)
@@ -58,21 +59,12 @@ class RoomArchive:
         async with self._lock:
             if not self._pending:
                 return
-            batch = list(self._pending)
-            self._pending.clear()
+            batch = self._pending.take()
             try:
                 await self._write_chat(batch)
             except SQLAlchemyError:
                 log.warning("storing %d chat lines failed; retrying later", len(batch), exc_info=True)
-                self._requeue(batch)
-
-    def _requeue(self, batch: list[ChatPosted]) -> None:
-        # Lines posted while the write failed come after the batch; the newest are kept.
-        lines = batch + list(self._pending)
-        keep = lines[-(self._pending.maxlen or len(lines)):]
-        self.dropped += len(lines) - len(keep)
-        self._pending.clear()
-        self._pending.extend(keep)
+                self._pending.requeue(batch)
 
     async def flush_forever(self, interval: float) -> None:
         while True:
