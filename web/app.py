@@ -30,7 +30,16 @@ from web.live_requests import endpoints as live_requests_endpoints
 from web.mail import tasks as mail_tasks
 from web.mail.service import setup_mail
 from web.mentors import page as mentors_page
-from web.middlewares import csrf_middleware, error_middleware
+from web.middlewares import (
+    CONTENT_SECURITY,
+    PUBLIC_PREFIXES,
+    ContentSecurity,
+    csrf_middleware,
+    error_middleware,
+    protect_responses,
+    secure_cookies,
+    socket_origins,
+)
 from web.past import endpoints as past_endpoints
 from web.past.attendance import record_attendance
 from web.payments import endpoints as payments_endpoints
@@ -97,11 +106,16 @@ def create_app(
             cookie_name=SESSION_COOKIE,
             httponly=True,
             samesite="Lax",
-            secure=config.bool("web", "cookie_secure"),
+            secure=secure_cookies(config),
             max_age=14 * 24 * 3600,
         ),
     )
     app.middlewares.append(csrf_middleware)
+    app[CONTENT_SECURITY] = ContentSecurity()
+    app[PUBLIC_PREFIXES] = ("/static/", thumbnails.URL_PREFIX, PHOTO_URL_PREFIX)
+    app.on_response_prepare.append(protect_responses)
+    if config.str("media", "public_url"):
+        app[CONTENT_SECURITY].allow("connect-src", *socket_origins(config.str("media", "public_url")))
     # Inside the cookie session, so a 404 page shows who is signed in like every other page.
     app.middlewares.append(html_error_pages)
     env = aiohttp_jinja2.setup(
