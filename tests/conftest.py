@@ -58,7 +58,6 @@ async def database(db_kind: str, tmp_path: Path, databases: TestDatabases) -> As
 def make_config(tmp_path: Path, **sections: dict[str, Any]) -> Config:
     overrides: dict[str, dict[str, Any]] = {
         "web": {"secret": "test-secret-not-for-production"},
-        "auth": {"failure_delay_seconds": 0.0},
         "media": {"ice_hosts": ["127.0.0.1"]},
         "recordings": {"dir": str(tmp_path / "recordings")},
         # Tests run due jobs themselves (`await app[JOB_RUNNER].run_due()`) after moving the clock.

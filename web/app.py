@@ -18,7 +18,7 @@ from web.accounts import endpoints as accounts_endpoints
 from web.accounts.passwords import Passwords
 from web.accounts.profile import photos_dir
 from web.accounts.schemas import PHOTO_URL_PREFIX
-from web.accounts.throttle import LoginThrottle
+from web.accounts.throttle import LoginThrottle, throttle_settings
 from web.bookings import endpoints as bookings_endpoints
 from web.bookings import tasks as bookings_tasks
 from web.bookings.service import setup_bookings
@@ -90,13 +90,7 @@ def create_app(
     app.cleanup_ctx.append(_database_lifecycle)
     app[METRICS] = []
     app[READINESS_CHECKS] = {}
-    app[LOGIN_THROTTLE] = LoginThrottle(
-        app[DB],
-        app[CLOCK],
-        max_failures=config.int("auth", "max_failures"),
-        window_seconds=config.int("auth", "lockout_seconds"),
-        delay_seconds=config.float("auth", "failure_delay_seconds"),
-    )
+    app[LOGIN_THROTTLE] = LoginThrottle(app[DB], app[CLOCK], throttle_settings(config))
 
     cookie_key = hashlib.sha256(f"cookie:{secret}".encode()).digest()
     setup_session(

@@ -125,4 +125,6 @@ async def admin_dashboard(request: web.Request) -> dict[str, Any]:
     async with request.app[DB].session() as s:
         users = (await s.exec(select(User).order_by(col(User.created_at).desc()).limit(50))).all()
         sessions = (await s.exec(select(MentorSession).order_by(col(MentorSession.start_at).desc()).limit(50))).all()
-    return {"users": users, "sessions": sessions}
+    ended = request.query.get("sessions", "")
+    return {"users": users, "sessions": sessions,
+            "signed_out_sessions": int(ended) if ended.isascii() and ended.isdigit() and len(ended) < 6 else None}
