@@ -46,7 +46,8 @@ async def test_repeated_failures_from_one_address_wait_longer_each_time(api: Api
     assert isinstance(clock, ManualClock)
     waits = []
     for _ in range(4):
-        slowed = await api.json("POST", "/api/auth/login", 429, json={"email": "l@example.com", "password": "learn1234"})
+        good = {"email": "l@example.com", "password": "learn1234"}
+        slowed = await api.json("POST", "/api/auth/login", 429, json=good)
         assert "Too many failed sign-in attempts" in slowed["error"]
         waits.append(slowed["retry_after"])
         clock.advance(timedelta(seconds=slowed["retry_after"]))
