@@ -36,7 +36,7 @@ class ProfileForm:
 
 
 def photos_dir(config: Config) -> Path:
-    directory = config.var_dir / "photos"
+    directory = config.data_dir / "photos"
     directory.mkdir(parents=True, exist_ok=True)
     return directory
 

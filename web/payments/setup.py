@@ -3,7 +3,7 @@
 The routes (web.payments.endpoints) and the jobs (web.payments.tasks) are added by the app factory.
 
 mode = "sandbox": the project's Razorpay sandbox, run in this process on a loopback port while the
-app runs (or, with `api_url`, one running elsewhere); secrets not configured are generated into var/.
+app runs (or, with `api_url`, one running elsewhere); secrets not configured are generated into the data folder.
 mode = "razorpay": the real service; its keys must be configured (the app refuses to start without).
 """
 

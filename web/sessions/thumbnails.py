@@ -1,5 +1,5 @@
 """Session thumbnails: judged by their content and resized on the server (web/images.py), stored under
-var/thumbnails.
+<data_dir>/thumbnails.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ class ThumbnailSettings:
 
 
 def thumbnails_dir(config: Config) -> Path:
-    directory = config.var_dir / "thumbnails"
+    directory = config.data_dir / "thumbnails"
     directory.mkdir(parents=True, exist_ok=True)
     return directory
 
