@@ -24,6 +24,8 @@ from web.payments.runtime import PAYMENTS, RAZORPAY_CHECKOUT_JS, WEBHOOK_PATH, P
 from web.payments.sandbox.server import start_sandbox
 
 SANDBOX_SCRIPT_PATH = "/sandbox/checkout.js"
+# Beyond the gateway's timeout, before a seat claimed without an order counts as orphaned.
+ORDER_MARGIN_SECONDS = 5.0
 # What Razorpay's Checkout needs besides its script: its API and logging endpoints, its iframe, its images.
 RAZORPAY_SOURCES = {
     "script-src": ("https://checkout.razorpay.com",),
@@ -58,7 +60,8 @@ def _settings(config: Config) -> PaymentSettings:
         raise ConfigError("[payments] late_refund_percent must be between 0 and 100")
     if config.float("payments", "full_refund_hours") < 0:
         raise ConfigError("[payments] full_refund_hours must not be negative")
-    return PaymentSettings(mode=mode, hold=timedelta(minutes=hold))
+    deadline = timedelta(seconds=config.float("payments", "request_timeout_seconds") + ORDER_MARGIN_SECONDS)
+    return PaymentSettings(mode=mode, hold=timedelta(minutes=hold), order_deadline=deadline)
 
 
 def _configured_webhook_url(config: Config) -> str | None:
