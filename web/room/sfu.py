@@ -78,14 +78,19 @@ def setup_rtc(app: web.Application, settings: MediaSettings | None = None) -> No
         return web.FileResponse(STATIC_DIR / "sfu-test.html")
 
     async def client_module(request: web.Request) -> web.StreamResponse:
-        response = web.FileResponse(STATIC_DIR / "sfu-client.js")
+        response = web.FileResponse(STATIC_DIR / request.match_info["name"])
         response.content_type = "text/javascript"
         return response
+
+    async def test_styles(request: web.Request) -> web.StreamResponse:
+        return web.FileResponse(STATIC_DIR / "sfu-test.css")
 
     app.router.add_get("/rtc", rtc)
     app.router.add_get("/rtc/test", test_page)
     # The room UI may serve web/static itself; this keeps the test page self-contained.
-    app.router.add_get("/rtc/sfu-client.js", client_module)
+    app.router.add_get("/rtc/{name:sfu-client\\.js|sfu-test\\.js}", client_module)
+    # The test page's script and styles are files (the CSP allows no inline ones), served beside it.
+    app.router.add_get("/rtc/sfu-test.css", test_styles)
     app.cleanup_ctx.append(_node_lifetime)
     if keys.METRICS in app:
         app[keys.METRICS].append(node.metrics_text)
