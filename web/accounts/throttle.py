@@ -4,7 +4,7 @@ Each failure is a row (`login_failures`) keyed by address (`ip:…`) or account 
 web node counts the same attempts. A key may fail `free` times in the window at no cost; after that
 each further attempt must wait a delay that doubles with every failure, up to a cap:
 
-- per address: 3 free, then 1 s, 2 s, 4 s … up to 15 minutes: one address guessing gets nowhere fast;
+- per address: 5 free, then 1 s, 2 s, 4 s … up to 15 minutes: one address guessing gets nowhere fast;
 - per account: 10 free, then the same doubling up to one minute: guesses spread over many addresses
   are slowed, but the owner signing in from another address is never held out for long, and five
   wrong passwords from one address cost the owner elsewhere nothing at all.
