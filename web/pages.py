@@ -76,7 +76,10 @@ async def login_page(request: web.Request) -> dict[str, Any]:
     next_url = safe_next(request.query.get("next"))
     if identity is not None:
         raise web.HTTPFound(next_url or accounts.dashboard_for(identity.role))
-    return {"next": next_url or ""}
+    unlock = {"1": "This browser may now sign in without waiting.",
+              "expired": "That sign-in link has expired or is not valid."}
+    state = "1" if request.query.get("unlocked") else request.query.get("unlock", "")
+    return {"next": next_url or "", "unlock_notice": unlock.get(state, "")}
 
 
 @routes.get("/signup/{role:learner|mentor}")

@@ -46,6 +46,7 @@ async def test_the_emailed_link_lets_the_owner_in_while_the_account_is_slowed(ap
         path = link.group(0).split("/", 3)[3]
         opened = await owner.client.get("/" + path, allow_redirects=False)
         assert opened.status == 303 and opened.headers["Location"] == "/login?unlocked=1"
+        assert "may now sign in without waiting" in await (await owner.client.get("/login?unlocked=1")).text()
         body = await owner.json("POST", "/api/auth/login", 200, json=credentials)
         assert body["redirect"] == "/dashboard/learner"
 

@@ -178,3 +178,13 @@ async def test_csrf_token_is_rotated_at_sign_in(api: ApiClient) -> None:
     stale = await api.client.post("/api/auth/logout", headers={"X-CSRF-Token": before})
     assert stale.status == 403
     await api.json("POST", "/api/auth/logout", 200)
+
+
+async def test_a_user_signs_out_every_other_browser(api: ApiClient, browser_at: Browser) -> None:
+    await sign_up(api, "learner", "l@example.com")
+    phone = await browser_at("127.0.0.7")
+    await phone.json("POST", "/api/auth/login", 200, json={"email": "l@example.com", "password": "learn1234"})
+    body = await api.json("POST", "/api/auth/signout-everywhere", 200)
+    assert body == {"signed_out_sessions": 1}
+    assert (await phone.get("/api/me")).status == 401
+    assert (await api.get("/api/me")).status == 200
