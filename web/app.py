@@ -24,6 +24,7 @@ from web.bookings import tasks as bookings_tasks
 from web.bookings.service import setup_bookings
 from web.config import PROJECT_ROOT, Config, ensure_secret
 from web.feedback import endpoints as feedback_endpoints
+from web.http.query import address_text_middleware
 from web.jobs import setup_jobs
 from web.keys import CLOCK, CONFIG, DB, LOGIN_THROTTLE, METRICS, PASSWORDS, READINESS_CHECKS, SECRET
 from web.live_requests import endpoints as live_requests_endpoints
@@ -104,6 +105,8 @@ def create_app(
     app.middlewares.append(csrf_middleware)
     # Inside the cookie session, so a 404 page shows who is signed in like every other page.
     app.middlewares.append(html_error_pages)
+    # After routing, before any handler: query parameters and path segments get the body's text check.
+    app.middlewares.append(address_text_middleware)
     env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),

@@ -19,7 +19,7 @@ from web.config import Config
 from web.errors import bad_request, forbidden
 from web.http import fields as v
 from web.http.body import json_object
-from web.http.multipart import form_parts
+from web.http.multipart import form_parts, part_text
 from web.keys import CONFIG, DB
 
 PHOTO_FIELD = "photo"
@@ -67,7 +67,7 @@ async def read_profile_form(request: web.Request) -> ProfileForm:
             if data or part.filename:
                 form.photo = bytes(data)
             continue
-        value = bytes(data).decode(part.get_charset(default="utf-8"), errors="replace")
+        value = part_text(bytes(data), part, name or None)
         if name in ("expertise", "expertise[]"):
             form.fields.setdefault("expertise", []).extend(value.split(","))
         else:

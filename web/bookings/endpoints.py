@@ -52,7 +52,7 @@ async def list_bookings(request: web.Request) -> web.Response:
     return web.json_response({"bookings": bookings})
 
 
-BOOKING_ID = r"{id:\d+}"
+BOOKING_ID = r"{id:[0-9]+}"
 
 
 def booking_id_of(request: web.Request) -> int:
