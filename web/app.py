@@ -25,6 +25,7 @@ from web.bookings.service import setup_bookings
 from web.config import PROJECT_ROOT, Config, ensure_secret
 from web.feedback import endpoints as feedback_endpoints
 from web.http.query import address_text_middleware
+from web.images import setup_images
 from web.jobs import setup_jobs
 from web.keys import CLOCK, CONFIG, DB, LOGIN_THROTTLE, METRICS, PASSWORDS, READINESS_CHECKS, SECRET
 from web.live_requests import endpoints as live_requests_endpoints
@@ -117,6 +118,7 @@ def create_app(
 
     # Long-lived objects and the registrations through which lower domains reach higher ones.
     setup_jobs(app)
+    setup_images(app)
     setup_realtime(app)
     setup_rtc(app)
     record_attendance(app)
