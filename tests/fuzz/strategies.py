@@ -28,7 +28,7 @@ HOSTILE_NUMBER = st.sampled_from([0, -1, -(2**31), 2**31, 2**31 - 1, 2**63, -(2*
                                   1e308, -1e308, 0.5, -0.0, 3.0000001])
 WRONG_TYPE = st.sampled_from([None, True, False, [], {}, ["learner"], {"learner": True}, [1, 2], {"$gt": ""},
                               [[[[[]]]]], "[]", 0])
-HOSTILE = st.one_of(HOSTILE_TEXT, HOSTILE_NUMBER, WRONG_TYPE, ANY_TEXT)
+HOSTILE = st.one_of(HOSTILE_TEXT, HOSTILE_NUMBER, WRONG_TYPE, ANY_TEXT, st.lists(HOSTILE_TEXT, min_size=1, max_size=2))
 OFFSETS = st.sampled_from([UTC, timezone(timedelta(hours=14)), timezone(timedelta(hours=-12)),
                            timezone(timedelta(hours=5, minutes=30))])
 
@@ -93,10 +93,26 @@ def body(schema: Schema) -> st.SearchStrategy[dict[str, Any]]:
     return st.tuples(base, extra, st.integers(0, 9)).map(lambda t: {**t[0], **t[1]} if t[2] == 0 else t[0])
 
 
-def whole_body(schema: Schema) -> st.SearchStrategy[Any]:
-    """Mostly an object after the schema; sometimes not an object at all."""
-    return st.one_of(body(schema), body(schema), body(schema), body(schema), body(schema), body(schema),
-                     body(schema), WRONG_TYPE, HOSTILE_TEXT)
+def mutated(example: dict[str, Any], schema: Schema) -> st.SearchStrategy[dict[str, Any]]:
+    """The working example with one field changed: a hostile value, another fitting one, or the field gone.
+    Every other field stays valid, so the changed one reaches the code that reads it."""
+    properties: dict[str, Schema] = schema.get("properties", {})
+    keys = sorted(set(example) | set(properties))
+
+    def change(key: str) -> st.SearchStrategy[dict[str, Any]]:
+        def put(new: Any) -> dict[str, Any]:
+            return {**example, key: new}
+
+        return st.one_of(HOSTILE.map(put), HOSTILE.map(put), fitting(properties.get(key, {})).map(put),
+                         st.just({k: v for k, v in example.items() if k != key}))
+
+    return st.sampled_from(keys).flatmap(change)
+
+
+def whole_body(schema: Schema, example: dict[str, Any] | None = None) -> st.SearchStrategy[Any]:
+    """Mostly the example with one field changed (or an object after the schema); sometimes not an object."""
+    shaped = [mutated(example, schema)] * 6 if example else []
+    return st.one_of(*shaped, body(schema), body(schema), body(schema), WRONG_TYPE, HOSTILE_TEXT)
 
 
 PATH_IDS = st.one_of(st.sampled_from(["1", "2", "3", "4"]), st.sampled_from(

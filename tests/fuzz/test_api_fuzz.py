@@ -28,10 +28,9 @@ def operations() -> list[tuple[str, str, dict[str, Any]]]:
             for method, operation in methods.items()]
 
 
-def _body_schema(operation: dict[str, Any]) -> dict[str, Any] | None:
-    content = operation.get("requestBody", {}).get("content", {})
-    json_body = content.get("application/json")
-    return json_body["schema"] if json_body else None
+def _json_body(operation: dict[str, Any]) -> dict[str, Any] | None:
+    content: dict[str, Any] = operation.get("requestBody", {}).get("content", {})
+    return content.get("application/json")
 
 
 @pytest.mark.parametrize(("method", "path", "operation"), operations(),
@@ -39,11 +38,11 @@ def _body_schema(operation: dict[str, Any]) -> dict[str, Any] | None:
 def test_no_input_gives_a_5xx_or_a_partial_write(fuzz_server: FuzzServer, method: str, path: str,
                                                   operation: dict[str, Any],
                                                   record_property: Any) -> None:
-    schema = _body_schema(operation)
+    media = _json_body(operation)
     roles = list(operation.get("x-roles", ROLES))
     # Mostly the roles that call it, sometimes any other (which must be refused, and write nothing).
     role_strategy = st.one_of(st.sampled_from(roles), st.sampled_from(roles), st.sampled_from(ROLES))
-    body_strategy = fz.whole_body(schema) if schema is not None else st.none()
+    body_strategy = fz.whole_body(media["schema"], media.get("example")) if media is not None else st.none()
     id_strategy = fz.PATH_IDS if "{id}" in path else st.just("")
     query_strategy = fz.query(operation.get("parameters", []))
     statuses: Counter[str] = Counter()
