@@ -39,7 +39,7 @@ def words(max_items: int = 10) -> Schema:
     return {"type": "array", "items": text(30), "maxItems": max_items}
 
 
-def obj(required: list[str] | None = None, **properties: Schema) -> Schema:
+def obj(required: list[str] | None = None, /, **properties: Schema) -> Schema:
     schema: Schema = {"type": "object", "properties": properties}
     if required:
         schema["required"] = required

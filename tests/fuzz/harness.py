@@ -33,6 +33,7 @@ from web.accounts.passwords import fast_test_hasher
 from web.accounts.service import create_account
 from web.app import create_app
 from web.keys import CLOCK, DB, PASSWORDS
+from web.middlewares import CSRF_HEADER
 
 T = TypeVar("T")
 ROLES = ("anonymous", "learner", "mentor", "admin")
@@ -117,11 +118,17 @@ class FuzzServer:
         encoded_path = "/".join(_quote(segment) for segment in path.split("/"))
         if query:
             encoded_path += "?" + "&".join(f"{_quote(k)}={_quote(v)}" for k, v in query.items())
-        kwargs: dict[str, Any] = {}
+        headers: dict[str, str] = {}
+        if method not in ("GET", "HEAD"):
+            await api.ensure_csrf()
+            headers[CSRF_HEADER] = api.csrf()
+        data = None
         if body is not None:
             # ensure_ascii: a lone surrogate travels as the JSON escape \ud800, as a browser's JSON.stringify sends it.
-            kwargs = {"data": json.dumps(body), "headers": {"Content-Type": "application/json"}}
-        response = await api.request(method, URL(encoded_path, encoded=True), **kwargs)
+            data = json.dumps(body)
+            headers["Content-Type"] = "application/json"
+        # Already percent-encoded (URL(..., encoded=True)): sent byte for byte, invalid UTF-8 included.
+        response = await api.client.request(method, URL(encoded_path, encoded=True), data=data, headers=headers)
         return Answer(response.status, await response.text(errors="replace"))
 
     def snapshot(self) -> dict[str, list[tuple[Any, ...]]]:

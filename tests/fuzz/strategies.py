@@ -26,8 +26,8 @@ HOSTILE_TEXT = st.sampled_from([
 ])
 HOSTILE_NUMBER = st.sampled_from([0, -1, -(2**31), 2**31, 2**31 - 1, 2**63, -(2**63), 2**64, 10**30, 10**400,
                                   1e308, -1e308, 0.5, -0.0, 3.0000001])
-WRONG_TYPE = st.sampled_from([None, True, False, [], {}, ["learner"], {"learner": True}, [1, 2], {"$gt": ""},
-                              [[[[[]]]]], "[]", 0])
+WRONG_TYPE: st.SearchStrategy[Any] = st.sampled_from(
+    [None, True, False, [], {}, ["learner"], {"learner": True}, [1, 2], {"$gt": ""}, [[[[[]]]]], "[]", 0])
 HOSTILE = st.one_of(HOSTILE_TEXT, HOSTILE_NUMBER, WRONG_TYPE, ANY_TEXT, st.lists(HOSTILE_TEXT, min_size=1, max_size=2))
 OFFSETS = st.sampled_from([UTC, timezone(timedelta(hours=14)), timezone(timedelta(hours=-12)),
                            timezone(timedelta(hours=5, minutes=30))])
