@@ -83,7 +83,9 @@ def render_image(data: bytes, rules: ImageRules) -> bytes:
                 if width * height > rules.max_pixels:
                     raise bad_request(
                         f"The {noun} image is too large ({width}x{height} pixels); "
-                        f"use one of at most {rules.max_pixels // 1_000_000} megapixels.", field)
+                        f"use one of at most {rules.max_pixels // 1_000_000} megapixels.",
+                        field,
+                    )
                 probe.verify()
             # verify() leaves the image unusable, so decode a second time for real.
             with Image.open(io.BytesIO(data)) as image:

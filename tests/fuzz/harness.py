@@ -80,8 +80,9 @@ class FuzzServer:
 
     async def _start(self) -> None:
         db = await self._stack.enter_async_context(self.databases.open(self.kind, self.tmp_path))
-        app = create_app(make_config(self.tmp_path), clock=ManualClock(START), passwords=fast_test_hasher(),
-                         database=db)
+        app = create_app(
+            make_config(self.tmp_path), clock=ManualClock(START), passwords=fast_test_hasher(), database=db
+        )
         self._app = app
         server = TestServer(app, host="127.0.0.1")
         await server.start_server()
@@ -98,8 +99,13 @@ class FuzzServer:
         await sign_up(mentor, "mentor", "maya@example.com")
         await sign_up(learner, "learner", "lena@example.com")
         app = self._app
-        await create_account(app[DB], app[CLOCK], app[PASSWORDS], "admin",
-                             {"email": "root@example.com", "name": "Root Admin", "password": "admin12345"})
+        await create_account(
+            app[DB],
+            app[CLOCK],
+            app[PASSWORDS],
+            "admin",
+            {"email": "root@example.com", "name": "Root Admin", "password": "admin12345"},
+        )
         await admin.json("POST", "/api/auth/login", 200, json={"email": "root@example.com", "password": "admin12345"})
         free = await create_session(mentor)
         await create_session(mentor, title="Paid deep dive", price_paise=49_900)

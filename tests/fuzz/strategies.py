@@ -16,21 +16,53 @@ Schema = dict[str, Any]
 ANY_TEXT = st.text(alphabet=st.characters(categories=["Cs", "Cc", "L", "N", "P", "Z", "S", "M"]), max_size=80)
 EXTREME_DATES = ["0001-01-01", "9999-12-31", "1999-12-31", "2101-01-01", "2030-02-30", "2030-13-01"]
 EXTREME_INSTANTS = [
-    "0001-01-01T00:00:00+14:00", "0001-01-01T00:00:00", "9999-12-31T23:59:59-14:00", "9999-12-31T23:59:59",
-    "9999-12-31T23:59:59.999999+23:59", "0001-01-01T00:00:00Z", "2030-01-01T25:00:00Z", "2030-01-01T10:00:00+99:00",
+    "0001-01-01T00:00:00+14:00",
+    "0001-01-01T00:00:00",
+    "9999-12-31T23:59:59-14:00",
+    "9999-12-31T23:59:59",
+    "9999-12-31T23:59:59.999999+23:59",
+    "0001-01-01T00:00:00Z",
+    "2030-01-01T25:00:00Z",
+    "2030-01-01T10:00:00+99:00",
 ]
-HOSTILE_TEXT = st.sampled_from([
-    "\ud800", "a\udc00b", "\x00", "nul\x00inside", "\x1b[31mred", "\x7f", "\u202eevil", "٥", "²", "１", "",
-    " ", "null", "1e400", "-1", "NaN", "x" * 20_000, "\U0001f600" * 500, "%00", "../../etc/passwd",
-    "<script>alert(1)</script>", "' OR 1=1 --", *EXTREME_DATES, *EXTREME_INSTANTS,
-])
-HOSTILE_NUMBER = st.sampled_from([0, -1, -(2**31), 2**31, 2**31 - 1, 2**63, -(2**63), 2**64, 10**30, 10**400,
-                                  1e308, -1e308, 0.5, -0.0, 3.0000001])
+HOSTILE_TEXT = st.sampled_from(
+    [
+        "\ud800",
+        "a\udc00b",
+        "\x00",
+        "nul\x00inside",
+        "\x1b[31mred",
+        "\x7f",
+        "\u202eevil",
+        "٥",
+        "²",
+        "１",
+        "",
+        " ",
+        "null",
+        "1e400",
+        "-1",
+        "NaN",
+        "x" * 20_000,
+        "\U0001f600" * 500,
+        "%00",
+        "../../etc/passwd",
+        "<script>alert(1)</script>",
+        "' OR 1=1 --",
+        *EXTREME_DATES,
+        *EXTREME_INSTANTS,
+    ]
+)
+HOSTILE_NUMBER = st.sampled_from(
+    [0, -1, -(2**31), 2**31, 2**31 - 1, 2**63, -(2**63), 2**64, 10**30, 10**400, 1e308, -1e308, 0.5, -0.0, 3.0000001]
+)
 WRONG_TYPE: st.SearchStrategy[Any] = st.sampled_from(
-    [None, True, False, [], {}, ["learner"], {"learner": True}, [1, 2], {"$gt": ""}, [[[[[]]]]], "[]", 0])
+    [None, True, False, [], {}, ["learner"], {"learner": True}, [1, 2], {"$gt": ""}, [[[[[]]]]], "[]", 0]
+)
 HOSTILE = st.one_of(HOSTILE_TEXT, HOSTILE_NUMBER, WRONG_TYPE, ANY_TEXT, st.lists(HOSTILE_TEXT, min_size=1, max_size=2))
-OFFSETS = st.sampled_from([UTC, timezone(timedelta(hours=14)), timezone(timedelta(hours=-12)),
-                           timezone(timedelta(hours=5, minutes=30))])
+OFFSETS = st.sampled_from(
+    [UTC, timezone(timedelta(hours=14)), timezone(timedelta(hours=-12)), timezone(timedelta(hours=5, minutes=30))]
+)
 
 
 def instants() -> st.SearchStrategy[str]:
@@ -41,7 +73,8 @@ def instants() -> st.SearchStrategy[str]:
 
 def dates() -> st.SearchStrategy[str]:
     return st.one_of(st.dates(min_value=date(2029, 12, 1), max_value=date(2031, 6, 1)), st.dates()).map(
-        lambda d: d.isoformat())
+        lambda d: d.isoformat()
+    )
 
 
 def fitting(schema: Schema) -> st.SearchStrategy[Any]:
@@ -103,8 +136,12 @@ def mutated(example: dict[str, Any], schema: Schema) -> st.SearchStrategy[dict[s
         def put(new: Any) -> dict[str, Any]:
             return {**example, key: new}
 
-        return st.one_of(HOSTILE.map(put), HOSTILE.map(put), fitting(properties.get(key, {})).map(put),
-                         st.just({k: v for k, v in example.items() if k != key}))
+        return st.one_of(
+            HOSTILE.map(put),
+            HOSTILE.map(put),
+            fitting(properties.get(key, {})).map(put),
+            st.just({k: v for k, v in example.items() if k != key}),
+        )
 
     return st.sampled_from(keys).flatmap(change)
 
@@ -115,11 +152,14 @@ def whole_body(schema: Schema, example: dict[str, Any] | None = None) -> st.Sear
     return st.one_of(*shaped, body(schema), body(schema), body(schema), WRONG_TYPE, HOSTILE_TEXT)
 
 
-PATH_IDS = st.one_of(st.sampled_from(["1", "2", "3", "4"]), st.sampled_from(
-    ["0", "00001", "2147483647", "2147483648", "99999999999999999999999", "٥", "１", "²"]))
+PATH_IDS = st.one_of(
+    st.sampled_from(["1", "2", "3", "4"]),
+    st.sampled_from(["0", "00001", "2147483647", "2147483648", "99999999999999999999999", "٥", "１", "²"]),
+)
 
 
 def query(parameters: list[Schema]) -> st.SearchStrategy[dict[str, str]]:
-    strategies = {p["name"]: st.one_of(fitting(p["schema"]).map(str), HOSTILE_TEXT) for p in parameters
-                  if p["in"] == "query"}
+    strategies = {
+        p["name"]: st.one_of(fitting(p["schema"]).map(str), HOSTILE_TEXT) for p in parameters if p["in"] == "query"
+    }
     return st.fixed_dictionaries({}, optional=strategies)

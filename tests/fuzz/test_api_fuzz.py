@@ -24,8 +24,11 @@ pytestmark = pytest.mark.fuzz
 
 def operations() -> list[tuple[str, str, dict[str, Any]]]:
     spec = json.loads(DOCUMENT.read_text(encoding="utf-8"))
-    return [(method.upper(), path, operation) for path, methods in spec["paths"].items()
-            for method, operation in methods.items()]
+    return [
+        (method.upper(), path, operation)
+        for path, methods in spec["paths"].items()
+        for method, operation in methods.items()
+    ]
 
 
 def _json_body(operation: dict[str, Any]) -> dict[str, Any] | None:
@@ -33,11 +36,10 @@ def _json_body(operation: dict[str, Any]) -> dict[str, Any] | None:
     return content.get("application/json")
 
 
-@pytest.mark.parametrize(("method", "path", "operation"), operations(),
-                         ids=[f"{m} {p}" for m, p, _ in operations()])
-def test_no_input_gives_a_5xx_or_a_partial_write(fuzz_server: FuzzServer, method: str, path: str,
-                                                  operation: dict[str, Any],
-                                                  record_property: Any) -> None:
+@pytest.mark.parametrize(("method", "path", "operation"), operations(), ids=[f"{m} {p}" for m, p, _ in operations()])
+def test_no_input_gives_a_5xx_or_a_partial_write(
+    fuzz_server: FuzzServer, method: str, path: str, operation: dict[str, Any], record_property: Any
+) -> None:
     media = _json_body(operation)
     roles = list(operation.get("x-roles", ROLES))
     # Mostly the roles that call it, sometimes any other (which must be refused, and write nothing).
@@ -68,5 +70,13 @@ def test_no_input_gives_a_5xx_or_a_partial_write(fuzz_server: FuzzServer, method
     finally:
         tried = sum(statuses.values())
         five = sum(n for status, n in statuses.items() if status.startswith("5"))
-        record_property("fuzz", {"db": fuzz_server.kind, "endpoint": f"{method} {path}", "tried": tried,
-                                 "5xx": five, "statuses": dict(sorted(statuses.items()))})
+        record_property(
+            "fuzz",
+            {
+                "db": fuzz_server.kind,
+                "endpoint": f"{method} {path}",
+                "tried": tried,
+                "5xx": five,
+                "statuses": dict(sorted(statuses.items())),
+            },
+        )

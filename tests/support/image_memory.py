@@ -32,8 +32,9 @@ async def _one(app: web.Application, data: bytes, rules: images.ImageRules) -> s
 
 async def main(concurrent: int, paths: list[Path]) -> None:
     datas = [path.read_bytes() for path in paths]
-    rules = images.ImageRules(noun="thumbnail", field="thumbnail", max_bytes=5 * 1024 * 1024, size=640,
-                              directory=Path("."))
+    rules = images.ImageRules(
+        noun="thumbnail", field="thumbnail", max_bytes=5 * 1024 * 1024, size=640, directory=Path(".")
+    )
     app = web.Application()
     app[images.IMAGE_DECODES] = asyncio.Semaphore(concurrent)
     before = _peak_mib()

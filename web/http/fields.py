@@ -34,8 +34,9 @@ def safe_text(value: str, field: str | None) -> str:
     """`value` unchanged, or a 400 naming `field` when it holds a control character or broken Unicode."""
     if UNSAFE_CHARS.search(value):
         what = label(field) if field else "The request"
-        raise bad_request(f"{what} contains characters that are not allowed (control characters or broken Unicode).",
-                          field)
+        raise bad_request(
+            f"{what} contains characters that are not allowed (control characters or broken Unicode).", field
+        )
     return value
 
 

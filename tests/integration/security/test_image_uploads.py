@@ -29,8 +29,9 @@ MARKER = b"ATTACKER-METADATA-7f3a"
 
 
 def _rules(tmp_path: Path, size: int = 640) -> images.ImageRules:
-    return images.ImageRules(noun="thumbnail", field="thumbnail", max_bytes=5 * 1024 * 1024, size=size,
-                             directory=tmp_path)
+    return images.ImageRules(
+        noun="thumbnail", field="thumbnail", max_bytes=5 * 1024 * 1024, size=size, directory=tmp_path
+    )
 
 
 def _encoded(image: Image.Image, kind: str, **params: Any) -> bytes:
@@ -54,8 +55,14 @@ def _measure(tmp_path: Path, concurrent: int, uploads: list[bytes]) -> dict[str,
         path = tmp_path / f"upload{index}"
         path.write_bytes(data)
         paths.append(str(path))
-    done = subprocess.run([sys.executable, "-m", "tests.support.image_memory", str(concurrent), *paths],
-                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120, check=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.support.image_memory", str(concurrent), *paths],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     result: dict[str, Any] = json.loads(done.stdout)
     return result
 

@@ -42,8 +42,7 @@ async def test_bad_text_in_a_session_is_a_400_naming_the_field_and_saves_nothing
 @pytest.mark.parametrize("kind", ["nul", "lone_surrogate"])
 async def test_bad_text_inside_a_list_names_the_list(api: ApiClient, kind: str) -> None:
     await sign_up(api, "mentor", "m@example.com")
-    body = await api.json("POST", "/api/sessions", 400,
-                          json=session_fields(domain_tags=["python", BAD_TEXTS[kind]]))
+    body = await api.json("POST", "/api/sessions", 400, json=session_fields(domain_tags=["python", BAD_TEXTS[kind]]))
     assert body["field"] == "domain_tags"
 
 
@@ -72,14 +71,17 @@ async def test_role_of_the_wrong_type_is_a_400(api: ApiClient, path: str, role: 
     assert body["field"] == "role"
 
 
-@pytest.mark.parametrize("start_at", [
-    "0001-01-01T00:00:00+14:00",  # astimezone(UTC) would fall before year 1
-    "0001-01-01T00:00:00",
-    "9999-12-31T23:59:59-14:00",  # would fall after year 9999
-    "9999-12-31T23:59:59",
-    "1999-12-31T23:59:59Z",
-    "2101-01-01T00:00:00Z",
-])
+@pytest.mark.parametrize(
+    "start_at",
+    [
+        "0001-01-01T00:00:00+14:00",  # astimezone(UTC) would fall before year 1
+        "0001-01-01T00:00:00",
+        "9999-12-31T23:59:59-14:00",  # would fall after year 9999
+        "9999-12-31T23:59:59",
+        "1999-12-31T23:59:59Z",
+        "2101-01-01T00:00:00Z",
+    ],
+)
 async def test_start_times_outside_the_sane_years_are_a_400(api: ApiClient, start_at: str) -> None:
     await sign_up(api, "mentor", "m@example.com")
     fields = session_fields(start_at=start_at, timezone="Pacific/Kiritimati")
@@ -97,11 +99,14 @@ async def test_dates_outside_the_sane_years_are_a_400(api: ApiClient, day: str) 
     assert body["field"] == "date"
 
 
-@pytest.mark.parametrize(("param", "value"), [
-    ("to", "9999-12-31"),  # the end of that day is year 10000
-    ("from", "0001-01-01T00:00:00+01:00"),
-    ("to", "9999-12-31T23:00:00-05:00"),
-])
+@pytest.mark.parametrize(
+    ("param", "value"),
+    [
+        ("to", "9999-12-31"),  # the end of that day is year 10000
+        ("from", "0001-01-01T00:00:00+01:00"),
+        ("to", "9999-12-31T23:00:00-05:00"),
+    ],
+)
 async def test_search_dates_outside_the_sane_years_are_a_400(api: ApiClient, param: str, value: str) -> None:
     response = await api.get("/api/sessions", params={param: value})
     body = await response.json()
@@ -109,8 +114,17 @@ async def test_search_dates_outside_the_sane_years_are_a_400(api: ApiClient, par
     assert body["field"] == param
 
 
-@pytest.mark.parametrize(("param", "value"), [("q", "py\x00thon"), ("q", "\x1b"), ("price", "\x00"),
-                                              ("page", "\u00b2"), ("page", "\u0665"), ("max_price_paise", "\u00b9")])
+@pytest.mark.parametrize(
+    ("param", "value"),
+    [
+        ("q", "py\x00thon"),
+        ("q", "\x1b"),
+        ("price", "\x00"),
+        ("page", "\u00b2"),
+        ("page", "\u0665"),
+        ("max_price_paise", "\u00b9"),
+    ],
+)
 async def test_bad_query_parameters_are_a_400_naming_them(api: ApiClient, param: str, value: str) -> None:
     response = await api.get("/api/sessions", params={param: value})
     body = await response.json()
@@ -123,14 +137,17 @@ async def test_a_nul_in_a_path_segment_is_a_400(api: ApiClient) -> None:
     assert response.status == 400, await response.text()
 
 
-@pytest.mark.parametrize("path", [
-    "/api/sessions/\u0661",  # ARABIC-INDIC DIGIT ONE
-    "/api/sessions/\u0661/bookings",
-    "/api/mentors/\u0661",
-    "/mentors/\u0661",
-    "/api/sessions/\uff11",  # FULLWIDTH DIGIT ONE
-    "/recordings/\u0661/download",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/sessions/\u0661",  # ARABIC-INDIC DIGIT ONE
+        "/api/sessions/\u0661/bookings",
+        "/api/mentors/\u0661",
+        "/mentors/\u0661",
+        "/api/sessions/\uff11",  # FULLWIDTH DIGIT ONE
+        "/recordings/\u0661/download",
+    ],
+)
 async def test_routes_take_ascii_digits_only(api: ApiClient, path: str) -> None:
     await sign_up(api, "mentor", "m@example.com")
     await api.json("POST", "/api/sessions", 201, json=session_fields())
@@ -165,13 +182,19 @@ async def test_a_nul_in_a_multipart_form_field_is_a_400(api: ApiClient) -> None:
 async def test_an_unknown_charset_in_a_multipart_form_is_a_400(api: ApiClient) -> None:
     await sign_up(api, "mentor", "m@example.com")
     boundary = "fuzzboundary"
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'
-             for key, value in session_fields(domain_tags="python").items() if key != "title"]
-    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="title"\r\n'
-                 f"Content-Type: text/plain; charset=x-no-such-charset\r\n\r\nTitle bytes\r\n")
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'
+        for key, value in session_fields(domain_tags="python").items()
+        if key != "title"
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="title"\r\n'
+        f"Content-Type: text/plain; charset=x-no-such-charset\r\n\r\nTitle bytes\r\n"
+    )
     body = "".join(parts) + f"--{boundary}--\r\n"
-    response = await api.post("/api/sessions", data=body.encode(),
-                              headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    response = await api.post(
+        "/api/sessions", data=body.encode(), headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    )
     assert response.status == 400, await response.text()
     assert await _mine(api) == []
 
