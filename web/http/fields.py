@@ -145,7 +145,8 @@ def tags(data: dict[str, Any], field: str, *, min_count: int = 1, max_count: int
         if not tag:
             continue
         if not TAG_RE.match(tag):
-            raise bad_request(f"“{item}” is not a valid tag (letters, numbers, up to 30 characters).", field)
+            # Echoed cut short: an error never carries more of the input back than a person needs to find it.
+            raise bad_request(f"“{item[:40]}” is not a valid tag (letters, numbers, up to 30 characters).", field)
         if tag not in cleaned:
             cleaned.append(tag)
     if len(cleaned) < min_count:
@@ -162,7 +163,7 @@ def timezone(data: dict[str, Any], field: str = "timezone") -> str:
     try:
         ZoneInfo(raw)
     except (ZoneInfoNotFoundError, ValueError):
-        raise bad_request(f"Unknown timezone “{raw}”.", field) from None
+        raise bad_request(f"Unknown timezone “{raw[:64]}”.", field) from None
     return raw
 
 

@@ -204,3 +204,11 @@ async def test_tabs_and_newlines_stay_allowed_in_text(api: ApiClient) -> None:
     description = "Line one\n\tindented\r\nLine two — ünïcödé 🎉"
     body = await api.json("POST", "/api/sessions", 201, json=session_fields(description=description))
     assert body["session"]["description"] == description if "session" in body else body["description"]
+
+
+@pytest.mark.parametrize(("field", "value"), [("domain_tags", ["t" * 50_000]), ("timezone", "Z" * 50_000)])
+async def test_errors_do_not_echo_a_huge_input_back(api: ApiClient, field: str, value: Any) -> None:
+    await sign_up(api, "mentor", "m@example.com")
+    response = await api.post("/api/sessions", json=session_fields(**{field: value}))
+    assert response.status == 400
+    assert len(await response.read()) < 1000
