@@ -84,6 +84,12 @@ class EventBus(Protocol):
 
     async def recover(self, channel: str, since_id: int, epoch: str) -> Recovery: ...
 
+    async def new_epoch(self, channel: str) -> None:
+        """Publications of `channel` were lost before they got an id (dropped while the broker
+        was away): start a new epoch, so every resume from before answers `recovered=False`,
+        and tell this process's listeners `on_lost`."""
+        ...
+
     async def ping(self) -> None:
         """Readiness: raises BusUnavailable when the broker cannot be reached."""
         ...

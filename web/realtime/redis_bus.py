@@ -105,10 +105,22 @@ class RedisBus:
         self._closed = False
 
     @classmethod
-    def from_url(cls, url: str, *, client_name: str = "mentorlive-bus", **kwargs: Any) -> RedisBus:
+    def from_url(
+        cls,
+        url: str,
+        *,
+        client_name: str = "mentorlive-bus",
+        connect_timeout: float = 2.0,
+        socket_timeout: float = 5.0,
+        **kwargs: Any,
+    ) -> RedisBus:
         # Named so operators can tell the bus's connections apart in CLIENT LIST.
         client = Redis.from_url(
-            url, decode_responses=True, socket_connect_timeout=2, socket_timeout=5, client_name=client_name
+            url,
+            decode_responses=True,
+            socket_connect_timeout=connect_timeout,
+            socket_timeout=socket_timeout,
+            client_name=client_name,
         )
         return cls(client, **kwargs)
 
@@ -194,6 +206,17 @@ class RedisBus:
         position, _ = await self._read(channel, None)
         return position
 
+    async def new_epoch(self, channel: str) -> None:
+        try:
+            await self.client.delete(self._meta_key(channel), self._stream_key(channel))
+        except _OUTAGE_ERRORS as exc:
+            raise BusUnavailable(f"cannot renew {channel}: Redis unreachable ({exc})") from exc
+        # Other processes see the new epoch on the channel's next publication (`_handle`).
+        position = await self.position(channel)
+        state = self._channels.get(channel)
+        if state is not None and state.last is not None:
+            self._lost(channel, state, position)
+
     async def recover(self, channel: str, since_id: int, epoch: str) -> Recovery:
         position, after = await self._read(channel, max(since_id, 0))
         return decide_recovery(since_id, epoch, position, after, self.policy, millis(self.clock.now()))
@@ -215,6 +238,11 @@ class RedisBus:
         except (*_OUTAGE_ERRORS, TimeoutError, BusUnavailable) as exc:
             self._channels.pop(channel, None)
             raise BusUnavailable(f"cannot subscribe to {channel}: {exc}") from exc
+        except BaseException:
+            # Cancelled (a caller's timeout): leave no half-made channel behind.
+            if self._channels.get(channel) is state:
+                del self._channels[channel]
+            raise
         if state.last is None:
             state.last = position
 
