@@ -39,8 +39,11 @@ async def test_channel_names_with_leading_zeros_are_unknown_not_aliases(
 ) -> None:
     client_for = await app_clients(build_app(db, clock))
     ws = await (await client_for(people.pending)).ws_connect("/ws")
-    for alias in (f"notifications:0{people.pending.id}", f"notifications:00{people.pending.id}",
-                  f"sessions:0{people.session.id}"):
+    for alias in (
+        f"notifications:0{people.pending.id}",
+        f"notifications:00{people.pending.id}",
+        f"sessions:0{people.session.id}",
+    ):
         await ws.send_json({"type": "subscribe", "channel": alias})
         assert await receive_json(ws) == {"type": "error", "error": "unknown channel", "channel": alias}
     await ws.send_json({"type": "subscribe", "channel": f"notifications:{people.pending.id}"})
@@ -55,9 +58,15 @@ async def test_signed_out_sockets_are_limited_per_address(
     client_for = await app_clients(app)
     anonymous = await client_for(None)
     sockets = [await anonymous.ws_connect("/ws") for _ in range(3)]
-    refused = await anonymous.get("/ws", headers={"Upgrade": "websocket", "Connection": "Upgrade",
-                                                  "Sec-WebSocket-Version": "13",
-                                                  "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
+    refused = await anonymous.get(
+        "/ws",
+        headers={
+            "Upgrade": "websocket",
+            "Connection": "Upgrade",
+            "Sec-WebSocket-Version": "13",
+            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        },
+    )
     assert refused.status == 429
     assert await refused.json() == {"error": "too many signed-out connections from this address"}
     # Signed-in sockets from the same address are not counted against the signed-out limit.
@@ -101,8 +110,10 @@ async def test_a_reader_too_slow_is_dropped_by_bytes_long_before_the_message_cou
     assert hub.queued_bytes == 0
     assert hub.connection_count == 0 and hub.subscriber_count(channel) == 0
     async with asyncio.timeout(10):
-        while (message := await slow.receive()).type not in (
-            aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR
+        while (await slow.receive()).type not in (
+            aiohttp.WSMsgType.CLOSE,
+            aiohttp.WSMsgType.CLOSED,
+            aiohttp.WSMsgType.ERROR,
         ):
             pass
     assert slow.close_code == CLOSE_SLOW_CONSUMER

@@ -34,8 +34,14 @@ def test_non_canonical_ids_are_not_channels(name: str) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    [notifications_channel(5), notifications_channel(0), session_channel(12), room_channel("room-abc"),
-     "requests:7", "responses:123456789012345678"],
+    [
+        notifications_channel(5),
+        notifications_channel(0),
+        session_channel(12),
+        room_channel("room-abc"),
+        "requests:7",
+        "responses:123456789012345678",
+    ],
 )
 def test_canonical_names_round_trip(name: str) -> None:
     parsed = parse_channel(name)
