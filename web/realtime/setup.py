@@ -65,7 +65,7 @@ def guard(bus: EventBus, config: Config) -> tuple[EventBus, CircuitBreaker | Non
     if isinstance(bus, InProcessBus | GuardedBus):
         return bus, bus.breaker if isinstance(bus, GuardedBus) else None
     breaker = CircuitBreaker(config.int("hub", "breaker_failures"), config.float("hub", "breaker_open_seconds"))
-    return GuardedBus(bus, breaker, config.float("hub", "publish_timeout_seconds")), breaker
+    return GuardedBus(bus, breaker, config.float("hub", "bus_timeout_seconds")), breaker
 
 
 def setup_realtime(app: web.Application, *, bus: EventBus | None = None) -> None:

@@ -29,7 +29,7 @@ from web.realtime.redis_bus import RedisBus
 pytestmark = pytest.mark.redis
 Start = Callable[[web.Application], Awaitable[ClientFactory]]
 # What the breaker and the per-call timeout are set to in the small-app tests: short, so they run fast.
-QUICK = {"publish_timeout_seconds": 0.3, "breaker_failures": 2, "breaker_open_seconds": 0.3}
+QUICK = {"bus_timeout_seconds": 0.5, "breaker_failures": 2, "breaker_open_seconds": 0.3}
 
 
 @pytest.fixture
