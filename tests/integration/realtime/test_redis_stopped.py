@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ QUICK = {"bus_timeout_seconds": 0.5, "breaker_failures": 2, "breaker_open_second
 
 
 @pytest.fixture
-def private_redis(tmp_path: Path) -> AsyncIterator[PrivateRedis]:
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
     server = PrivateRedis(tmp_path / "redis")
     yield server
     server.close()
