@@ -78,8 +78,9 @@ class Booker:
                 learner, session_id = self.pairs.pop()
                 http, token = self.clients[learner]
                 started = time.perf_counter()
-                async with http.post(f"{self.base}/api/sessions/{session_id}/bookings",
-                                     headers={"X-CSRF-Token": token}) as response:
+                async with http.post(
+                    f"{self.base}/api/sessions/{session_id}/bookings", headers={"X-CSRF-Token": token}
+                ) as response:
                     await response.read()
                     ok += response.status == 201
                 latencies.append((time.perf_counter() - started) * 1000)
@@ -92,8 +93,16 @@ class Booker:
 def row(phase: str, run: tuple[list[float], int, float], baseline: float) -> Row:
     latencies, ok, health = run
     q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else latencies * 99
-    return Row(phase, len(latencies), ok, round(q[49], 1), round(q[98], 1), round(max(latencies), 1),
-               round(q[49] / baseline, 2) if baseline else 1.0, round(health, 1))
+    return Row(
+        phase,
+        len(latencies),
+        ok,
+        round(q[49], 1),
+        round(q[98], 1),
+        round(max(latencies), 1),
+        round(q[49] / baseline, 2) if baseline else 1.0,
+        round(health, 1),
+    )
 
 
 async def measure(root: Path, stopped_seconds: float, learners: int) -> tuple[list[Row], float]:
@@ -149,10 +158,15 @@ async def _wait_for_events(url: str, expected: int, within: float = 60.0) -> boo
 
 
 def table(rows: list[Row]) -> str:
-    lines = ["| phase | bookings | ok | p50 ms | p99 ms | max ms | p50 vs baseline | slowest /healthz ms |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    lines += [f"| {r.phase} | {r.requests} | {r.ok} | {r.p50_ms} | {r.p99_ms} | {r.max_ms} | {r.vs_baseline} "
-              f"| {r.healthz_max_ms} |" for r in rows]
+    lines = [
+        "| phase | bookings | ok | p50 ms | p99 ms | max ms | p50 vs baseline | slowest /healthz ms |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    lines += [
+        f"| {r.phase} | {r.requests} | {r.ok} | {r.p50_ms} | {r.p99_ms} | {r.max_ms} | {r.vs_baseline} "
+        f"| {r.healthz_max_ms} |"
+        for r in rows
+    ]
     return "\n".join(lines)
 
 

@@ -64,8 +64,19 @@ async def start_server(root: Path, folder: Path, port: int, **env: str) -> async
         **env,
     }
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "web.cli", "serve", "--host", "127.0.0.1", "--port", str(port), env=environ,
-        cwd=root, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, start_new_session=True,
+        sys.executable,
+        "-m",
+        "web.cli",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        env=environ,
+        cwd=root,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+        start_new_session=True,
     )
     async with aiohttp.ClientSession() as http:
         for _ in range(600):
@@ -190,9 +201,7 @@ async def measure(root: Path, sockets: int = SOCKETS, frames: int = FRAMES) -> l
     for phase, read in (("readers (baseline)", True), ("never-reading attackers", False)):
         with tempfile.TemporaryDirectory() as folder:
             port = free_port()
-            server = await start_server(
-                root, Path(folder), port, MENTORLIVE_HUB_MAX_ANONYMOUS_PER_ADDRESS=str(sockets)
-            )
+            server = await start_server(root, Path(folder), port, MENTORLIVE_HUB_MAX_ANONYMOUS_PER_ADDRESS=str(sockets))
             try:
                 await asyncio.sleep(1.0)
                 before = rss_mib(server.pid)
@@ -206,16 +215,25 @@ async def measure(root: Path, sockets: int = SOCKETS, frames: int = FRAMES) -> l
                 got_in = len(attack.writers)
                 growth = after - before
                 baseline_growth = baseline_growth or max(growth, 1.0)
-                rows.append(Row(f"{phase}, {time.perf_counter() - started:.1f} s", got_in, round(after, 1),
-                                round(growth, 1), round(growth / baseline_growth, 2)))
+                rows.append(
+                    Row(
+                        f"{phase}, {time.perf_counter() - started:.1f} s",
+                        got_in,
+                        round(after, 1),
+                        round(growth, 1),
+                        round(growth / baseline_growth, 2),
+                    )
+                )
             finally:
                 await stop_server(server)
     return rows
 
 
 def table(rows: list[Row]) -> str:
-    lines = ["| phase | sockets in | server RSS MiB | growth MiB | growth vs baseline |",
-             "| --- | ---: | ---: | ---: | ---: |"]
+    lines = [
+        "| phase | sockets in | server RSS MiB | growth MiB | growth vs baseline |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
     lines += [f"| {r.phase} | {r.sockets_in} | {r.rss_mib} | {r.growth_mib} | {r.vs_baseline} |" for r in rows]
     return "\n".join(lines)
 

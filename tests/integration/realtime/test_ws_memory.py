@@ -48,8 +48,10 @@ async def test_anonymous_sockets_that_never_read_cannot_make_the_server_hold_the
         tracemalloc.stop()
         await attack.close()
     held_mib, peak_mib = (held - before) / 2**20, (peak - before) / 2**20
-    print(f"\n/ws attack, {len(attack.writers)} sockets x {FRAMES} frames of 64 KiB: "
-          f"held {held_mib:.1f} MiB, peak {peak_mib:.1f} MiB; queued {app[HUB].queued_bytes} bytes")
+    print(
+        f"\n/ws attack, {len(attack.writers)} sockets x {FRAMES} frames of 64 KiB: "
+        f"held {held_mib:.1f} MiB, peak {peak_mib:.1f} MiB; queued {app[HUB].queued_bytes} bytes"
+    )
     assert len(attack.writers) == SOCKETS and attack.refused == 0
     assert held - before < HELD_BOUND
     assert peak - before < PEAK_BOUND
