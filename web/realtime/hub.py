@@ -42,7 +42,8 @@ Each socket has a send queue bounded in messages (`send_queue_size`) and in byte
 (`total_queue_bytes`). The publisher only ever enqueues; a socket whose queue would pass
 its bound (a client too slow to read) is closed with code 4008 and forgotten at once, so it
 never holds memory or slows the publisher and the other sockets. When the process-wide bound
-would be passed, the socket holding the most queued bytes is closed the same way.
+would be passed, the socket holding the most queued bytes is closed the same way. One socket
+holds at most `max_subscriptions` channels (one more gets the error "too many subscriptions").
 """
 
 from __future__ import annotations
@@ -85,6 +86,7 @@ class HubSettings:
     send_queue_bytes: int = 1 << 20
     total_queue_bytes: int = 64 << 20
     max_anonymous_per_address: int = 8
+    max_subscriptions: int = 1000
     heartbeat_seconds: float = 20.0
     max_message_bytes: int = 65536
     # How often open `sessions:` subscriptions are checked again against their bookings.
@@ -257,6 +259,8 @@ class Hub:
             return "since must be {id: integer >= 0, epoch: string}"
         if channel in conn.subscriptions:
             return "already subscribed"
+        if len(conn.subscriptions) >= self.settings.max_subscriptions:
+            return "too many subscriptions"
         try:
             allowed = await can_subscribe(self.db, conn.identity, channel)
         except SQLAlchemyError:

@@ -45,6 +45,7 @@ def hub_settings(config: Config) -> HubSettings:
         send_queue_bytes=config.int("hub", "send_queue_bytes"),
         total_queue_bytes=config.int("hub", "total_queue_bytes"),
         max_anonymous_per_address=config.int("hub", "max_anonymous_per_address"),
+        max_subscriptions=config.int("hub", "max_subscriptions"),
         heartbeat_seconds=config.float("hub", "heartbeat_seconds"),
         max_message_bytes=config.int("hub", "max_message_bytes"),
         reauthorize_seconds=config.float("hub", "reauthorize_seconds"),

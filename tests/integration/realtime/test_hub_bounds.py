@@ -145,3 +145,20 @@ async def test_the_process_wide_bound_drops_the_socket_furthest_behind(
     assert hub.queued_bytes == 0
     for ws in sockets:
         await ws.close()
+
+
+async def test_one_socket_follows_at_most_max_subscriptions_channels(
+    db: Database, clock: ManualClock, people: People, app_clients: Start
+) -> None:
+    client_for = await app_clients(build_app(db, clock, max_subscriptions=2))
+    ws = await (await client_for(people.admin)).ws_connect("/ws")
+    for channel in (f"requests:{people.mentor.id}", f"sessions:{people.session.id}"):
+        await ws.send_json({"type": "subscribe", "channel": channel})
+        assert (await receive_json(ws))["type"] == "subscribed"
+    third = f"notifications:{people.pending.id}"
+    await ws.send_json({"type": "subscribe", "channel": third})
+    assert await receive_json(ws) == {"type": "error", "error": "too many subscriptions", "channel": third}
+    await ws.send_json({"type": "unsubscribe", "channel": f"requests:{people.mentor.id}"})
+    await ws.send_json({"type": "subscribe", "channel": third})
+    assert (await receive_json(ws))["type"] == "subscribed"
+    await ws.close()
