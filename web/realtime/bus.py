@@ -67,9 +67,11 @@ class EventBus(Protocol):
 
     async def close(self) -> None: ...
 
-    async def publish(self, channel: str, event: str, data: dict[str, Any]) -> Envelope:
+    async def publish(self, channel: str, event: str, data: dict[str, Any], *, key: str | None = None) -> Envelope:
         """Store the publication in the channel's history and fan it out to every process.
 
+        `key` makes a retry safe: a publication whose reply was lost (a timeout) may have happened,
+        and publishing again with the same key answers the first one's id instead of a second copy.
         Raises BusUnavailable when the broker is unreachable.
         """
         ...

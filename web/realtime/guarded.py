@@ -63,8 +63,8 @@ class GuardedBus:
     async def close(self) -> None:
         await self.inner.close()
 
-    async def publish(self, channel: str, event: str, data: dict[str, Any]) -> Envelope:
-        return await self._guard(f"publish {event}", self.inner.publish(channel, event, data))
+    async def publish(self, channel: str, event: str, data: dict[str, Any], *, key: str | None = None) -> Envelope:
+        return await self._guard(f"publish {event}", self.inner.publish(channel, event, data, key=key))
 
     async def subscribe(self, channel: str, listener: Listener) -> None:
         await self._guard("subscribe", self.inner.subscribe(channel, listener))

@@ -58,7 +58,8 @@ class InProcessBus:
         while stream.history and stream.history[0].ts < oldest_allowed:
             stream.history.popleft()
 
-    async def publish(self, channel: str, event: str, data: dict[str, Any]) -> Envelope:
+    async def publish(self, channel: str, event: str, data: dict[str, Any], *, key: str | None = None) -> Envelope:
+        # `key` needs no bookkeeping here: a publication in this process either happened or raised.
         stream = self._stream(channel)
         now_ms = millis(self.clock.now())
         self._expire(stream, now_ms)

@@ -12,8 +12,9 @@ before anything else is published once the bus answers again, so a browser resum
 before the loss is told `recovered: false` and reloads from the API instead of missing them.
 Events that waited are published when the bus comes back, in the order they were submitted.
 
-A publish that timed out may still have reached Redis: the retry can deliver it twice
-(at least once). Browsers treat every event as "reload this", so a repeat is harmless.
+A publish that timed out may still have reached Redis (a stopped Redis runs it when it resumes):
+every attempt carries the event's idempotency key, so the retry answers the first copy's id
+instead of publishing a second one.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import secrets
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +44,8 @@ class Pending:
     event: str
     data: dict[str, Any]
     size: int
+    # The idempotency key of every attempt: a retry after a timeout is not a second copy.
+    key: str
 
 
 class EventPublisher:
@@ -64,7 +68,7 @@ class EventPublisher:
     def submit(self, channel: str, event: str, data: dict[str, Any]) -> None:
         """Queue one event for publishing; never waits, never raises for the bus."""
         size = len(channel) + len(event) + len(json.dumps(data, separators=(",", ":"), default=str))
-        self._queue.append(Pending(channel, event, data, size))
+        self._queue.append(Pending(channel, event, data, size, secrets.token_hex(8)))
         self.queued_bytes += size
         while self.queued_bytes > self.max_bytes and self._queue:
             self._drop(self._queue.popleft())
@@ -145,7 +149,7 @@ class EventPublisher:
             self._lost.discard(channel)
             return
         item = self._queue[0]
-        await self.bus.publish(item.channel, item.event, item.data)
+        await self.bus.publish(item.channel, item.event, item.data, key=item.key)
         # Still the head unless dropped meanwhile (submit only appends and drops from the front).
         if self._queue and self._queue[0] is item:
             self._queue.popleft()

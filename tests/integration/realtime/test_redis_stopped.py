@@ -22,7 +22,7 @@ from tests.support.api import ApiClient, sign_up
 from tests.support.private_redis import PrivateRedis
 from web.accounts.passwords import fast_test_hasher
 from web.app import create_app
-from web.realtime.keys import PUBLISHER
+from web.realtime.keys import BUS, PUBLISHER
 from web.realtime.outbox import Event, publish_committed
 from web.realtime.redis_bus import RedisBus
 
@@ -124,6 +124,8 @@ async def test_events_wait_while_redis_is_stopped_and_arrive_in_order_when_it_re
     got = [(await receive_json(ws, wait=15))["data"]["n"] for _ in range(5)]
     assert got == [0, 1, 2, 3, 4]
     # A publish that timed out while Redis was stopped ran when it resumed; its retry is not a second event.
+    await asyncio.wait_for(app[PUBLISHER].flush(), 5)
+    assert (await app[BUS].position(channel)).id == 5
     with pytest.raises(TimeoutError):
         extra = await receive_json(ws, wait=1.5)
         print("unexpected", extra)
