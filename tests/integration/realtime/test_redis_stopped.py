@@ -22,6 +22,9 @@ from tests.support.api import ApiClient, sign_up
 from tests.support.private_redis import PrivateRedis
 from web.accounts.passwords import fast_test_hasher
 from web.app import create_app
+from web.realtime.breaker import CircuitBreaker
+from web.realtime.bus import BusUnavailable
+from web.realtime.guarded import GuardedBus
 from web.realtime.keys import BUS, PUBLISHER
 from web.realtime.outbox import Event, publish_committed
 from web.realtime.redis_bus import RedisBus
@@ -181,3 +184,29 @@ async def test_events_past_the_bound_are_dropped_oldest_first_and_resumes_are_no
     assert resumed["type"] == "subscribed" and resumed["recovered"] is False
     await live.close()
     await back.close()
+
+
+async def test_a_publish_retried_after_a_timeout_is_not_a_second_copy(
+    private_redis: PrivateRedis, redis_prefix: str, clock: ManualClock
+) -> None:
+    inner = RedisBus.from_url(private_redis.url, prefix=redis_prefix, clock=clock)
+    bus = GuardedBus(inner, CircuitBreaker(failures=3, open_seconds=1.0), timeout=0.5)
+    await bus.start()
+    try:
+        channel = "sessions:1"
+        # Loads the script and leaves an idle connection: the next publish reaches the stopped server at once.
+        await bus.publish(channel, "session_updated", {"n": 0}, key="first")
+        private_redis.stop()
+        try:
+            with pytest.raises(BusUnavailable):
+                await bus.publish(channel, "session_updated", {"n": 1}, key="second")
+        finally:
+            private_redis.resume()
+        # The stopped server ran the timed-out publish when it resumed; the retry answers its id.
+        retried = await bus.publish(channel, "session_updated", {"n": 1}, key="second")
+        assert retried.id == 2
+        assert (await bus.position(channel)).id == 2
+        recovered, replay = await bus.recover(channel, 0, retried.epoch)
+        assert recovered and [e.data["n"] for e in replay] == [0, 1]
+    finally:
+        await bus.close()
