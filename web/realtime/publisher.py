@@ -2,7 +2,7 @@
 
 Lifecycle: built by `setup_realtime` around the app's (guarded) bus, started and stopped with
 the app. `submit()` only appends to an in-memory queue and returns; one task publishes the
-queue in order. So a slow or stopped Redis never makes a booking, a Go Live or a chat wait:
+queue in order. So a slow or stopped Redis never makes a booking, a Go Live or a cancel wait:
 each publish is bounded by the guarded bus's timeout, and while its circuit breaker is open
 the task waits for the breaker instead of trying.
 
