@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from media_server import MediaNode, MediaSettings, NodeEvent, QualityChanged
+from media_server.migration import handle_import
 from media_server.signaling import handle_rtc
 from web import keys
 from web.config import Config
@@ -86,6 +87,18 @@ def setup_rtc(app: web.Application, settings: MediaSettings | None = None) -> No
     app.router.add_get("/rtc/test", test_page)
     # The room UI may serve web/static itself; this keeps the test page self-contained.
     app.router.add_get("/rtc/sfu-client.js", client_module)
+
+    async def migration_module(request: web.Request) -> web.StreamResponse:
+        response = web.FileResponse(STATIC_DIR / "sfu-migration.js")
+        response.content_type = "text/javascript"
+        return response
+
+    async def room_handover(request: web.Request) -> web.StreamResponse:
+        # Node to node (a draining node hands over a live room); authenticated by an HMAC, not a cookie.
+        return await handle_import(request.app[MEDIA_NODE], request)
+
+    app.router.add_get("/rtc/sfu-migration.js", migration_module)
+    app.router.add_post("/rtc/internal/rooms/{code:[A-Za-z0-9_-]{1,64}}", room_handover)
     app.cleanup_ctx.append(_node_lifetime)
     if keys.METRICS in app:
         app[keys.METRICS].append(node.metrics_text)
