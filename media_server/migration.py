@@ -32,17 +32,18 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
 import aiohttp
 from aiohttp import web
 
 from media_server.handover import MAX_BODY, HandoverError, RoomSnapshot, sign, verify
 from media_server.placement import NodePlacement, Placement
+from media_server.settings import MediaSettings
 from media_server.tokens import sign_join_token
 
 if TYPE_CHECKING:
-    from media_server.node import MediaNode
     from media_server.participant import Participant
     from media_server.room import Room
 
@@ -53,6 +54,25 @@ MIGRATED = "migrated"
 STAGGER = 0.5
 # A target room nobody came to is closed this long after the move's deadline.
 UNCLAIMED_GRACE = 10.0
+
+
+class MediaNode(Protocol):
+    """What a move asks of the node (media_server.node.MediaNode implements it)."""
+
+    settings: MediaSettings
+    rooms: dict[str, Room]
+    closed: bool
+    draining: bool
+
+    def now(self) -> datetime: ...
+
+    def spawn(self, coro: Any) -> asyncio.Task[Any]: ...
+
+    def room(self, code: str, *, moving_in: bool = False) -> Room: ...
+
+    def room_ended(self, code: str) -> bool: ...
+
+    def verify_handover(self, code: str, body: bytes, headers: Any) -> None: ...
 
 
 def internal_url(signaling_url: str, code: str) -> str:
