@@ -176,13 +176,13 @@ def import_room(node: MediaNode, snapshot: RoomSnapshot) -> Room:
     room = node.room(snapshot.code, moving_in=True)
     room.restore(snapshot)
 
-    async def close_if_unclaimed() -> None:
-        await asyncio.sleep(snapshot.expires_in + UNCLAIMED_GRACE)
-        if not room.ended and not room.participants:
-            await room.end("empty")
+    def close_if_unclaimed() -> None:
+        # A timer, not a sleeping task: closing the node must not wait for it.
         room.arrivals.clear()
+        if not room.ended and not room.participants and not node.closed:
+            node.spawn(room.end("empty"))
 
-    node.spawn(close_if_unclaimed())
+    asyncio.get_running_loop().call_later(snapshot.expires_in + UNCLAIMED_GRACE, close_if_unclaimed)
     return room
 
 

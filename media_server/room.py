@@ -201,7 +201,8 @@ class Room:
             for p in self.participants.values()
         }
         return RoomSnapshot(code=self.code, chat=list(self.chat), chat_ids=self._chat_ids,
-                            whiteboard=list(self.whiteboard), started_at=iso_utc(self.started_at),
+                            whiteboard=list(self.whiteboard),
+                            started_at=self.started_at.isoformat() if self.started_at is not None else None,
                             recording_run=self.recorder.run if self.recorder is not None else None,
                             arrivals=arrivals, expires_in=expires_in)
 

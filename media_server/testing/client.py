@@ -84,6 +84,14 @@ class Move:
 RESUME_RETRIES = (0.25, 0.5)
 
 
+class JoinRefused(Exception):
+    """The node answered `join` with an `error` (its message is the error)."""
+
+    def __init__(self, message: dict[str, Any]) -> None:
+        super().__init__(message.get("message", ""))
+        self.error = message
+
+
 class SfuClient:
     def __init__(
         self, url: str, token: str, *, ice_hosts: tuple[str, ...] = ("127.0.0.1",), keep_bytes: bool = True,
@@ -246,6 +254,8 @@ class SfuClient:
                 await self._stop_receiver(leg, message.get("mid"))
             elif message["type"] == "join" and leg.joined is not None and not leg.joined.done():
                 leg.joined.set_result(message)
+            elif message["type"] == "error" and leg.joined is not None and not leg.joined.done():
+                leg.joined.set_exception(JoinRefused(message))
             elif message["type"] == "migrate" and leg is self._leg and not self.closing:
                 self._spawn(self._migrate(message))
             async with self._changed:
@@ -316,7 +326,7 @@ class SfuClient:
                 self._leg, self.url, self.token, self.tracks = leg, url, token, tracks
                 await self._join(leg)
                 break
-            except (aiohttp.ClientError, OSError, TimeoutError):
+            except (aiohttp.ClientError, OSError, TimeoutError, JoinRefused):
                 await asyncio.sleep(0.5)
         lost.retired = True
         if lost.pc is not None:
