@@ -54,13 +54,25 @@ class RoomSnapshot:
     expires_in: float
 
     def to_json(self) -> bytes:
-        return json.dumps({
-            "code": self.code, "chat": self.chat, "chat_ids": self.chat_ids, "whiteboard": self.whiteboard,
-            "started_at": self.started_at, "recording_run": self.recording_run, "expires_in": self.expires_in,
-            "arrivals": {user: {"participant_id": a.participant_id,
-                                "publications": {s: [pid, muted] for s, (pid, muted) in a.publications.items()}}
-                         for user, a in self.arrivals.items()},
-        }, separators=(",", ":")).encode()
+        return json.dumps(
+            {
+                "code": self.code,
+                "chat": self.chat,
+                "chat_ids": self.chat_ids,
+                "whiteboard": self.whiteboard,
+                "started_at": self.started_at,
+                "recording_run": self.recording_run,
+                "expires_in": self.expires_in,
+                "arrivals": {
+                    user: {
+                        "participant_id": a.participant_id,
+                        "publications": {s: [pid, muted] for s, (pid, muted) in a.publications.items()},
+                    }
+                    for user, a in self.arrivals.items()
+                },
+            },
+            separators=(",", ":"),
+        ).encode()
 
     @classmethod
     def from_json(cls, code: str, body: bytes) -> RoomSnapshot:
@@ -80,10 +92,16 @@ class RoomSnapshot:
                     pubs[str(source)] = (_ident(pid), bool(muted))
                 arrivals[str(user)] = Arrival(_ident(entry["participant_id"]), pubs)
             started, run = raw.get("started_at"), raw.get("recording_run")
-            return cls(code=code, chat=chat, chat_ids=int(raw["chat_ids"]), whiteboard=board,
-                       started_at=str(started) if started is not None else None,
-                       recording_run=_ident(run) if run is not None else None,
-                       arrivals=arrivals, expires_in=max(1.0, min(float(raw["expires_in"]), 3600.0)))
+            return cls(
+                code=code,
+                chat=chat,
+                chat_ids=int(raw["chat_ids"]),
+                whiteboard=board,
+                started_at=str(started) if started is not None else None,
+                recording_run=_ident(run) if run is not None else None,
+                arrivals=arrivals,
+                expires_in=max(1.0, min(float(raw["expires_in"]), 3600.0)),
+            )
         except HandoverError:
             raise
         except (ValueError, KeyError, TypeError, AttributeError) as exc:

@@ -79,9 +79,9 @@ def internal_url(signaling_url: str, code: str) -> str:
     """`ws://host:port/rtc` -> `http://host:port/rtc/internal/rooms/{code}`."""
     url = signaling_url.split("?", 1)[0].rstrip("/")
     if url.startswith("wss://"):
-        url = "https://" + url[len("wss://"):]
+        url = "https://" + url[len("wss://") :]
     elif url.startswith("ws://"):
-        url = "http://" + url[len("ws://"):]
+        url = "http://" + url[len("ws://") :]
     if not url.startswith(("http://", "https://")):
         raise ValueError(f"a node's URL must be absolute: {signaling_url!r}")
     return f"{url}/internal/rooms/{code}"
@@ -90,8 +90,9 @@ def internal_url(signaling_url: str, code: str) -> str:
 async def drain(node: MediaNode, placement: Placement, deadline: float, secret: str) -> None:
     loop = asyncio.get_running_loop()
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
-        moves = [node.spawn(move_room(node, room, placement, deadline, secret, http))
-                 for room in list(node.rooms.values())]
+        moves = [
+            node.spawn(move_room(node, room, placement, deadline, secret, http)) for room in list(node.rooms.values())
+        ]
         if moves:
             await asyncio.wait(moves, timeout=max(0.0, deadline - loop.time()) + 5)
     # Rooms opened meanwhile by a join that raced the drain flag end too.
@@ -99,16 +100,18 @@ async def drain(node: MediaNode, placement: Placement, deadline: float, secret: 
         await _drop_stragglers(room)
 
 
-async def move_room(node: MediaNode, room: Room, placement: Placement, deadline: float, secret: str,
-                    http: aiohttp.ClientSession) -> None:
+async def move_room(
+    node: MediaNode, room: Room, placement: Placement, deadline: float, secret: str, http: aiohttp.ClientSession
+) -> None:
     loop = asyncio.get_running_loop()
     target: NodePlacement | None = None
     while target is None and loop.time() < deadline and not room.ended:
         try:
             target = await placement.place(room.code, exclude=node.settings.node_id)
             body = room.snapshot(max(1.0, deadline - loop.time())).to_json()
-            async with http.post(internal_url(target.url, room.code), data=body,
-                                 headers=sign(secret, room.code, body, time.time())) as response:
+            async with http.post(
+                internal_url(target.url, room.code), data=body, headers=sign(secret, room.code, body, time.time())
+            ) as response:
                 if response.status != 200:
                     raise RuntimeError(f"target {target.node_id} answered {response.status}: {await response.text()}")
         except Exception:
@@ -120,8 +123,7 @@ async def move_room(node: MediaNode, room: Room, placement: Placement, deadline:
     await _drop_stragglers(room)
 
 
-async def _tell_participants(node: MediaNode, room: Room, target: NodePlacement, deadline: float,
-                             secret: str) -> None:
+async def _tell_participants(node: MediaNode, room: Room, target: NodePlacement, deadline: float, secret: str) -> None:
     loop = asyncio.get_running_loop()
     wall_deadline = time.time() + (deadline - loop.time())
     ttl = int(deadline - loop.time()) + 60
@@ -131,11 +133,21 @@ async def _tell_participants(node: MediaNode, room: Room, target: NodePlacement,
         if participant.id in told:
             return
         told.add(participant.id)
-        token = sign_join_token(secret, user_id=participant.user_id, name=participant.name, role=participant.role,
-                                room=room.code, node=target.node_id, record=participant.record,
-                                ttl_seconds=ttl, now=node.now(), url=target.url)
-        participant.message({"type": "migrate", "url": target.url, "token": token, "deadline": wall_deadline,
-                             "node": target.node_id})
+        token = sign_join_token(
+            secret,
+            user_id=participant.user_id,
+            name=participant.name,
+            role=participant.role,
+            room=room.code,
+            node=target.node_id,
+            record=participant.record,
+            ttl_seconds=ttl,
+            now=node.now(),
+            url=target.url,
+        )
+        participant.message(
+            {"type": "migrate", "url": target.url, "token": token, "deadline": wall_deadline, "node": target.node_id}
+        )
 
     room.empty_reason = MIGRATED
     # Someone who joins while the room moves is sent after the others at once.
@@ -143,8 +155,9 @@ async def _tell_participants(node: MediaNode, room: Room, target: NodePlacement,
     publishers = [p for p in room.participants.values() if any(pub.live for pub in p.publications.values())]
     for participant in publishers:
         tell(participant)
-    await _poll_until(lambda: not any(p.id in room.participants for p in publishers),
-                      min(loop.time() + STAGGER, deadline))
+    await _poll_until(
+        lambda: not any(p.id in room.participants for p in publishers), min(loop.time() + STAGGER, deadline)
+    )
     for participant in list(room.participants.values()):
         tell(participant)
     await _poll_until(lambda: room.ended or not room.participants, deadline)
@@ -164,8 +177,14 @@ async def _drop_stragglers(room: Room) -> None:
         return
     room.empty_reason = MIGRATED
     for participant in list(room.participants.values()):
-        participant.message({"type": "error", "code": "room_closed", "ref": "migrate",
-                             "message": "this room moved to another media node; join again"})
+        participant.message(
+            {
+                "type": "error",
+                "code": "room_closed",
+                "ref": "migrate",
+                "message": "this room moved to another media node; join again",
+            }
+        )
         await room.leave(participant, "migration_timeout", end_if_empty=False)
     await room.end(MIGRATED)
 

@@ -43,6 +43,13 @@ class RunningNode:
         for room in list(self.node.rooms.values()):
             for participant in list(room.participants.values()):
                 participant.channel = None  # nothing reaches the clients: no `end`, no `error`
+        # Cut every connection at once (a graceful close would wait for the sockets' handlers).
+        runner = self.server.runner
+        handler = runner.server if runner is not None else None
+        for connection in list(getattr(handler, "connections", [])):
+            transport = connection.transport
+            if transport is not None:
+                transport.abort()
         await self.server.close()
         await self.node.close()
 
@@ -87,10 +94,28 @@ async def start_node(node_id: str, secret: str, settings: MediaSettings) -> Runn
     return running
 
 
-def token(secret: str, target: RunningNode, user: str, *, role: str = "learner", room: str = "room1",
-          record: bool = False, ttl: int = 300) -> str:
-    return sign_join_token(secret, user_id=user, name=f"User {user}", role=role, room=room, node=target.node_id,
-                           record=record, ttl_seconds=ttl, now=datetime.now(UTC), url=target.url)
+def token(
+    secret: str,
+    target: RunningNode,
+    user: str,
+    *,
+    role: str = "learner",
+    room: str = "room1",
+    record: bool = False,
+    ttl: int = 300,
+) -> str:
+    return sign_join_token(
+        secret,
+        user_id=user,
+        name=f"User {user}",
+        role=role,
+        room=room,
+        node=target.node_id,
+        record=record,
+        ttl_seconds=ttl,
+        now=datetime.now(UTC),
+        url=target.url,
+    )
 
 
 def recordings_of(root: Path) -> list[Path]:

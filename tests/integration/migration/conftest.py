@@ -39,8 +39,14 @@ def clips() -> Clips:
 
 @pytest.fixture
 def node_settings(tmp_path: Path) -> MediaSettings:
-    return MediaSettings(ice_hosts=("127.0.0.1",), recordings_dir=tmp_path / "recordings", quality_interval=0.5,
-                         resume_grace=3.0, recording_segment_seconds=2.0, recording_segment_grace=0.5)
+    return MediaSettings(
+        ice_hosts=("127.0.0.1",),
+        recordings_dir=tmp_path / "recordings",
+        quality_interval=0.5,
+        resume_grace=3.0,
+        recording_segment_seconds=2.0,
+        recording_segment_grace=0.5,
+    )
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from pathlib import Path
 
@@ -21,10 +22,10 @@ pytestmark = pytest.mark.media
 def media_gap(received: Received, around: float) -> float:
     """The longest pause between two frames in the seconds around `around` (wall clock)."""
     times = [t for t in received.arrivals if around - 3 <= t <= around + 15]
-    return max((b - a for a, b in zip(times, times[1:], strict=False)), default=float("inf"))
+    return max((b - a for a, b in itertools.pairwise(times)), default=float("inf"))
 
 
-def camera_of(client: SfuClient, participant_id: str) -> Received:
+def camera_of(client: SfuClient, participant_id: str | None) -> Received:
     return next(r for r in client.received.values() if r.participant_id == participant_id and r.source == "camera")
 
 
@@ -34,10 +35,11 @@ async def frames_flowing(client: SfuClient, received: Received, more: int = 15, 
 
 
 async def test_drain_moves_a_live_room_keeping_media_chat_board_mutes_attendees_and_recording(
-        cluster, clips, tmp_path: Path) -> None:
+    cluster, clips, tmp_path: Path
+) -> None:
     mentor = cluster.client(cluster.a, "mentor", role="mentor", record=True)
     learner = cluster.client(cluster.a, "learner")
-    joined = await mentor.connect({"camera": clips.camera(), "microphone": clips.microphone()})
+    await mentor.connect({"camera": clips.camera(), "microphone": clips.microphone()})
     await learner.connect({"camera": clips.camera(), "microphone": clips.microphone()})
     await mentor.send({"type": "start"})
     await mentor.send({"type": "chat", "text": "before the move"})
@@ -99,8 +101,12 @@ def compose(segments: list[RecordingSegment], folder: Path) -> float:
     """What the web app's compose job does with the windows: one MP4 part each, joined in (run, index) order."""
     parts = []
     for segment in segments:
-        tracks = [TrackPart(f.path, f.participant_id, f.user_id, f.source, f.kind, f.start_offset,
-                            f.start_offset + f.duration) for f in segment.files]
+        tracks = [
+            TrackPart(
+                f.path, f.participant_id, f.user_id, f.source, f.kind, f.start_offset, f.start_offset + f.duration
+            )
+            for f in segment.files
+        ]
         people = [Person(p.participant_id, p.user_id, p.name, p.role, p.joined, p.left) for p in segment.presence]
         out = folder / f"{segment.run}-{segment.index}.mp4"
         compose_window(Window(segment.start, segment.end, tracks, people), out, ComposeSettings(fps=5))

@@ -14,8 +14,16 @@ from media_server.testing.client import JoinRefused
 
 from .conftest import SECRET
 
-SNAPSHOT = RoomSnapshot(code="room1", chat=[{"id": 1, "text": "hi"}], chat_ids=1, whiteboard=[{"stroke": {"x": 1}}],
-                        started_at="2030-01-01T10:00:00Z", recording_run=None, arrivals={}, expires_in=5)
+SNAPSHOT = RoomSnapshot(
+    code="room1",
+    chat=[{"id": 1, "text": "hi"}],
+    chat_ids=1,
+    whiteboard=[{"stroke": {"x": 1}}],
+    started_at="2030-01-01T10:00:00Z",
+    recording_run=None,
+    arrivals={},
+    expires_in=5,
+)
 
 
 def test_a_moved_recording_run_sorts_after_the_one_it_continues() -> None:
@@ -43,8 +51,9 @@ async def test_a_signed_handover_opens_the_room_with_its_state_and_anything_else
         garbage = b'{"code": "room1", "chat": 3}'
         malformed = await http.post(url, data=garbage, headers=sign(SECRET, "room1", garbage, time.time()))
         assert malformed.status == 400
-        other = await http.post(internal_url(cluster.b.url, "room2"), data=body,
-                                headers=sign(SECRET, "room2", body, time.time()))
+        other = await http.post(
+            internal_url(cluster.b.url, "room2"), data=body, headers=sign(SECRET, "room2", body, time.time())
+        )
         assert other.status == 400
         assert cluster.b.node.rooms == {}
         good = await http.post(url, data=body, headers=sign(SECRET, "room1", body, time.time()))
@@ -63,7 +72,8 @@ async def test_a_draining_node_opens_no_new_room(cluster) -> None:
     assert cluster.a.node.rooms == {}
     body = SNAPSHOT.to_json()
     async with aiohttp.ClientSession() as http:
-        refused = await http.post(internal_url(cluster.a.url, "room1"), data=body,
-                                  headers=sign(SECRET, "room1", body, time.time()))
+        refused = await http.post(
+            internal_url(cluster.a.url, "room1"), data=body, headers=sign(SECRET, "room1", body, time.time())
+        )
         assert refused.status == 409
     assert json.loads(body)["code"] == "room1"
