@@ -30,7 +30,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import importlib
+import itertools
 import json
 import platform
 import statistics
@@ -39,7 +41,6 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 from media_server.placement import NodePlacement, Placement
 from media_server.settings import MediaSettings
@@ -75,7 +76,7 @@ class Scale:
 
 def longest_pause(arrivals: list[float], start: float, end: float) -> float:
     times = [t for t in arrivals if start <= t <= end]
-    return max((b - a for a, b in zip(times, times[1:], strict=False)), default=float("inf"))
+    return max((b - a for a, b in itertools.pairwise(times)), default=float("inf"))
 
 
 def camera(clip: list[bytes]) -> ClipTrack:
@@ -84,6 +85,19 @@ def camera(clip: list[bytes]) -> ClipTrack:
 
 def other_camera(client: SfuClient, participant_id: str | None) -> Received | None:
     return next((r for r in client.received.values() if r.participant_id == participant_id), None)
+
+
+def receiving(client: SfuClient) -> bool:
+    return any(r.count > 0 for r in client.received.values())
+
+
+def all_moved(clients: list[SfuClient]) -> bool:
+    return all(bool(c.moves) and c.moves[-1].completed for c in clients)
+
+
+def hears(me: SfuClient, other: SfuClient) -> bool:
+    received = other_camera(me, other.participant_id)
+    return received is not None and received.count > 0
 
 
 async def until(check: Callable[[], bool], within: float) -> bool:
@@ -175,15 +189,10 @@ async def deaths(
         killed = time.time()
         await victim.kill()
         asyncio.get_running_loop().call_later(death_timeout, dead.set)
-        ok = await until(lambda: all(c.moves and c.moves[-1].completed for c in clients), death_timeout + 20)
+        ok = await until(functools.partial(all_moved, clients), death_timeout + 20)
         for me, other, old_other in ((clients[0], clients[1], old_ids[1]), (clients[1], clients[0], old_ids[0])):
             before = other_camera(me, old_other)
-            await until(
-                lambda me=me, other=other: (
-                    (other_camera(me, other.participant_id) or Received("", "", "", "")).count > 0
-                ),
-                10,
-            )
+            await until(functools.partial(hears, me, other), 10)
             after = other_camera(me, other.participant_id)
             last = max((t for t in (before.arrivals if before else []) if t <= killed + 0.5), default=None)
             if ok and last is not None and after is not None and after.first_at is not None:
@@ -234,7 +243,7 @@ async def rooms_and_joins(nodes: list[RunningNode], clip: list[bytes], rooms: in
                 first = client
                 joins.append((time.monotonic() - started) * 1000)  # alone: join only
             else:
-                await until(lambda c=client: any(r.count > 0 for r in c.received.values()), 15)
+                await until(functools.partial(receiving, client), 15)
                 joins.append((time.monotonic() - started) * 1000)  # with media: join + first frame
     per_node = {n.node_id: len(n.node.rooms) for n in nodes}
     await close_all(clients)
