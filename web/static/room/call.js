@@ -29,7 +29,12 @@ export async function joinCall({ context, media, choices, onFinished }) {
     finished: false,
   };
   const grant = await api("GET", context.join_url);
-  const sfu = new SfuClient({ token: grant.token });
+  // A fresh grant after the media node is lost: the web app re-allocates the room (sfu-migration.js).
+  const refreshGrant = async () => {
+    const fresh = await api("GET", context.join_url);
+    return { token: fresh.token, url: fresh.rtc_url || null };
+  };
+  const sfu = new SfuClient({ token: grant.token, url: grant.rtc_url || null, refreshGrant });
 
   const grid = callGrid({ onAudioBlocked: offerSound });
   const metrics = metricsBar({ selfUserId: context.user.id });
@@ -223,6 +228,8 @@ export async function joinCall({ context, media, choices, onFinished }) {
   });
   on("end", () => finish("ended"));
   on("reconnecting", () => connectionDown("rtc", true));
+  // Moved to another media node: same ids, same tiles; the list is the new node's.
+  on("migrated", (m) => showParticipants(m.participants));
   on("reconnected", (m) => {
     connectionDown("rtc", false);
     showParticipants(m.participants);
