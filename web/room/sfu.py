@@ -15,7 +15,7 @@ from media_server.migration import handle_import
 from media_server.signaling import handle_rtc
 from web import keys
 from web.config import Config
-from web.middlewares import refuse_cross_site
+from web.middlewares import csrf_exempt, refuse_cross_site
 from web.realtime.channels import room_channel
 from web.realtime.keys import BUS
 from web.room.keys import MEDIA_NODE
@@ -93,6 +93,7 @@ def setup_rtc(app: web.Application, settings: MediaSettings | None = None) -> No
         response.content_type = "text/javascript"
         return response
 
+    @csrf_exempt
     async def room_handover(request: web.Request) -> web.StreamResponse:
         # Node to node (a draining node hands over a live room); authenticated by an HMAC, not a cookie.
         return await handle_import(request.app[MEDIA_NODE], request)
