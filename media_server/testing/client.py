@@ -282,8 +282,15 @@ class SfuClient:
         url, token = str(message["url"]), str(message["token"])
         within = max(1.0, float(message["deadline"]) - time.time())
         tracks = {s: getattr(t, "fork", lambda t=t: t)() for s, t in old.tracks.items()}
-        leg = await self._open_leg(url, token, tracks)
-        await self._join(leg)
+        try:
+            leg = await self._open_leg(url, token, tracks)
+        except (aiohttp.ClientError, OSError):
+            return  # the target is unreachable: the old leg carries on until the source drops it
+        try:
+            await self._join(leg)
+        except (TimeoutError, JoinRefused):
+            await self._close_leg(leg)
+            return
         wanted = {r.publication_id for r in old.by_mid.values() if r.count > 0}
 
         def carried() -> bool:
@@ -311,9 +318,10 @@ class SfuClient:
             await asyncio.sleep(pause)
             try:
                 await self._open_socket()
+                since = len(self.messages)
                 await self.send({"type": "resume", "participant_id": self.participant_id,
                                  "resume_key": self.resume_key, "restart_media": True})
-                await self.wait_for("resume", within=2, since=len(self.messages))
+                await self.wait_for("resume", within=2, since=since)
                 move.finished, move.completed = time.time(), True
                 return
             except (aiohttp.ClientError, OSError, TimeoutError):

@@ -201,7 +201,11 @@ export class SfuClient extends EventTarget {
     this._bindPeer(this.pc);
     this._startPing();
     // The same publication ids on new m-lines: the page swaps each stream into the tile it already has.
+    const before = this.remote;
     this.remote = leg.remote;
+    for (const [id, entry] of before) {
+      if (!this.remote.has(id)) this._emit("trackended", { publication_id: id, info: entry.info });
+    }
     for (const entry of this.remote.values()) this._emit("track", { track: entry.track, stream: entry.stream, info: entry.info });
     if (old.ws && old.ws.readyState === WebSocket.OPEN) old.ws.send(JSON.stringify({ type: "leave" }));
     if (old.ws) old.ws.close();
