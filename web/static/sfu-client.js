@@ -233,9 +233,10 @@ export class SfuClient extends EventTarget {
         this.resumeKey = message.resume_key;
         this.participants = message.participants;
         if (this._rejoining) {
+          // A new participant in a new room (another node, or this one restarted): the page repaints.
           this._rejoining = false;
           this._attempts = 0;
-          this._emit("reconnected", message);
+          this._emit("rejoined", message);
         } else if (this._joined) this._joined.resolve(message);
         break;
       case "migrate":

@@ -236,6 +236,16 @@ export async function joinCall({ context, media, choices, onFinished }) {
     chat.history(m.chat);
     board.history(m.whiteboard);
   });
+  // The media node was lost and the room reopened elsewhere: same tiles by user, the chat and board
+  // this page already shows are kept (a room that starts empty knows nothing of them), mutes re-sent.
+  on("rejoined", (m) => {
+    connectionDown("rtc", false);
+    showParticipants(m.participants);
+    chat.restart();
+    chat.history(m.chat);
+    if (m.whiteboard && m.whiteboard.length) board.history(m.whiteboard);
+    firstAnswer = true;
+  });
   on("closed", (detail) => {
     if (state.finished) return;
     toast(`Disconnected from the call: ${detail.reason}.`, "error");
