@@ -1,5 +1,3 @@
-"""Where a room should live: the interface between the media node (drain) and the registry that places rooms."""
-
 from __future__ import annotations
 
 from dataclasses import dataclass
