@@ -14,6 +14,9 @@ const PING_MS = 15000;
 const RETRY_MS = [250, 500, 1000, 2000, 4000, 8000];
 // Failed resumes before a client that can ask for a fresh grant (`refreshGrant`) does so: the node may be dead.
 const RESUMES_BEFORE_REJOIN = 2;
+// Then a fresh grant every second (a dead node is re-allocated once the registry declares it dead, ~5 s).
+const REJOIN_MS = 1000;
+const REJOIN_TRIES = 30;
 
 export function rtcUrl(token, base = window.location) {
   const scheme = base.protocol === "https:" ? "wss:" : "ws:";
@@ -152,9 +155,15 @@ export class SfuClient extends EventTarget {
   // The server keeps our place for a grace period: reconnect with backoff and `resume`.
   _reconnect() {
     const attempt = this._attempts++;
-    if (this.refreshGrant && attempt >= RESUMES_BEFORE_REJOIN && attempt < RETRY_MS.length) {
+    if (this.refreshGrant && attempt >= RESUMES_BEFORE_REJOIN) {
+      if (attempt >= RESUMES_BEFORE_REJOIN + REJOIN_TRIES) {
+        this.left = true;
+        this._emit("closed", { reason: "could not reconnect" });
+        this._teardown();
+        return;
+      }
       this._emit("reconnecting", { attempt });
-      setTimeout(() => this._rejoin(), RETRY_MS[attempt]);
+      setTimeout(() => this._rejoin(), attempt === RESUMES_BEFORE_REJOIN ? 0 : REJOIN_MS);
       return;
     }
     if (attempt >= RETRY_MS.length) {
