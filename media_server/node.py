@@ -24,7 +24,7 @@ from media_server.participant import Participant
 from media_server.quality.monitor import QualityMonitor
 from media_server.room import Room
 from media_server.settings import MediaSettings
-from media_server.tokens import JoinClaims, verify_join_token
+from media_server.tokens import JoinClaims, UsedTokens, verify_join_token
 
 log = logging.getLogger(__name__)
 # The end that ends the session (the host's `end`); `empty` and `node_closed` do not.
@@ -50,6 +50,8 @@ class MediaNode:
         self._tasks: set[asyncio.Task[Any]] = set()
         self.quality = QualityMonitor(settings.quality_interval, settings.quality_window, self.participants)
         self.closed = False
+        # Join tokens are good for one join each (signaling checks them here).
+        self.used_tokens = UsedTokens(settings.used_tokens_kept)
 
     async def start(self) -> None:
         missing = check_hooks()

@@ -79,17 +79,18 @@ class SfuClient:
         for source in self.tracks:
             self.codecs.setdefault(source, codec if source != "microphone" else "opus")
         await self._open_socket()
-        await self.send({"type": "join", "publish": [
+        await self.send({"type": "join", "token": self.token, "publish": [
             {"source": s, "codec": self.codecs[s]} if s != "microphone" else s for s in self.tracks]})
         reply = await self.wait_for("join")
         self.participant_id = reply["participant_id"]
         self.resume_key = reply["resume_key"]
         return reply
 
-    async def _open_socket(self, token: str | None = None) -> None:
+    async def _open_socket(self) -> None:
+        # The join token travels in the first message (`join`/`resume`), never in the URL.
         if self._session is None:
             self._session = aiohttp.ClientSession()
-        self._ws = await self._session.ws_connect(f"{self.url}?token={token or self.token}", max_msg_size=0)
+        self._ws = await self._session.ws_connect(self.url, max_msg_size=0)
         self._reader = asyncio.create_task(self._read(self._ws))
 
     async def drop_socket(self) -> None:
@@ -101,7 +102,7 @@ class SfuClient:
 
     async def resume(self, restart_media: bool = False) -> dict[str, Any]:
         await self._open_socket()
-        await self.send({"type": "resume", "participant_id": self.participant_id,
+        await self.send({"type": "resume", "token": self.token, "participant_id": self.participant_id,
                          "resume_key": self.resume_key, "restart_media": restart_media})
         return await self.wait_for("resume")
 
@@ -109,6 +110,21 @@ class SfuClient:
         self.tracks[source] = track
         self.codecs[source] = codec if source != "microphone" else "opus"
         await self.send({"type": "publish", "source": source, "codec": codec})
+
+    async def unpublish(self, source: str) -> None:
+        self.tracks.pop(source, None)
+        await self.send({"type": "unpublish", "source": source})
+
+    @property
+    def whiteboard(self) -> list[dict[str, Any]]:
+        """The board as the last `whiteboard.page` messages (after join or resume) drew it."""
+        board: list[dict[str, Any]] = []
+        for message in self.messages:
+            if message["type"] == "whiteboard.page":
+                if message["index"] == 0:
+                    board = []
+                board.extend(message["entries"])
+        return board
 
     async def send(self, payload: dict[str, Any]) -> None:
         assert self._ws is not None
@@ -204,7 +220,8 @@ class SfuClient:
         for transceiver in pc.getTransceivers():
             mid = transceiver.mid
             source = next((s for s, m in publish.items() if m == mid), None)
-            if source is not None and source in self.tracks and transceiver.sender.track is None:
+            if source is not None and source in self.tracks and transceiver.sender.track is not self.tracks[source]:
+                # A reused m-line (a source published again) still holds the old track: swap it.
                 track = self.tracks[source]
                 transceiver.sender.replaceTrack(track)
                 transceiver.direction = "sendonly"

@@ -11,16 +11,17 @@ const GATHER_CAP_MS = 3000;
 const PING_MS = 15000;
 const RETRY_MS = [250, 500, 1000, 2000, 4000, 8000];
 
-export function rtcUrl(token, base = window.location) {
+// The join token travels in the first message (`join`/`resume`), never in the URL (logs, proxies).
+export function rtcUrl(base = window.location) {
   const scheme = base.protocol === "https:" ? "wss:" : "ws:";
-  return `${scheme}//${base.host}/rtc?token=${encodeURIComponent(token)}`;
+  return `${scheme}//${base.host}/rtc`;
 }
 
 export class SfuClient extends EventTarget {
   constructor({ token, url = null, iceServers = [], codec = "VP8" } = {}) {
     super();
     this.token = token;
-    this.url = url || rtcUrl(token);
+    this.url = url || rtcUrl();
     this.iceServers = iceServers;
     this.codec = codec;
     this.local = new Map(); // source -> MediaStreamTrack we send
@@ -46,7 +47,7 @@ export class SfuClient extends EventTarget {
       source === "microphone" ? source : { source, codec: this.codec });
     return new Promise((resolve, reject) => {
       this._joined = { resolve, reject };
-      this._open(() => this._send({ type: "join", publish }));
+      this._open(() => this._send({ type: "join", token: this.token, publish }));
     });
   }
 
@@ -142,7 +143,7 @@ export class SfuClient extends EventTarget {
     }
     this._emit("reconnecting", { attempt });
     setTimeout(() => this._open(() => this._send({
-      type: "resume", participant_id: this.participantId, resume_key: this.resumeKey,
+      type: "resume", token: this.token, participant_id: this.participantId, resume_key: this.resumeKey,
       restart_media: this.pc ? ["failed", "closed"].includes(this.pc.connectionState) : true,
     })), RETRY_MS[attempt]);
   }
@@ -239,8 +240,8 @@ export class SfuClient extends EventTarget {
       this._emit("connectionstate", { state: pc.connectionState });
       if (pc === this.pc && pc.connectionState === "failed" && !this.left) {
         // aiortc cannot restart ICE: ask the server for a new peer connection.
-        this._send({ type: "resume", participant_id: this.participantId, resume_key: this.resumeKey,
-          restart_media: true });
+        this._send({ type: "resume", token: this.token, participant_id: this.participantId,
+          resume_key: this.resumeKey, restart_media: true });
       }
     };
   }
