@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import secrets
 from collections.abc import Callable, Iterator
 from enum import StrEnum
@@ -81,6 +82,7 @@ _NEXT = {
     ParticipantState.LEFT: set(),
 }
 
+log = logging.getLogger(__name__)
 _ids = itertools.count(1)
 CONNECTED = "connected"
 RECONNECTING = "reconnecting"
@@ -470,7 +472,12 @@ class Participant:
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("participant %s: background task failed", self.id, exc_info=task.exception())
 
     def detach(self) -> list[Publication]:
         """Leave the room's bookkeeping at once; returns the publications that were live."""

@@ -111,7 +111,7 @@ def chat_text(message: dict[str, Any]) -> str:
 
 def source(message: dict[str, Any]) -> str:
     value = message.get("source")
-    if value not in SOURCES:
+    if not isinstance(value, str) or value not in SOURCES:
         raise ProtocolError(f"'source' must be one of {sorted(SOURCES)}")
     return str(value)
 
@@ -150,6 +150,13 @@ def stroke(message: dict[str, Any]) -> dict[str, Any]:
     if message.get("clear") is True:
         return {"clear": True}
     value = message.get("stroke")
-    if not isinstance(value, dict) or len(json.dumps(value)) > MAX_STROKE:
+    if not isinstance(value, dict):
+        raise ProtocolError(f"'stroke' must be an object of at most {MAX_STROKE} bytes")
+    try:
+        # A lone surrogate is valid JSON but no text: the board is stored with the session.
+        size = len(json.dumps(value, ensure_ascii=False).encode("utf-8"))
+    except UnicodeEncodeError:
+        raise ProtocolError("'stroke' contains characters that are not text") from None
+    if size > MAX_STROKE:
         raise ProtocolError(f"'stroke' must be an object of at most {MAX_STROKE} bytes")
     return {"stroke": value}

@@ -427,6 +427,7 @@ class Whiteboard:
 
     def pages(self, page_bytes: int) -> list[list[dict[str, Any]]]:
         """The entries, oldest first, cut into lists of about `page_bytes` of JSON (at least one list)."""
+        self.compact()
         pages: list[list[dict[str, Any]]] = [[]]
         used = 2
         for entry, size in self._entries():
