@@ -11,6 +11,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -77,6 +78,8 @@ def sign_join_token(
         "d": node,
         "rec": bool(record),
         "exp": int(now.timestamp()) + int(ttl_seconds),
+        # A token is good for one join (UsedTokens): two issued in the same second must differ.
+        "j": secrets.token_urlsafe(9),
     }
     body = _b64(json.dumps(claims, separators=(",", ":"), sort_keys=True).encode())
     mac = hmac.new(_key(secret), body.encode(), hashlib.sha256).digest()

@@ -189,41 +189,56 @@ async def test_publications_are_capped_and_publish_is_rate_limited(sfu, clips) -
     assert "rate_limited" in codes
 
 
-async def test_publish_cycles_reuse_m_lines_and_memory_stays_bounded(sfu, clips) -> None:
-    sfu.node.settings.rates["publish"] = Rate(10_000.0, 10_000)  # measure the m-lines, not the rate
+async def cycle(lena, clips, n: int) -> None:
+    for _ in range(n):
+        mark = len(lena.messages)
+        await lena.unpublish("camera")
+        await lena.publish("camera", clips.camera())
+        await lena.wait_for("offer", lambda m: "camera" in m["publish"], since=mark, within=15)
+
+
+def m_lines(client) -> list[int]:
+    return [m["sdp"].count("\r\nm=") for m in client.messages if m["type"] == "offer"]
+
+
+async def test_a_source_published_again_reuses_its_m_line_and_reaches_the_others(sfu, clips) -> None:
     viewer = sfu.client("viewer")
     await viewer.connect()
     lena = sfu.client("lena")
     await lena.connect({"camera": clips.camera()})
     await viewer.wait_until(lambda: any(r.count > 5 for r in viewer.received.values()), within=15)
     participant = sfu.node.rooms["room1"].participants[lena.participant_id]
+    first_mid = participant.publications["camera"].mid
+    await cycle(lena, clips, 3)
+    publication = participant.publications["camera"]
+    assert publication.mid == first_mid, "the same m-line carries the new camera"
+    assert max(m_lines(lena)) == 1
+    await viewer.wait_until(lambda: any(r.count > 5 for r in viewer.received.values()
+                                        if r.publication_id == publication.id), within=15)
 
-    async def cycle(n: int) -> None:
-        for _ in range(n):
-            mark = len(lena.messages)
-            await lena.unpublish("camera")
-            await lena.publish("camera", clips.camera())
-            await lena.wait_for("offer", lambda m: "camera" in m["publish"], since=mark, within=15)
 
-    await cycle(3)
+async def test_memory_publish_cycles_keep_offers_and_memory_bounded(sfu, clips) -> None:
+    """The issue's attack: 4,000 publish/unpublish cycles took the server from 287 to 644 MiB and
+    offers to 101 m-lines. The rate limit (2/s after 8) makes that take half an hour now; with the
+    limit lifted, cycles reuse one m-line and memory stays flat."""
+    sfu.node.settings.rates["publish"] = Rate(10_000.0, 10_000)  # measure the m-lines, not the rate
+    lena = sfu.client("lena")
+    await lena.connect({"camera": clips.camera()})
+    await lena.wait_for("offer")
+    participant = sfu.node.rooms["room1"].participants[lena.participant_id]
+    await cycle(lena, clips, 3)
     gc.collect()
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
-    await cycle(40)
+    await cycle(lena, clips, 40)
     await asyncio.sleep(0.5)
     gc.collect()
     grown = tracemalloc.get_traced_memory()[0] - before
     tracemalloc.stop()
-    offers = [m for m in lena.messages if m["type"] == "offer"]
-    m_lines = [m["sdp"].count("\r\nm=") for m in offers]
-    print(f"publisher offers: m-lines max {max(m_lines)}, last {m_lines[-1]}; tracemalloc growth {grown} bytes")
-    assert max(m_lines) <= 2, "the camera's m-line is reused (plus nothing else)"
-    assert len(participant.pc.getTransceivers()) <= 2
-    # Without reuse 60 cycles grew it by ~18 MB (26 m-lines, then a media restart); measured ~2-9 MB now.
-    assert grown < 12_000_000, f"40 cycles grew the process by {grown} bytes"
-    # The reused m-line carries the new camera to the viewer.
-    await viewer.wait_until(lambda: any(r.count > 5 for r in viewer.received.values()
-                                        if r.publication_id == participant.publications["camera"].id), within=15)
+    print(f"publisher offers: m-lines max {max(m_lines(lena))}; 40 cycles: tracemalloc growth {grown} bytes")
+    assert max(m_lines(lena)) == 1, "the camera's m-line is reused"
+    assert len(participant.pc.getTransceivers()) == 1
+    assert grown < 8_000_000, f"40 cycles grew the process by {grown} bytes"
 
 
 async def test_a_participant_that_never_answers_is_told_then_removed(sfu) -> None:
@@ -242,3 +257,38 @@ async def test_a_participant_that_never_answers_is_told_then_removed(sfu) -> Non
     await mentor.wait_until(lambda: joined["participant_id"] not in room.participants, within=5)
     assert len(room.participants) == 1 and "room1" in sfu.node.rooms, "the room carries on"
     await session.close()
+
+
+async def test_memory_six_sockets_on_one_token_flooding_huge_types_stays_bounded(sfu) -> None:
+    """The issue's attack: six sockets on one learner's token, each echoing a 250 KB `type` into a
+    512-message queue, took 708 MiB. Now one socket joins, and every echo is a short error."""
+    token = sfu.token("lena")
+    huge = json.dumps({"type": "t" * 250_000})
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    sockets = [await open_socket(sfu.url) for _ in range(6)]
+    for _session, ws in sockets:
+        await ws.send_json({"type": "join", "token": token})
+    for _ in range(40):
+        for _session, ws in sockets:
+            if not ws.closed:
+                try:
+                    await ws.send_str(huge)
+                except ConnectionError:
+                    pass
+    await asyncio.sleep(0.5)
+    room = sfu.node.rooms["room1"]
+    participant = next(iter(room.participants.values()))
+    queued = participant.channel.queued_bytes if participant.channel is not None else 0
+    current, peak = (value - before for value in tracemalloc.get_traced_memory())
+    tracemalloc.stop()
+    # The peak includes this test's own client writing 60 MB through the loopback in the same process.
+    print(f"six sockets x 40 huge types: tracemalloc held +{current / 2**20:.1f} MiB, "
+          f"peak +{peak / 2**20:.1f} MiB, queued {queued} bytes")
+    assert len(room.participants) == 1
+    assert queued < 100_000
+    assert current < 8 * 2**20, f"held {current} bytes more"
+    assert peak < 64 * 2**20, f"peak grew by {peak} bytes (was 708 MiB)"
+    for session, _ws in sockets:
+        await session.close()
