@@ -38,6 +38,7 @@ class Negotiator:
         self._answer_timeout = answer_timeout
         self._on_answer_timeout = on_answer_timeout
         self._answer_timer: asyncio.TimerHandle | None = None
+        self._closed = False
 
         @pc.on("connectionstatechange")
         def on_state() -> None:
@@ -67,7 +68,8 @@ class Negotiator:
 
     def _start_answer_clock(self) -> None:
         self._stop_answer_clock()
-        if self._on_answer_timeout is not None and self._answer_timeout > 0:
+        # A closed negotiator starts no clock: a pending timer would keep its peer connection alive.
+        if not self._closed and self._on_answer_timeout is not None and self._answer_timeout > 0:
             self._answer_timer = asyncio.get_running_loop().call_later(self._answer_timeout, self._answer_late)
 
     def _stop_answer_clock(self) -> None:
@@ -82,10 +84,11 @@ class Negotiator:
 
     def close(self) -> None:
         """This connection is being replaced or closed: its offer no longer waits for anything."""
+        self._closed = True
         self._stop_answer_clock()
 
     async def _offer(self) -> None:
-        if self.pc.signalingState == "closed":
+        if self._closed or self.pc.signalingState == "closed":
             return
         self.dirty = False
         prepare_local_description(self.pc, self._ice_hosts)
