@@ -53,16 +53,26 @@ class Harness:
     def __init__(self, loop: asyncio.AbstractEventLoop, tmp: Path) -> None:
         self.loop = loop
         # No rates: the fuzzer should reach the handlers, not the bucket.
-        self.node = MediaNode(MediaSettings(ice_hosts=("127.0.0.1",), recordings_dir=tmp, rates={},
-                                            answer_timeout=3600), SECRET)
+        self.node = MediaNode(
+            MediaSettings(ice_hosts=("127.0.0.1",), recordings_dir=tmp, rates={}, answer_timeout=3600), SECRET
+        )
         self.count = 0
         self.mentor = self._join("mentor", "mentor")
         self.session, self.channel = self._join("fuzzer", "learner")
 
     def _join(self, user: str, role: str) -> tuple[Session, RecordingChannel]:
         self.count += 1
-        token = sign_join_token(SECRET, user_id=user, name=user, role=role, room="fuzz", node="local",
-                                record=False, ttl_seconds=3600, now=datetime.now(UTC))
+        token = sign_join_token(
+            SECRET,
+            user_id=user,
+            name=user,
+            role=role,
+            room="fuzz",
+            node="local",
+            record=False,
+            ttl_seconds=3600,
+            now=datetime.now(UTC),
+        )
         channel = RecordingChannel()
         session = Session(self.node, channel)  # type: ignore[arg-type]
         self.loop.run_until_complete(session.handle(json.dumps({"type": "join", "token": token})))
@@ -110,8 +120,9 @@ def test_the_corpus_of_inputs_that_once_failed_gets_named_errors(
     replies = harness.send(raw)
     check(replies, caplog)
     assert replies, "each gets an answer"
-    assert all(len(json.dumps(r)) <= MAX_ERROR_BYTES for r in replies if r["type"] in ("error", "pong")), \
+    assert all(len(json.dumps(r)) <= MAX_ERROR_BYTES for r in replies if r["type"] in ("error", "pong")), (
         "nothing is echoed back whole"
+    )
 
 
 # -- generated inputs ----------------------------------------------------------------------------
@@ -120,15 +131,38 @@ json_values = st.recursive(
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
     max_leaves=12,
 )
-FIELDS = ["text", "stroke", "clear", "source", "codec", "muted", "sdp", "candidate", "sdpMid", "sdpMLineIndex",
-          "ts", "publish", "participant_id", "resume_key", "restart_media", "token"]
+FIELDS = [
+    "text",
+    "stroke",
+    "clear",
+    "source",
+    "codec",
+    "muted",
+    "sdp",
+    "candidate",
+    "sdpMid",
+    "sdpMLineIndex",
+    "ts",
+    "publish",
+    "participant_id",
+    "resume_key",
+    "restart_media",
+    "token",
+]
 # Leaving and ending are fine inputs too but end the conversation; the harness joins again after them.
 TYPES = sorted(CLIENT_TYPES)
 field_values = {
     "source": st.sampled_from(["camera", "microphone", "screen", "tv", ""]) | json_values,
     "codec": st.sampled_from(["VP8", "H264", "opus", "AV1"]) | json_values,
-    "candidate": st.sampled_from(["", "candidate:zzz", "candidate:1 1 udp 2122260223 127.0.0.1 9 typ host",
-                                  "candidate:1 1 udp x 1.2.3.4 5 typ host"]) | st.text(max_size=80),
+    "candidate": st.sampled_from(
+        [
+            "",
+            "candidate:zzz",
+            "candidate:1 1 udp 2122260223 127.0.0.1 9 typ host",
+            "candidate:1 1 udp x 1.2.3.4 5 typ host",
+        ]
+    )
+    | st.text(max_size=80),
     "sdp": st.sampled_from(["v=0", "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:0\r\n"]) | st.text(max_size=200),
 }
 
@@ -141,8 +175,9 @@ def messages(draw: st.DrawFn) -> str:
     return json.dumps(message)
 
 
-raw_inputs = messages() | st.text(max_size=300) | st.builds(lambda depth: "[" * depth + "]" * depth,
-                                                               st.integers(0, 3000))
+raw_inputs = (
+    messages() | st.text(max_size=300) | st.builds(lambda depth: "[" * depth + "]" * depth, st.integers(0, 3000))
+)
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))

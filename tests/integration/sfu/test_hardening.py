@@ -71,8 +71,9 @@ async def test_a_second_socket_for_a_participant_replaces_the_first(sfu) -> None
     first = lena._ws
     assert first is not None
     second_session, second = await open_socket(sfu.url)
-    await second.send_json({"type": "resume", "token": lena.token, "participant_id": lena.participant_id,
-                            "resume_key": lena.resume_key})
+    await second.send_json(
+        {"type": "resume", "token": lena.token, "participant_id": lena.participant_id, "resume_key": lena.resume_key}
+    )
     assert (await next_of(second, "resume"))["participant_id"] == lena.participant_id
     replaced = await lena.wait_for("error", lambda m: m["code"] == "replaced")
     assert replaced["code"] == "replaced"
@@ -213,8 +214,9 @@ async def test_a_source_published_again_reuses_its_m_line_and_reaches_the_others
     publication = participant.publications["camera"]
     assert publication.mid == first_mid, "the same m-line carries the new camera"
     assert max(m_lines(lena)) == 1
-    await viewer.wait_until(lambda: any(r.count > 5 for r in viewer.received.values()
-                                        if r.publication_id == publication.id), within=15)
+    await viewer.wait_until(
+        lambda: any(r.count > 5 for r in viewer.received.values() if r.publication_id == publication.id), within=15
+    )
 
 
 async def test_memory_publish_cycles_keep_offers_and_memory_bounded(sfu, clips) -> None:
@@ -284,8 +286,10 @@ async def test_memory_six_sockets_on_one_token_flooding_huge_types_stays_bounded
     current, peak = (value - before for value in tracemalloc.get_traced_memory())
     tracemalloc.stop()
     # The peak includes this test's own client writing 60 MB through the loopback in the same process.
-    print(f"six sockets x 40 huge types: tracemalloc held +{current / 2**20:.1f} MiB, "
-          f"peak +{peak / 2**20:.1f} MiB, queued {queued} bytes")
+    print(
+        f"six sockets x 40 huge types: tracemalloc held +{current / 2**20:.1f} MiB, "
+        f"peak +{peak / 2**20:.1f} MiB, queued {queued} bytes"
+    )
     assert len(room.participants) == 1
     assert queued < 100_000
     assert current < 8 * 2**20, f"held {current} bytes more"

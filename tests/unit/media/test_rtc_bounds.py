@@ -58,8 +58,10 @@ def test_the_parser_refuses_deep_json_and_quotes_no_more_than_a_prefix() -> None
 
 
 def _segment(i: int, stroke_id: str = "s1") -> dict:
-    return {"participant_id": "p1", "stroke": {"id": stroke_id, "c": "#000", "w": 0.004,
-                                               "p": [[i / 1000, 0.5], [(i + 1) / 1000, 0.5]]}}
+    return {
+        "participant_id": "p1",
+        "stroke": {"id": stroke_id, "c": "#000", "w": 0.004, "p": [[i / 1000, 0.5], [(i + 1) / 1000, 0.5]]},
+    }
 
 
 def test_the_whiteboard_merges_segments_of_a_stroke_and_keeps_every_point() -> None:
