@@ -126,9 +126,13 @@ def test_the_corpus_of_inputs_that_once_failed_gets_named_errors(
 
 
 # -- generated inputs ----------------------------------------------------------------------------
+def _containers(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    _containers,
     max_leaves=12,
 )
 FIELDS = [
