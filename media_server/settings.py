@@ -17,6 +17,8 @@ def _default_rates() -> dict[str, Rate]:
         "publish": Rate(2.0, 8),
         "mute": Rate(10.0, 40),
         "participants": Rate(2.0, 10),
+        # A new peer connection on request (`resume` with `restart_media` on a live socket).
+        "restart": Rate(0.5, 3),
     }
 
 
