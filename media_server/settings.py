@@ -2,8 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from media_server.rates import Rate
+
+
+def _default_rates() -> dict[str, Rate]:
+    # publish and unpublish share one bucket (each costs a renegotiation); see config.toml [media].
+    return {
+        "chat": Rate(5.0, 20),
+        "whiteboard": Rate(90.0, 240),
+        "ping": Rate(2.0, 10),
+        "publish": Rate(2.0, 8),
+        "mute": Rate(10.0, 40),
+        "participants": Rate(2.0, 10),
+        # A new peer connection on request (`resume` with `restart_media` on a live socket).
+        "restart": Rate(0.5, 3),
+    }
 
 
 @dataclass(frozen=True)
@@ -37,7 +53,19 @@ class MediaSettings:
     # JSON bytes: a count would cut a long drawing (the page sends a stroke per animation frame)
     # while letting large strokes pile up. The web app sets it to what it stores with the session.
     whiteboard_history_bytes: int = 1_048_576
+    # A signaling socket's outgoing queue, in messages and in bytes of JSON: a reader that falls
+    # further behind is disconnected (it resumes and gets the current state).
     send_queue_messages: int = 512
+    send_queue_bytes: int = 4_194_304
+    # The whiteboard history a joiner gets comes in `whiteboard.page` messages of about this size.
+    whiteboard_page_bytes: int = 65_536
+    # How long a new socket may wait before its first message (`join`/`resume` with the token).
+    join_timeout: float = 10.0
+    # Join tokens already used for a `join`, remembered until they expire (at most this many).
+    used_tokens_kept: int = 65_536
+    # Live publications per participant, and the per-participant message rates.
+    max_publications: int = 3
+    rates: dict[str, Rate] = field(default_factory=_default_rates)
     # Active speaker: how often the room reads its microphones' levels, the level (RFC 6464,
     # -dBov) a voice must beat to count, and how long the floor is held through pauses.
     speaker_interval: float = 0.25

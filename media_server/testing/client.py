@@ -59,6 +59,8 @@ class Leg:
     """One signaling socket and its peer connection."""
 
     ws: aiohttp.ClientWebSocketResponse
+    # The join token this leg's `join` (and any `resume`) carries.
+    token: str = ""
     reader: asyncio.Task[None] | None = None
     pc: RTCPeerConnection | None = None
     by_mid: dict[str, Received] = field(default_factory=dict)
@@ -143,7 +145,7 @@ class SfuClient:
 
     async def _join(self, leg: Leg) -> dict[str, Any]:
         leg.joined = asyncio.get_running_loop().create_future()
-        await leg.ws.send_str(json.dumps({"type": "join", "publish": [
+        await leg.ws.send_str(json.dumps({"type": "join", "token": leg.token, "publish": [
             {"source": s, "codec": self.codecs[s]} if s != "microphone" else s for s in leg.tracks]}))
         reply = await asyncio.wait_for(asyncio.shield(leg.joined), 10)
         self.participant_id = reply["participant_id"]
@@ -151,18 +153,19 @@ class SfuClient:
         return reply
 
     async def _open_leg(self, url: str, token: str, tracks: dict[str, MediaStreamTrack]) -> Leg:
+        # The join token travels in the first message (`join`/`resume`), never in the URL.
         if self._session is None:
             self._session = aiohttp.ClientSession()
-        ws = await self._session.ws_connect(f"{url}?token={token}", max_msg_size=0)
-        leg = Leg(ws, tracks=tracks)
+        ws = await self._session.ws_connect(url, max_msg_size=0)
+        leg = Leg(ws, token=token, tracks=tracks)
         leg.reader = asyncio.create_task(self._read(leg))
         return leg
 
-    async def _open_socket(self, token: str | None = None) -> None:
+    async def _open_socket(self) -> None:
         """A new socket for the current leg (resume keeps the peer connection)."""
         assert self._session is not None and self._leg is not None
         leg = self._leg
-        leg.ws = await self._session.ws_connect(f"{self.url}?token={token or self.token}", max_msg_size=0)
+        leg.ws = await self._session.ws_connect(self.url, max_msg_size=0)
         leg.reader = asyncio.create_task(self._read(leg))
 
     async def drop_socket(self) -> None:
@@ -174,7 +177,7 @@ class SfuClient:
 
     async def resume(self, restart_media: bool = False) -> dict[str, Any]:
         await self._open_socket()
-        await self.send({"type": "resume", "participant_id": self.participant_id,
+        await self.send({"type": "resume", "token": self.token, "participant_id": self.participant_id,
                          "resume_key": self.resume_key, "restart_media": restart_media})
         return await self.wait_for("resume")
 
@@ -182,6 +185,36 @@ class SfuClient:
         self.tracks[source] = track
         self.codecs[source] = codec if source != "microphone" else "opus"
         await self.send({"type": "publish", "source": source, "codec": codec})
+
+    async def unpublish(self, source: str) -> None:
+        self.tracks.pop(source, None)
+        await self.send({"type": "unpublish", "source": source})
+
+    @property
+    def whiteboard(self) -> list[dict[str, Any]]:
+        """The board as the last `whiteboard.page` messages (after join or resume) drew it."""
+        board: list[dict[str, Any]] = []
+        for message in self.messages:
+            if message["type"] == "whiteboard.page":
+                if message["index"] == 0:
+                    board = []
+                board.extend(message["entries"])
+        return board
+
+    async def unpublish(self, source: str) -> None:
+        self.tracks.pop(source, None)
+        await self.send({"type": "unpublish", "source": source})
+
+    @property
+    def whiteboard(self) -> list[dict[str, Any]]:
+        """The board as the last `whiteboard.page` messages (after join or resume) drew it."""
+        board: list[dict[str, Any]] = []
+        for message in self.messages:
+            if message["type"] == "whiteboard.page":
+                if message["index"] == 0:
+                    board = []
+                board.extend(message["entries"])
+        return board
 
     async def send(self, payload: dict[str, Any]) -> None:
         assert self._ws is not None
@@ -319,7 +352,7 @@ class SfuClient:
             try:
                 await self._open_socket()
                 since = len(self.messages)
-                await self.send({"type": "resume", "participant_id": self.participant_id,
+                await self.send({"type": "resume", "token": self.token, "participant_id": self.participant_id,
                                  "resume_key": self.resume_key, "restart_media": True})
                 await self.wait_for("resume", within=2, since=since)
                 move.finished, move.completed = time.time(), True
@@ -369,7 +402,8 @@ class SfuClient:
         for transceiver in pc.getTransceivers():
             mid = transceiver.mid
             source = next((s for s, m in publish.items() if m == mid), None)
-            if source is not None and source in leg.tracks and transceiver.sender.track is None:
+            if source is not None and source in leg.tracks and transceiver.sender.track is not leg.tracks[source]:
+                # A reused m-line (a source published again) still holds the old track: swap it.
                 track = leg.tracks[source]
                 transceiver.sender.replaceTrack(track)
                 transceiver.direction = "sendonly"

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from media_server import MediaNode, MediaSettings, NodeEvent, QualityChanged
 from media_server.migration import handle_import
+from media_server.rates import Rate
 from media_server.signaling import handle_rtc
 from web import keys
 from web.config import Config
@@ -41,7 +42,25 @@ def settings_from_config(config: Config) -> MediaSettings:
         speaker_hold=config.float("media", "speaker_hold_seconds"),
         # The board a late joiner is sent is the board stored when the room ends (web.room.archive).
         whiteboard_history_bytes=config.int("sessions", "whiteboard_max_bytes"),
+        **_signaling_limits(config),
     )
+
+
+def _signaling_limits(config: Config) -> dict[str, Any]:
+    """[media]'s /rtc limits (queues, tokens, answer timeout, publications, message rates)."""
+    rates = MediaSettings().rates
+    for kind in ("chat", "whiteboard", "ping", "publish"):
+        rates[kind] = Rate(config.float("media", f"{kind}_rate"), config.int("media", f"{kind}_burst"))
+    return {
+        "send_queue_messages": config.int("media", "send_queue_messages"),
+        "send_queue_bytes": config.int("media", "send_queue_bytes"),
+        "whiteboard_page_bytes": config.int("media", "whiteboard_page_bytes"),
+        "join_timeout": config.float("media", "join_timeout_seconds"),
+        "used_tokens_kept": config.int("media", "used_tokens_kept"),
+        "answer_timeout": config.float("media", "answer_timeout_seconds"),
+        "max_publications": config.int("media", "max_publications"),
+        "rates": rates,
+    }
 
 
 def bus_message(event: NodeEvent) -> tuple[str, str, dict[str, Any]] | None:
