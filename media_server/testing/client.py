@@ -201,21 +201,6 @@ class SfuClient:
                 board.extend(message["entries"])
         return board
 
-    async def unpublish(self, source: str) -> None:
-        self.tracks.pop(source, None)
-        await self.send({"type": "unpublish", "source": source})
-
-    @property
-    def whiteboard(self) -> list[dict[str, Any]]:
-        """The board as the last `whiteboard.page` messages (after join or resume) drew it."""
-        board: list[dict[str, Any]] = []
-        for message in self.messages:
-            if message["type"] == "whiteboard.page":
-                if message["index"] == 0:
-                    board = []
-                board.extend(message["entries"])
-        return board
-
     async def send(self, payload: dict[str, Any]) -> None:
         assert self._ws is not None
         await self._ws.send_str(json.dumps(payload))
