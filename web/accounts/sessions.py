@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, or_, update
 from sqlmodel import col, select
@@ -24,6 +24,13 @@ from models.db import Database
 from models.tables import AuthSession
 
 SESSION_LIFETIME = timedelta(days=14)
+
+
+def wall_now() -> datetime:
+    """Session lifetimes run on the wall clock, not the app's clock: the cookie's own 14-day max-age is
+    checked by aiohttp_session against the wall clock, and both must agree (a test's clock moved by
+    months to reach a session's end must not sign its users out)."""
+    return datetime.now(UTC)
 
 
 def session_key(token: str) -> str:
