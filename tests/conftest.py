@@ -116,3 +116,22 @@ async def new_api(api: ApiClient) -> AsyncIterator[Callable[[], Awaitable[ApiCli
     for client in made:
         # The server belongs to `api`; close only this client's HTTP session.
         await client.session.close()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The fuzz tests' counts (tests/fuzz/test_api_fuzz.py), per endpoint and database: inputs tried, 5xx.
+
+    Here rather than in tests/fuzz/conftest.py: under xdist only the controller prints, and it reads the
+    properties the workers' reports carry."""
+    rows = [value for reports in terminalreporter.stats.values() for report in reports
+            if getattr(report, "when", None) == "call"
+            for name, value in getattr(report, "user_properties", []) if name == "fuzz"]
+    if not rows:
+        return
+    terminalreporter.section("HTTP API fuzzing: inputs tried per endpoint")
+    for row in sorted(rows, key=lambda r: (r["endpoint"], r["db"])):
+        statuses = " ".join(f"{status}:{count}" for status, count in row["statuses"].items())
+        terminalreporter.write_line(
+            f"{row['endpoint']:<46} {row['db']:<8} tried {row['tried']:>5}  5xx {row['5xx']:>3}  {statuses}")
+    terminalreporter.write_line(f"total: {sum(r['tried'] for r in rows)} inputs, "
+                                f"{sum(r['5xx'] for r in rows)} answered 5xx")

@@ -24,6 +24,8 @@ from web.bookings import tasks as bookings_tasks
 from web.bookings.service import setup_bookings
 from web.config import PROJECT_ROOT, Config, ensure_secret
 from web.feedback import endpoints as feedback_endpoints
+from web.http.query import address_text_middleware
+from web.images import setup_images
 from web.jobs import setup_jobs
 from web.keys import CLOCK, CONFIG, DB, LOGIN_THROTTLE, METRICS, PASSWORDS, READINESS_CHECKS, SECRET
 from web.live_requests import endpoints as live_requests_endpoints
@@ -112,6 +114,8 @@ def create_app(
         app[CONTENT_SECURITY].allow("connect-src", *socket_origins(config.str("media", "public_url")))
     # Inside the cookie session, so a 404 page shows who is signed in like every other page.
     app.middlewares.append(html_error_pages)
+    # After routing, before any handler: query parameters and path segments get the body's text check.
+    app.middlewares.append(address_text_middleware)
     env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
@@ -122,6 +126,7 @@ def create_app(
 
     # Long-lived objects and the registrations through which lower domains reach higher ones.
     setup_jobs(app)
+    setup_images(app)
     setup_realtime(app)
     setup_rtc(app)
     record_attendance(app)

@@ -246,7 +246,7 @@ async def me(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
-@routes.get(r"/api/mentors/{id:\d+}")
+@routes.get(r"/api/mentors/{id:[0-9]+}")
 async def mentor(request: web.Request) -> web.Response:
     """A mentor's public profile, for session cards and the Request Live form."""
     mentor_id = row_id(request.match_info["id"])

@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from aiohttp import web
+
 from web import images
 from web.config import Config
 from web.images import ImageRules
@@ -20,6 +22,7 @@ class ThumbnailSettings:
     max_bytes: int
     size: int
     directory: Path
+    max_pixels: int = images.MAX_PIXELS
 
 
 def thumbnails_dir(config: Config) -> Path:
@@ -33,12 +36,13 @@ def thumbnail_settings(config: Config) -> ThumbnailSettings:
         max_bytes=config.int("sessions", "thumbnail_max_bytes"),
         size=config.int("sessions", "thumbnail_size"),
         directory=thumbnails_dir(config),
+        max_pixels=images.max_pixels(config),
     )
 
 
 def _rules(settings: ThumbnailSettings) -> ImageRules:
     return ImageRules(noun="thumbnail", field=FIELD, max_bytes=settings.max_bytes, size=settings.size,
-                      directory=settings.directory)
+                      directory=settings.directory, max_pixels=settings.max_pixels)
 
 
 def too_large_message(max_bytes: int) -> str:
@@ -50,8 +54,8 @@ def render_thumbnail(data: bytes, settings: ThumbnailSettings) -> bytes:
     return images.render_image(data, _rules(settings))
 
 
-async def prepare_thumbnail(data: bytes, settings: ThumbnailSettings) -> bytes:
-    return await images.prepare_image(data, _rules(settings))
+async def prepare_thumbnail(app: web.Application, data: bytes, settings: ThumbnailSettings) -> bytes:
+    return await images.prepare_image(app, data, _rules(settings))
 
 
 def store_thumbnail(jpeg: bytes, settings: ThumbnailSettings) -> str:
