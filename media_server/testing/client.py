@@ -22,6 +22,7 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
 from media_server import peer
 from media_server.aiortc_hooks import inbound, outbound
+from media_server.ice_servers import IceServer
 from media_server.testing.loss import drop_outgoing_rtp
 
 
@@ -49,11 +50,13 @@ class Received:
 
 class SfuClient:
     def __init__(
-        self, url: str, token: str, *, ice_hosts: tuple[str, ...] = ("127.0.0.1",), keep_bytes: bool = True
+        self, url: str, token: str, *, ice_hosts: tuple[str, ...] = ("127.0.0.1",), keep_bytes: bool = True,
+        ice_servers: tuple[IceServer, ...] = (),
     ) -> None:
         self.url = url
         self.token = token
         self.ice_hosts = ice_hosts
+        self.ice_servers = ice_servers
         self.keep_bytes = keep_bytes
         self.tracks: dict[str, MediaStreamTrack] = {}
         self.codecs: dict[str, str] = {}
@@ -192,7 +195,7 @@ class SfuClient:
         if message.get("restart") or self.pc is None:
             if self.pc is not None:
                 await self.pc.close()
-            self.pc = peer.new_peer_connection()
+            self.pc = peer.new_peer_connection(self.ice_servers)
             self._tapped.clear()
             self.by_mid.clear()
         pc = self.pc
