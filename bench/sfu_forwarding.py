@@ -67,20 +67,34 @@ def mode_list(value: str) -> list[str]:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--modes", type=mode_list, default=["passthrough", "janus"],
-                        help=f"comma-separated, among {', '.join(MODES)} (default passthrough,janus)")
+    parser.add_argument(
+        "--modes",
+        type=mode_list,
+        default=None,
+        help=f"comma-separated, among {', '.join(MODES)} (default passthrough,janus with --light, "
+        "else passthrough,relay)",
+    )
     parser.add_argument("--subscribers", nargs="+", default=None, help="counts, e.g. 8,16,32 (default 8 16)")
     parser.add_argument("--light", action="store_true", help="subscribers count RTP headers (64+ on 2 cores)")
     parser.add_argument("--seconds", type=float, default=10.0, help="measured window per point")
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--rounds", type=int, default=1, help="repeat the interleaved sweep")
-    parser.add_argument("--event-loop", choices=["uvloop", "asyncio"], default=None,
-                        help="media_server's loop (default: [media] event_loop)")
+    parser.add_argument(
+        "--event-loop",
+        choices=["uvloop", "asyncio"],
+        default=None,
+        help="media_server's loop (default: [media] event_loop)",
+    )
     parser.add_argument("--netns", action="store_true", help="run in a network namespace even without janus")
     parser.add_argument("--json", action="store_true", help="one JSON line per point, no table or docs")
     parser.add_argument("--quick", action="store_true", help="5 s windows")
     args = parser.parse_args(argv)
-    args.subscribers = subscriber_counts(args.subscribers) if args.subscribers else [8, 16]
+    try:
+        args.subscribers = subscriber_counts(args.subscribers) if args.subscribers else [8, 16]
+    except (ValueError, argparse.ArgumentTypeError) as exc:
+        parser.error(f"--subscribers: {exc}")
+    if args.modes is None:
+        args.modes = ["passthrough", "janus"] if args.light else ["passthrough", "relay"]
     if args.quick:
         args.seconds, args.warmup = 5.0, 2.0
     if "janus" in args.modes and not args.light:
@@ -112,9 +126,11 @@ def fmt(value: Any, suffix: str = "") -> str:
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    head = ("| SFU | path / loop | subscribers | SFU CPU % of a core | CPU % per subscriber | µs CPU per forwarded "
-            "packet | vs Janus (same run) | frames delivered (worst subscriber) | latency p50 / p95 ms "
-            "| load-client CPU % / machine load |")
+    head = (
+        "| SFU | path / loop | subscribers | SFU CPU % of a core | CPU % per subscriber | µs CPU per forwarded "
+        "packet | vs Janus (same run) | frames delivered (worst subscriber) | latency p50 / p95 ms "
+        "| load-client CPU % / machine load |"
+    )
     lines = [head, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in rows:
         per_sub = round(r["cpu_percent"] / r["subscribers"], 2) if r["subscribers"] else None
@@ -144,12 +160,34 @@ class Runner:
     def point(self, mode: str, subscribers: int) -> dict[str, Any]:
         with self.sfu(mode) as (port, pid, secret, running):
             load = subprocess.run(
-                self.wrap([sys.executable, "-m", "bench.sfu_forwarding_load", "--port", str(port), "--pid", str(pid),
-                           "--secret", secret, "--subscribers", str(subscribers), "--seconds", str(self.args.seconds),
-                           "--warmup", str(self.args.warmup), "--ice-host", self.host,
-                           "--signaling", "janus" if mode == "janus" else "rtc",
-                           *(["--light"] if self.args.light else [])]),
-                cwd=ROOT, capture_output=True, text=True, timeout=self.args.seconds + self.args.warmup + 240,
+                self.wrap(
+                    [
+                        sys.executable,
+                        "-m",
+                        "bench.sfu_forwarding_load",
+                        "--port",
+                        str(port),
+                        "--pid",
+                        str(pid),
+                        "--secret",
+                        secret,
+                        "--subscribers",
+                        str(subscribers),
+                        "--seconds",
+                        str(self.args.seconds),
+                        "--warmup",
+                        str(self.args.warmup),
+                        "--ice-host",
+                        self.host,
+                        "--signaling",
+                        "janus" if mode == "janus" else "rtc",
+                        *(["--light"] if self.args.light else []),
+                    ]
+                ),
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=self.args.seconds + self.args.warmup + 240,
             )
             if load.returncode != 0:
                 raise RuntimeError(f"{mode} {subscribers}: load process failed:\n{load.stderr[-3000:]}")
@@ -165,10 +203,25 @@ class Runner:
         secret = secrets.token_hex(16)  # hex: never starts with "-", which argparse would misread
         env = {**os.environ, "MENTORLIVE_MEDIA_FORWARDING": "raw" if mode == "raw" else "frames"}
         server = subprocess.Popen(
-            self.wrap([sys.executable, "-m", "bench.sfu_forwarding_server", "--mode", "relay" if mode == "relay"
-                       else "passthrough", "--secret", secret, "--ice-host", self.host,
-                       "--event-loop", self.args.event_loop]),
-            cwd=ROOT, stdout=subprocess.PIPE, text=True, env=env,
+            self.wrap(
+                [
+                    sys.executable,
+                    "-m",
+                    "bench.sfu_forwarding_server",
+                    "--mode",
+                    "relay" if mode == "relay" else "passthrough",
+                    "--secret",
+                    secret,
+                    "--ice-host",
+                    self.host,
+                    "--event-loop",
+                    self.args.event_loop,
+                ]
+            ),
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
         )
         try:
             assert server.stdout is not None
@@ -188,8 +241,11 @@ class Runner:
         port = 20000 + secrets.randbelow(20000)
         folder = write_config(self.janus_folder, ws_port=port, media_address=self.host, rtp_ports=(40000, 60000))
         log = folder / "janus.log"
-        process = subprocess.Popen(self.wrap(["janus", "-F", str(folder), "-L", str(log), "-N", "-o"]),
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            self.wrap(["janus", "-F", str(folder), "-L", str(log), "-N", "-o"]),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             deadline = time.monotonic() + 60
             while "Websockets server started" not in (log.read_text(errors="replace") if log.exists() else ""):
@@ -222,8 +278,7 @@ def environment(args: argparse.Namespace) -> Iterator[tuple[Namespace | None, Pa
         if not need_namespace:
             yield None, None
             return
-        print("creating a network namespace with 192.0.2.2 on a veth (deleted at the end)", file=sys.stderr,
-              flush=True)
+        print("creating a network namespace with 192.0.2.2 on a veth (deleted at the end)", file=sys.stderr, flush=True)
         with network_namespace("mlbench") as namespace:
             yield namespace, Path(folder)
 
@@ -238,9 +293,13 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
                     started = time.monotonic()
                     row = {**runner.point(mode, n), "round": round_}
                     rows.append(row)
-                    print(f"{mode:>11} {n:>3} subscribers: {row['cpu_percent']:5.1f}% CPU, "
-                          f"{row.get('us_per_packet')} µs/packet, worst {row.get('worst_frames_ratio')} of frames "
-                          f"({time.monotonic() - started:.0f}s)", file=sys.stderr, flush=True)
+                    print(
+                        f"{mode:>11} {n:>3} subscribers: {row['cpu_percent']:5.1f}% CPU, "
+                        f"{row.get('us_per_packet')} µs/packet, worst {row.get('worst_frames_ratio')} of frames "
+                        f"({time.monotonic() - started:.0f}s)",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                 if args.json:
                     # A count's lines once all its modes ran: each carries its ratio to Janus's.
                     for row in with_janus_ratios([r for r in rows if r["subscribers"] == n and r["round"] == round_]):
@@ -250,13 +309,30 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 def write_docs(args: argparse.Namespace, rows: list[dict[str, Any]], text: str) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
-    meta = {"modes": args.modes, "light": args.light, "seconds_per_point": args.seconds, "rounds": args.rounds,
-            "cpus": os.cpu_count(), "python": platform.python_version(), "machine": platform.machine(),
-            "janus": shutil.which("janus") is not None}
+    meta = {
+        "modes": args.modes,
+        "light": args.light,
+        "seconds_per_point": args.seconds,
+        "rounds": args.rounds,
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "janus": shutil.which("janus") is not None,
+    }
     (OUT / "sfu_forwarding.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
-    command = " ".join(["python -m bench.sfu_forwarding", "--modes", ",".join(args.modes), "--subscribers",
-                        ",".join(map(str, args.subscribers)), *(["--light"] if args.light else []),
-                        "--seconds", f"{args.seconds:g}", *(["--rounds", str(args.rounds)] if args.rounds > 1 else [])])
+    command = " ".join(
+        [
+            "python -m bench.sfu_forwarding",
+            "--modes",
+            ",".join(args.modes),
+            "--subscribers",
+            ",".join(map(str, args.subscribers)),
+            *(["--light"] if args.light else []),
+            "--seconds",
+            f"{args.seconds:g}",
+            *(["--rounds", str(args.rounds)] if args.rounds > 1 else []),
+        ]
+    )
     results = OUT / "sfu_forwarding_results.md"
     results.write_text(
         f"# SFU forwarding: last run\n\n`sudo .venv/bin/{command}` ({os.cpu_count()} CPUs, {args.seconds:g} s per "

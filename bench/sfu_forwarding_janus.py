@@ -34,8 +34,7 @@ def ensure_installed() -> str:
     if found:
         return found
     command = ["apt-get", "install", "-y", "--no-install-recommends", "janus"]
-    print(f"janus is not installed: running `{' '.join(command)}` (Debian's package; it starts no daemon)",
-          flush=True)
+    print(f"janus is not installed: running `{' '.join(command)}` (Debian's package; it starts no daemon)", flush=True)
     environment = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
     subprocess.run(command, check=True, env=environment)
     found = shutil.which("janus")
@@ -63,10 +62,10 @@ def write_config(folder: Path, *, ws_port: int, media_address: str, rtp_ports: t
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "janus.jcfg").write_text(f"""general: {{
 	configs_folder = "{folder}"
-	plugins_folder = "{lib / 'plugins'}"
-	transports_folder = "{lib / 'transports'}"
-	events_folder = "{lib / 'events'}"
-	loggers_folder = "{lib / 'loggers'}"
+	plugins_folder = "{lib / "plugins"}"
+	transports_folder = "{lib / "transports"}"
+	events_folder = "{lib / "events"}"
+	loggers_folder = "{lib / "loggers"}"
 	debug_level = 4
 	session_timeout = 120
 	admin_secret = "bench-not-used"
@@ -83,13 +82,13 @@ nat: {{
 	ignore_mdns = true
 }}
 plugins: {{
-	disable = "{others(lib / 'plugins', 'libjanus_videoroom.so')}"
+	disable = "{others(lib / "plugins", "libjanus_videoroom.so")}"
 }}
 transports: {{
-	disable = "{others(lib / 'transports', 'libjanus_websockets.so')}"
+	disable = "{others(lib / "transports", "libjanus_websockets.so")}"
 }}
 loggers: {{
-	disable = "{others(lib / 'loggers', '')}"
+	disable = "{others(lib / "loggers", "")}"
 }}
 events: {{
 	broadcast = false

@@ -140,8 +140,17 @@ class RtcLoad:
         self.now = datetime.now(UTC)
 
     def token(self, user: str, role: str = "learner") -> str:
-        return sign_join_token(self.secret, user_id=user, name=user, role=role, room="bench", node="local",
-                               record=False, ttl_seconds=3600, now=self.now)
+        return sign_join_token(
+            self.secret,
+            user_id=user,
+            name=user,
+            role=role,
+            room="bench",
+            node="local",
+            record=False,
+            ttl_seconds=3600,
+            now=self.now,
+        )
 
     async def start(self, count: int) -> list[Subscriber]:
         pub = SfuClient(self.url, self.token("publisher", "mentor"), ice_hosts=self.hosts, keep_bytes=False)
@@ -175,9 +184,19 @@ class JanusLoad:
         await self.session.open()
         admin = await self.session.attach()
         room = random.randrange(1_000_000, 9_000_000)
-        await self.session.plugin_request(admin, {
-            "request": "create", "room": room, "publishers": 4, "bitrate": 2_000_000, "fir_freq": 10,
-            "videocodec": "vp8", "audiocodec": "opus", "record": False})
+        await self.session.plugin_request(
+            admin,
+            {
+                "request": "create",
+                "room": room,
+                "publishers": 4,
+                "bitrate": 2_000_000,
+                "fir_freq": 10,
+                "videocodec": "vp8",
+                "audiocodec": "opus",
+                "record": False,
+            },
+        )
         feed = await self._publish(room)
         subscribers = []
         for _ in range(count):
@@ -190,7 +209,9 @@ class JanusLoad:
         pc = peer.new_peer_connection()
         self.pcs.append(pc)
         tracks: list[tuple[str, MediaStreamTrack]] = [
-            ("camera", self.publisher.camera), ("microphone", self.publisher.microphone)]
+            ("camera", self.publisher.camera),
+            ("microphone", self.publisher.microphone),
+        ]
         for source, track in tracks:
             codec = codec_for(source)
             transceiver = pc.addTransceiver(track, direction="sendonly")
@@ -201,9 +222,17 @@ class JanusLoad:
         peer.prepare_local_description(pc, self.hosts)
         await pc.setLocalDescription(await pc.createOffer())
         await self.session.message(
-            handle, {"request": "joinandconfigure", "room": room, "ptype": "publisher", "display": "publisher",
-                     "audio": True, "video": True},
-            {"type": "offer", "sdp": pc.localDescription.sdp})
+            handle,
+            {
+                "request": "joinandconfigure",
+                "room": room,
+                "ptype": "publisher",
+                "display": "publisher",
+                "audio": True,
+                "video": True,
+            },
+            {"type": "offer", "sdp": pc.localDescription.sdp},
+        )
         await self.session.trickle_done(handle)
         feed: int | None = None
         while True:
@@ -221,8 +250,9 @@ class JanusLoad:
         deadline = time.monotonic() + 60
         while True:
             # A feed exists for subscribers once its PeerConnection is up, a moment after the answer.
-            await self.session.message(handle, {"request": "join", "room": room, "ptype": "subscriber",
-                                                "streams": [{"feed": feed}]})
+            await self.session.message(
+                handle, {"request": "join", "room": room, "ptype": "subscriber", "streams": [{"feed": feed}]}
+            )
             try:
                 event = await self.session.event(handle)
             except JanusError as exc:
@@ -237,8 +267,9 @@ class JanusLoad:
         await pc.setRemoteDescription(RTCSessionDescription(**event["jsep"]))
         peer.prepare_local_description(pc, self.hosts)
         await pc.setLocalDescription(await pc.createAnswer())
-        await self.session.message(handle, {"request": "start", "room": room},
-                                   {"type": "answer", "sdp": pc.localDescription.sdp})
+        await self.session.message(
+            handle, {"request": "start", "room": room}, {"type": "answer", "sdp": pc.localDescription.sdp}
+        )
         await self.session.trickle_done(handle)
         return pc
 

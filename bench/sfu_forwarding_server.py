@@ -47,8 +47,9 @@ async def transport_packets(pcs: list[RTCPeerConnection]) -> dict[str, int]:
 
 def media_settings(ice_host: str) -> MediaSettings:
     config = load_config(overrides={"media": {"ice_hosts": [ice_host]}})
-    return dataclasses.replace(settings_from_config(config), recordings_dir=Path("/tmp/mentorlive-bench"),
-                               quality_interval=2.0)
+    return dataclasses.replace(
+        settings_from_config(config), recordings_dir=Path("/tmp/mentorlive-bench"), quality_interval=2.0
+    )
 
 
 def forwarding_of(settings: MediaSettings) -> str:
@@ -94,8 +95,10 @@ async def serve(args: argparse.Namespace) -> None:
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        running = {"forwarding": forwarding_of(settings) if args.mode != "relay" else "relay",
-                   "loop": loop_kind(asyncio.get_running_loop())}
+        running = {
+            "forwarding": forwarding_of(settings) if args.mode != "relay" else "relay",
+            "loop": loop_kind(asyncio.get_running_loop()),
+        }
         print(f"READY {port} {json.dumps(running)}", flush=True)
         try:
             await asyncio.Event().wait()
