@@ -72,15 +72,22 @@ def clip_index(frames: Sequence[bytes]) -> dict[bytes, int]:
 
 
 @dataclass
+class LatencySink:
+    """Shared by every subscriber's stats: latencies are kept only while `samples` is a list."""
+
+    samples: list[float] | None = None
+
+
+@dataclass
 class LightStats:
     """What one subscriber's transport received."""
 
     index: dict[bytes, int]
     send_times: dict[int, float]
+    sink: LatencySink = field(default_factory=LatencySink)
     video_packets: int = 0
     audio_packets: int = 0
     frames: int = 0
-    latencies: list[float] | None = None  # a list while recording
     kinds: dict[int, str] = field(default_factory=dict)
     _timestamp: int = -1
     _frame: int | None = None
@@ -105,12 +112,13 @@ class LightStats:
             self._frame = self.index.get(data[at : at + PREFIX])
         if data[1] & 0x80:  # marker: the frame's last packet
             self.frames += 1
-            if self.latencies is not None and self._frame is not None:
+            samples = self.sink.samples
+            if samples is not None and self._frame is not None:
                 sent = self.send_times.get(self._frame)
                 if sent is not None:
                     delay = time.time() - sent
                     if 0 <= delay < 5:
-                        self.latencies.append(delay)
+                        samples.append(delay)
 
 
 def install_light_receiving(

@@ -31,7 +31,7 @@ import av
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 
 from bench.sfu_forwarding_janus import JanusError, JanusSession
-from bench.sfu_forwarding_light import LightStats, clip_index, install_light_receiving
+from bench.sfu_forwarding_light import LatencySink, LightStats, clip_index, install_light_receiving
 from media_server import peer, sign_join_token
 from media_server.aiortc_hooks import outbound
 from media_server.codecs import codec_for
@@ -92,26 +92,24 @@ class Subscriber:
     def __init__(self, pc: Callable[[], RTCPeerConnection | None], full: SfuClient | None = None) -> None:
         self._pc = pc
         self.full = full
+        # Every transport's counters this subscriber had: a media restart (new peer connection) adds one.
+        self._light: dict[int, LightStats] = {}
 
-    def light(self) -> LightStats | None:
+    def light(self) -> list[LightStats]:
         pc = self._pc()
-        if pc is None:
-            return None
-        for transceiver in pc.getTransceivers():
+        for transceiver in pc.getTransceivers() if pc is not None else []:
             stats = getattr(transceiver.receiver.transport, "_bench_light", None)
             if isinstance(stats, LightStats):
-                return stats
-        return None
+                self._light.setdefault(id(stats), stats)
+        return list(self._light.values())
 
     def frames(self) -> int:
         if self.full is not None:
             return sum(r.count for r in self.full.received.values() if r.kind == "video")
-        stats = self.light()
-        return stats.frames if stats else 0
+        return sum(stats.frames for stats in self.light())
 
     def packets(self) -> int:
-        stats = self.light()
-        return stats.packets if stats else 0
+        return sum(stats.packets for stats in self.light())
 
 
 def same(pc: RTCPeerConnection) -> RTCPeerConnection | None:
@@ -165,6 +163,9 @@ class RtcLoad:
             await client.connect()
             subscribers.append(Subscriber(partial(getattr, client, "pc"), None if self.light else client))
         return subscribers
+
+    def restarts(self) -> int:
+        return sum(sum(1 for m in c.messages if m.get("type") == "offer" and m.get("restart")) for c in self.clients)
 
     async def close(self) -> None:
         for client in self.clients:
@@ -273,6 +274,9 @@ class JanusLoad:
         await self.session.trickle_done(handle)
         return pc
 
+    def restarts(self) -> int:
+        return 0  # Janus never replaces a subscriber's peer connection on its own
+
     async def close(self) -> None:
         for pc in self.pcs:
             await pc.close()
@@ -282,9 +286,10 @@ class JanusLoad:
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     clip = load_clip()
     publisher = Publisher(clip)
+    sink = LatencySink()
     if args.light:
         index = clip_index(clip)
-        install_light_receiving(lambda: LightStats(index, publisher.send_times))
+        install_light_receiving(lambda: LightStats(index, publisher.send_times, sink))
     load: RtcLoad | JanusLoad = JanusLoad(args, publisher) if args.signaling == "janus" else RtcLoad(args, publisher)
     subscribers = await load.start(args.subscribers)
     deadline = time.monotonic() + 60
@@ -298,10 +303,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     stats_url = f"http://127.0.0.1:{args.port}/bench/stats" if args.signaling == "rtc" else None
     async with aiohttp.ClientSession() as http:
         before = await (await http.get(stats_url)).json() if stats_url else {}
-        light = [s.light() for s in subscribers] if args.light else []
-        for stats in light:
-            if stats is not None:
-                stats.latencies = []
+        sink.samples = []
+        restarts0 = load.restarts()
         cpu0, t0, sent0 = cpu_seconds(args.pid), time.monotonic(), len(publisher.camera.sent)
         frames0, packets0 = [s.frames() for s in subscribers], [s.packets() for s in subscribers]
         own0 = time.process_time()
@@ -313,8 +316,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         cpu1, t1, sent1 = cpu_seconds(args.pid), time.monotonic(), len(publisher.camera.sent)
         frames1, packets1 = [s.frames() for s in subscribers], [s.packets() for s in subscribers]
         own1 = time.process_time()
+        restarts1 = load.restarts()
         after = await (await http.get(stats_url)).json() if stats_url else {}
-    latencies = sorted(x for stats in light if stats is not None for x in (stats.latencies or []))
+    latencies = sorted(sink.samples or [])
+    sink.samples = None
     if not args.light and isinstance(load, RtcLoad):
         latencies = sorted(load.probe.latencies)
     await load.close()
@@ -344,6 +349,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "latency_p50_ms": None if not latencies else round(1000 * (percentile(latencies, 0.5) or 0), 1),
         "latency_p95_ms": None if not latencies else round(1000 * (percentile(latencies, 0.95) or 0), 1),
         "latency_samples": len(latencies),
+        # Peer connections replaced (media restarts) in the window: the SFU gave up on a client's.
+        "media_restarts": restarts1 - restarts0,
         "decode_calls": after.get("decode_calls"),
         "encode_calls": after.get("encode_calls"),
     }

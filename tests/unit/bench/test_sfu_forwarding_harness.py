@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import struct
+import time
 from pathlib import Path
 
 import pytest
 
 from bench.sfu_forwarding import JSON_KEYS, json_line, parse_args, table, with_janus_ratios
 from bench.sfu_forwarding_janus import write_config
-from bench.sfu_forwarding_light import LightStats, clip_index, rtp_payload_offset, vp8_frame_start
+from bench.sfu_forwarding_light import LatencySink, LightStats, clip_index, rtp_payload_offset, vp8_frame_start
 
 
 def test_scripted_arguments() -> None:
@@ -113,14 +114,18 @@ def test_light_stats_count_frames_and_match_clip_frames() -> None:
     clip = [bytes([i]) * 40 for i in range(5)] + [bytes([1]) * 40]
     index = clip_index(clip)
     assert bytes([0]) * 24 in index and bytes([1]) * 24 not in index  # an ambiguous prefix is left out
-    stats = LightStats(index, send_times={2: 0.0}, latencies=[])
+    sink = LatencySink(samples=[])
+    stats = LightStats(index, send_times={2: time.time() - 0.05}, sink=sink)
     frame = bytes([2]) * 40
     stats.on_rtp(rtp(False, 3000, b"\x10" + frame[:30], extension=b"\x10\xff\x00\x00"), "video")
     stats.on_rtp(rtp(True, 3000, b"\x00" + frame[30:]), "video")
     stats.on_rtp(rtp(True, 960, b"opus"), "audio")
     assert (stats.video_packets, stats.audio_packets, stats.frames, stats.packets) == (2, 1, 1, 3)
-    # send time 0.0 is decades ago: outside the 5 s window a real frame can take, so not a sample.
-    assert stats.latencies == []
+    assert sink.samples is not None and len(sink.samples) == 1 and 0.05 <= sink.samples[0] < 1
+    stats.send_times[2] = 0.0  # decades ago: outside the 5 s a real frame can take, so no sample
+    stats.on_rtp(rtp(False, 6000, b"\x10" + frame[:30]), "video")
+    stats.on_rtp(rtp(True, 6000, b"\x00" + frame[30:]), "video")
+    assert stats.frames == 2 and len(sink.samples) == 1
 
 
 def test_janus_config_keeps_to_the_videoroom_and_the_test_address(tmp_path: Path) -> None:
