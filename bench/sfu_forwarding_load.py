@@ -111,6 +111,10 @@ class Subscriber:
     def packets(self) -> int:
         return sum(stats.packets for stats in self.light())
 
+    def state(self) -> str:
+        pc = self._pc()
+        return "none" if pc is None else str(pc.connectionState)
+
 
 def same(pc: RTCPeerConnection) -> RTCPeerConnection | None:
     return pc
@@ -317,6 +321,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         frames1, packets1 = [s.frames() for s in subscribers], [s.packets() for s in subscribers]
         own1 = time.process_time()
         restarts1 = load.restarts()
+        states = sorted(s.state() for s in subscribers)
         after = await (await http.get(stats_url)).json() if stats_url else {}
     latencies = sorted(sink.samples or [])
     sink.samples = None
@@ -351,6 +356,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "latency_samples": len(latencies),
         # Peer connections replaced (media restarts) in the window: the SFU gave up on a client's.
         "media_restarts": restarts1 - restarts0,
+        # Subscribers that received no video frame in the window, and their peer connections' states.
+        "starved_subscribers": sum(1 for d in delivered if d == 0),
+        "subscriber_states": {state: states.count(state) for state in sorted(set(states))},
         "decode_calls": after.get("decode_calls"),
         "encode_calls": after.get("encode_calls"),
     }
