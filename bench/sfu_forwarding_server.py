@@ -13,6 +13,8 @@ import argparse
 import asyncio
 import dataclasses
 import json
+import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -113,6 +115,13 @@ def main() -> None:
     parser.add_argument("--ice-host", default="127.0.0.1")
     parser.add_argument("--event-loop", default="asyncio", choices=["asyncio", "uvloop"])
     args = parser.parse_args()
+    if os.environ.get("BENCH_SFU_LOG"):
+        # For a look at a misbehaving point: the node's INFO log (joins, media restarts) to a file.
+        logging.basicConfig(
+            level=logging.INFO,
+            filename=os.environ["BENCH_SFU_LOG"],
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
     loop = new_event_loop(args.event_loop)
     try:
         loop.run_until_complete(serve(args))
