@@ -20,9 +20,8 @@ from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 from aiortc.jitterbuffer import JitterFrame
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
-from media_server import peer
+from media_server import ice_servers, peer
 from media_server.aiortc_hooks import inbound, outbound
-from media_server.ice_servers import IceServer
 from media_server.testing.loss import drop_outgoing_rtp
 
 
@@ -51,7 +50,7 @@ class Received:
 class SfuClient:
     def __init__(
         self, url: str, token: str, *, ice_hosts: tuple[str, ...] = ("127.0.0.1",), keep_bytes: bool = True,
-        ice_servers: tuple[IceServer, ...] = (),
+        ice_servers: tuple[ice_servers.IceServer, ...] = (),
     ) -> None:
         self.url = url
         self.token = token
