@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -33,6 +34,8 @@ def ensure_installed() -> str:
     found = shutil.which("janus")
     if found:
         return found
+    if os.geteuid() != 0:
+        raise RuntimeError("janus is not installed and installing it needs root: run the benchmark as root")
     command = ["apt-get", "install", "-y", "--no-install-recommends", "janus"]
     print(f"janus is not installed: running `{' '.join(command)}` (Debian's package; it starts no daemon)", flush=True)
     environment = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}

@@ -125,7 +125,6 @@ def install_light_receiving(
     make_stats: Callable[[], LightStats],
 ) -> Callable[[RTCDtlsTransport], LightStats | None]:
     """Replaces RTP handling in this process (light mode); returns the per-transport lookup."""
-    original = RTCDtlsTransport._handle_rtp_data
 
     async def handle(self: RTCDtlsTransport, data: bytes, arrival_time_ms: int) -> None:
         stats: LightStats | None = getattr(self, LIGHT_ATTRIBUTE, None)
@@ -142,7 +141,6 @@ def install_light_receiving(
         stats.on_rtp(data, kind)
 
     RTCDtlsTransport._handle_rtp_data = handle  # type: ignore[method-assign]
-    del original
 
     def lookup(transport: RTCDtlsTransport) -> LightStats | None:
         found: Any = getattr(transport, LIGHT_ATTRIBUTE, None)
