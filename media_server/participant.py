@@ -224,7 +224,7 @@ class Participant:
         restart, for every publication kept); the first answer adds subscriptions."""
         old = self.pc
         kept = [p for p in self.publications.values() if not p.ended] if restart else []
-        pc = peer.new_peer_connection()
+        pc = peer.new_peer_connection(self.settings.ice_servers)
         self.pc = pc
         self.media_lost = False
         self.subscribing = False

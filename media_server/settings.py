@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from media_server.ice_servers import IceServer
 from media_server.rates import Rate
 
 
@@ -27,6 +28,8 @@ class MediaSettings:
     node_id: str = "local"
     # Host addresses offered as ICE candidates; empty means aioice's own choice.
     ice_hosts: tuple[str, ...] = ()
+    # STUN/TURN servers given to every peer connection; empty: none is ever contacted.
+    ice_servers: tuple[IceServer, ...] = ()
     recordings_dir: Path = Path("recordings")
     # Recorded tracks are cut into files of this many seconds of the room's timeline, so the
     # web app composes the recording while the session runs; a window is reported this long

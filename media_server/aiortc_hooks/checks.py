@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import inspect
 
-from aiortc import RTCPeerConnection
+from aiortc import RTCConfiguration, RTCPeerConnection
 
 from media_server.aiortc_hooks.ice import GATHERER_CONNECTION, ICE_GATHER_FUNCTION, ICE_SEND
 from media_server.aiortc_hooks.inbound import (
@@ -33,7 +33,7 @@ def check_hooks() -> list[str]:
     import aiortc.rtcrtpsender as sender_module
 
     missing: list[str] = []
-    pc = RTCPeerConnection()
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))  # never aiortc's public STUN default
     try:
         transceiver = pc.addTransceiver("audio", "recvonly")
         receiver, sender = transceiver.receiver, transceiver.sender

@@ -27,7 +27,7 @@ from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 from aiortc.jitterbuffer import JitterFrame
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
-from media_server import peer
+from media_server import ice_servers, peer
 from media_server.aiortc_hooks import inbound, outbound
 from media_server.testing.loss import drop_outgoing_rtp
 
@@ -98,10 +98,12 @@ class SfuClient:
     def __init__(
         self, url: str, token: str, *, ice_hosts: tuple[str, ...] = ("127.0.0.1",), keep_bytes: bool = True,
         recover: Callable[[], Awaitable[tuple[str, str]]] | None = None,
+        ice_servers: tuple[ice_servers.IceServer, ...] = (),
     ) -> None:
         self.url = url
         self.token = token
         self.ice_hosts = ice_hosts
+        self.ice_servers = ice_servers
         self.keep_bytes = keep_bytes
         self.tracks: dict[str, MediaStreamTrack] = {}
         self.codecs: dict[str, str] = {}
@@ -375,7 +377,7 @@ class SfuClient:
         if message.get("restart") or leg.pc is None:
             if leg.pc is not None:
                 await leg.pc.close()
-            leg.pc = peer.new_peer_connection()
+            leg.pc = peer.new_peer_connection(self.ice_servers)
             leg.tapped.clear()
             leg.by_mid.clear()
         pc = leg.pc

@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from media_server import MediaNode, MediaSettings, NodeEvent, QualityChanged
+from media_server.ice_servers import parse_ice_servers
 from media_server.migration import handle_import
 from media_server.rates import Rate
 from media_server.signaling import handle_rtc
@@ -29,6 +30,7 @@ def settings_from_config(config: Config) -> MediaSettings:
     return MediaSettings(
         node_id=config.str("media", "node_id"),
         ice_hosts=tuple(str(h) for h in config.list("media", "ice_hosts")),
+        ice_servers=parse_ice_servers(config.list("media", "ice_servers")),
         recordings_dir=config.data_path("recordings", "dir"),
         recording_segment_seconds=config.float("recordings", "segment_seconds"),
         recording_segment_grace=config.float("recordings", "segment_grace_seconds"),
