@@ -371,7 +371,8 @@ class Participant:
         if publication.id in self.subscriptions or self.state is ParticipantState.LEFT:
             return
         capacity = self.settings.video_queue_frames if publication.kind == "video" else self.settings.audio_queue_frames
-        subscription = Subscription(publication, self.id, capacity)
+        raw_history = self.settings.raw_history_packets if self.settings.forwarding == "raw" else None
+        subscription = Subscription(publication, self.id, capacity, raw_history)
         self.subscriptions[publication.id] = subscription
         if self.subscribing:
             self._bind_subscription(subscription)

@@ -28,6 +28,12 @@ class MediaSettings:
     resume_settle: float = 2.0
     # Minimum spacing of keyframe requests sent to one publisher.
     keyframe_interval: float = 0.3
+    # "raw": RTP packets rewritten per subscriber as bytes (media_server.raw_egress); "frames":
+    # depacketized frames repacketized by each subscriber's aiortc sender. Raw falls back to
+    # frames for a subscriber that negotiated another codec.
+    forwarding: str = "raw"
+    # Packets each raw subscription keeps to answer NACKs with (rounded up to a power of two).
+    raw_history_packets: int = 256
     # Frames a subscription may hold before it skips to the next keyframe.
     video_queue_frames: int = 30
     audio_queue_frames: int = 50
