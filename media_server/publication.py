@@ -163,8 +163,10 @@ class Publication:
     def add_subscription(self, subscription: Subscription) -> None:
         self.forwarder.add(subscription)
         if subscription.egress is not None:
+            # A raw subscription asks once its sender has started (sooner, the keyframe
+            # would pass before it can send, and the throttle would delay the next one).
             self.forwarder.add_raw(subscription.egress)
-        if self.kind == "video":
+        elif self.kind == "video":
             self.request_keyframe()
 
     def remove_subscription(self, subscription: Subscription) -> None:

@@ -156,6 +156,8 @@ class Subscription:
     def bind_sender(self, sender: RTCRtpSender) -> None:
         """The subscriber's sender (a new one per peer connection): raw or frames is decided
         when it starts with its negotiated parameters."""
+        if self.egress is None:
+            return
         outbound.on_send_parameters(sender, lambda parameters: self._sender_started(sender, parameters))
 
     def _sender_started(self, sender: RTCRtpSender, parameters: RTCRtpSendParameters) -> None:

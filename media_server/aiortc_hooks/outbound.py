@@ -89,11 +89,12 @@ async def retire_sender(sender: RTCRtpSender) -> None:
     """Stop a sender whose m-line goes inactive and drop what it holds.
 
     aiortc never recycles m-lines, so a stopped sender lives as long as its peer
-    connection; without this its keyframe hook would keep the departed publisher's
+    connection; without this its hooks (keyframe, raw path) would keep the departed publisher's
     objects alive and its RTP history would keep up to 128 packets.
     """
     await sender.stop()
-    sender.__dict__.pop(SENDER_SEND_KEYFRAME, None)
+    for hook in (SENDER_SEND_KEYFRAME, SENDER_SEND, SENDER_RETRANSMIT, SENDER_SEND_RTCP):
+        sender.__dict__.pop(hook, None)
     history = getattr(sender, SENDER_RTP_HISTORY, None)
     if isinstance(history, dict):
         history.clear()

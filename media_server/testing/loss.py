@@ -8,11 +8,14 @@ from typing import Any
 from aiortc import RTCPeerConnection
 
 from media_server.aiortc_hooks.ice import ICE_SEND
+from media_server.aiortc_hooks.outbound import datagram_path
 
 
 def drop_outgoing_rtp(pc: RTCPeerConnection, should_drop: Callable[[bytes], bool]) -> None:
-    """Test and benchmark aid: lose outgoing SRTP packets chosen by `should_drop`."""
+    """Test and benchmark aid: lose outgoing SRTP packets chosen by `should_drop`
+    (both aiortc's own sends and the raw forwarding path's)."""
     for transceiver in pc.getTransceivers():
+        datagram_path(transceiver.sender.transport).drop = should_drop
         ice = transceiver.sender.transport.transport
         if getattr(ice, "_mentorlive_loss", False):
             continue
