@@ -135,6 +135,10 @@ class Subscription:
         self._forwarded_frames = 0
         self.skipped = 0
         self.paused = False
+        # The latest receiver report's view (set by stats_sample, read by the congestion rule).
+        self.fraction_lost = 0.0
+        self.rtt: float | None = None
+        self.packets_sent = 0
         # Raw path unless configured off; None means frames from the start.
         self.egress: RawEgress | None = None
         if raw_history is not None:
@@ -259,5 +263,19 @@ class Subscription:
                 lost = stats.packetsLost
                 jitter = stats.jitter / source.clock_rate
                 rtt = stats.roundTripTime
+                self.fraction_lost = stats.fractionLost / 256
+        self.packets_sent = sent
+        self.rtt = rtt
         sample = Sample(now, sent, lost, jitter, rtt, self.forwarded, source.frames_in)
-        return StatsSample(f"down:{self.id}", self.kind, "download", source.source, source.muted, sample)
+        # A video paused for congestion is scored like a muted one: no frames is expected.
+        muted = source.muted or self.paused
+        return StatsSample(f"down:{self.id}", self.kind, "download", source.source, muted, sample)
+
+    @property
+    def nacks(self) -> int:
+        return self.egress.nacks if self.egress is not None else 0
+
+    @property
+    def flowing(self) -> bool:
+        """Sending to the subscriber now (what the congestion rule may read)."""
+        return self.state is not _CLOSED and not self.paused and self.packets_sent > 0
