@@ -34,7 +34,8 @@ class CodecChoice:
         chosen = [
             c
             for c in caps
-            if c.mimeType.lower() == self.mime_type.lower() and {k: str(v) for k, v in c.parameters.items()} == params
+            if c.mimeType.lower() == self.mime_type.lower()
+            and {k: str(v) for k, v in c.parameters.items()} == params
         ][:1]
         if not chosen:
             raise ValueError(f"codec {self.mime_type} {params} is not supported")

@@ -122,13 +122,7 @@ class RoomEnded:
 
 
 NodeEvent = (
-    ParticipantJoined
-    | ParticipantLeft
-    | QualityChanged
-    | RoomStarted
-    | RoomEnded
-    | ChatPosted
-    | ActiveSpeakerChanged
+    ParticipantJoined | ParticipantLeft | QualityChanged | RoomStarted | RoomEnded | ChatPosted | ActiveSpeakerChanged
     | RecordingSegment
 )
 Listener = Callable[[NodeEvent], Awaitable[None] | None]

@@ -75,14 +75,8 @@ class Negotiator:
             try:
                 await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
             except (
-                ValueError,
-                KeyError,
-                IndexError,
-                TypeError,
-                InternalError,
-                InvalidAccessError,
-                InvalidStateError,
-                OperationError,
+                ValueError, KeyError, IndexError, TypeError,
+                InternalError, InvalidAccessError, InvalidStateError, OperationError,
             ) as exc:
                 raise ProtocolError(f"answer rejected: {exc}", "bad_sdp") from exc
             self.pending = False

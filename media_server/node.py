@@ -36,7 +36,9 @@ def _utc_now() -> datetime:
 
 
 class MediaNode:
-    def __init__(self, settings: MediaSettings, secret: str, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self, settings: MediaSettings, secret: str, clock: Callable[[], datetime] | None = None
+    ) -> None:
         self.settings = settings
         self._secret = secret
         self.now = clock or _utc_now

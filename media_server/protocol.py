@@ -11,21 +11,8 @@ from media_server.errors import ProtocolError
 
 CLIENT_TYPES = frozenset(
     {
-        "join",
-        "resume",
-        "offer",
-        "answer",
-        "candidate",
-        "publish",
-        "unpublish",
-        "mute",
-        "participants",
-        "chat",
-        "whiteboard",
-        "start",
-        "end",
-        "leave",
-        "ping",
+        "join", "resume", "offer", "answer", "candidate", "publish", "unpublish", "mute",
+        "participants", "chat", "whiteboard", "start", "end", "leave", "ping",
     }
 )
 MAX_CHAT = 2000

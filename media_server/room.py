@@ -151,7 +151,9 @@ class Room:
         for publication in participant.detach():
             await self.publication_ended(publication)
         self.node.emit(
-            ParticipantLeft(self.code, participant.id, participant.user_id, participant.name, participant.role, reason)
+            ParticipantLeft(
+                self.code, participant.id, participant.user_id, participant.name, participant.role, reason
+            )
         )
         self.broadcast_participants()
         # As a node task: the socket handler that asked may be cancelled when its
@@ -168,14 +170,10 @@ class Room:
 
     def _start_recorder(self) -> Recorder:
         settings = self.settings
-        return Recorder(
-            settings.recordings_dir / self.code,
-            room=self.code,
-            run=self.node.now().strftime("%Y%m%dT%H%M%S"),
-            segment_seconds=settings.recording_segment_seconds,
-            grace=settings.recording_segment_grace,
-            on_segment=self.node.emit,
-        )
+        return Recorder(settings.recordings_dir / self.code, room=self.code,
+                        run=self.node.now().strftime("%Y%m%dT%H%M%S"),
+                        segment_seconds=settings.recording_segment_seconds, grace=settings.recording_segment_grace,
+                        on_segment=self.node.emit)
 
     # -- media -----------------------------------------------------------------------
     def find_publication(self, publication_id: str) -> Publication | None:

@@ -146,22 +146,10 @@ class Session:
         if self.node.room_ended(self.claims.room):
             # A reload after the end (with a token issued before it): show the ended screen.
             self.channel.send(
-                {
-                    "type": "join",
-                    "participant_id": None,
-                    "resume_key": None,
-                    "room": self.claims.room,
-                    "role": self.claims.role,
-                    "observer": self.claims.is_observer,
-                    "started": False,
-                    "started_at": None,
-                    "ended": True,
-                    "recording": False,
-                    "participants": [],
-                    "attendees": 0,
-                    "chat": [],
-                    "whiteboard": [],
-                }
+                {"type": "join", "participant_id": None, "resume_key": None, "room": self.claims.room,
+                 "role": self.claims.role, "observer": self.claims.is_observer, "started": False,
+                 "started_at": None, "ended": True, "recording": False, "participants": [], "attendees": 0,
+                 "chat": [], "whiteboard": []}
             )
             self.finished = True
             return

@@ -82,7 +82,9 @@ class QualityMonitor:
         for key in set(state.windows) - set(muted):
             del state.windows[key]
         fallback_rtt = min(rtts) if rtts else None
-        verdicts = [v for key in muted if (v := state.windows[key].verdict(muted[key], fallback_rtt)) is not None]
+        verdicts = [
+            v for key in muted if (v := state.windows[key].verdict(muted[key], fallback_rtt)) is not None
+        ]
         if not verdicts:
             return
         self._publish(participant, state, min(verdicts, key=lambda v: v.score))

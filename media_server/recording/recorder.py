@@ -46,16 +46,8 @@ class TrackRecording:
 
 
 class Recorder:
-    def __init__(
-        self,
-        directory: Path,
-        *,
-        room: str = "",
-        run: str = "",
-        segment_seconds: float = 30.0,
-        grace: float = 2.0,
-        on_segment: Callable[[RecordingSegment], None] | None = None,
-    ) -> None:
+    def __init__(self, directory: Path, *, room: str = "", run: str = "", segment_seconds: float = 30.0,
+                 grace: float = 2.0, on_segment: Callable[[RecordingSegment], None] | None = None) -> None:
         self.directory = directory
         self.room = room
         # Names this recorder's files and segments: a room reopened later records a new run.
@@ -67,17 +59,10 @@ class Recorder:
         self._files: dict[str, TrackFile] = {}
         self._known: dict[str, tuple[Publication, TrackRecording]] = {}
         self._presence: dict[str, list[Any]] = {}
-        self._writer = SegmentWriter(
-            self.start,
-            self._files,
-            segment_seconds=segment_seconds,
-            grace=grace,
-            report=self._from_thread_report,
-            need_keyframe=self._from_thread_keyframe,
-        )
-        self._thread = threading.Thread(
-            target=run_writer, args=(self._inbox, self._writer), name="recorder", daemon=True
-        )
+        self._writer = SegmentWriter(self.start, self._files, segment_seconds=segment_seconds, grace=grace,
+                                     report=self._from_thread_report, need_keyframe=self._from_thread_keyframe)
+        self._thread = threading.Thread(target=run_writer, args=(self._inbox, self._writer), name="recorder",
+                                        daemon=True)
         self._thread.start()
         self._finished = False
         self._ticker: asyncio.TimerHandle | None = self._loop.call_later(TICK_SECONDS, self._tick)
@@ -96,11 +81,8 @@ class Recorder:
             span[5] = self.now()
 
     def _presence_during(self, start: float, end: float) -> list[PresenceSpan]:
-        return [
-            PresenceSpan(*span)
-            for span in self._presence.values()
-            if span[4] < end and (span[5] is None or span[5] > start)
-        ]
+        return [PresenceSpan(*span) for span in self._presence.values()
+                if span[4] < end and (span[5] is None or span[5] > start)]
 
     # -- tracks ------------------------------------------------------------------------------
     def add(self, publication: Publication) -> None:
@@ -113,14 +95,9 @@ class Recorder:
             codec = publication.codec.name if publication.kind == "video" else "opus"
             ext = "mkv" if codec == "H264" else "webm"
             name = f"{self.run}-{publication.user_id}-{publication.source}-{pub_id}.{ext}"
-            meta = {
-                "user_id": publication.user_id,
-                "participant_id": publication.participant_id,
-                "source": publication.source,
-                "kind": publication.kind,
-                "codec": codec,
-                "publication_id": pub_id,
-            }
+            meta = {"user_id": publication.user_id, "participant_id": publication.participant_id,
+                    "source": publication.source, "kind": publication.kind, "codec": codec,
+                    "publication_id": pub_id}
             track = TrackFile(self.directory / name, codec, publication.codec.clock_rate, meta)
             self._inbox.put(("open", pub_id, track))
             known = self._known[pub_id] = (publication, TrackRecording(self._inbox, pub_id))
@@ -153,18 +130,10 @@ class Recorder:
     def _segment_done(self, report: WindowReport) -> None:
         if self._on_segment is None:
             return
-        self._on_segment(
-            RecordingSegment(
-                room=self.room,
-                run=self.run,
-                index=report.index,
-                start=report.start,
-                end=report.end,
-                final=report.final,
-                files=report.files,
-                presence=self._presence_during(report.start, report.end),
-            )
-        )
+        self._on_segment(RecordingSegment(
+            room=self.room, run=self.run, index=report.index, start=report.start, end=report.end,
+            final=report.final, files=report.files, presence=self._presence_during(report.start, report.end),
+        ))
 
     async def finish(self) -> list[RecordedFile]:
         """Close every file and report the last windows; every file recorded, all windows."""

@@ -208,16 +208,8 @@ class TrackFile:
 class SegmentWriter:
     """The thread's state: the tracks, the closed files not yet reported, the next window to report."""
 
-    def __init__(
-        self,
-        start: float,
-        files: dict[str, TrackFile],
-        *,
-        segment_seconds: float,
-        grace: float,
-        report: Callable[[WindowReport], None],
-        need_keyframe: Callable[[str], None],
-    ) -> None:
+    def __init__(self, start: float, files: dict[str, TrackFile], *, segment_seconds: float, grace: float,
+                 report: Callable[[WindowReport], None], need_keyframe: Callable[[str], None]) -> None:
         self.start = start
         self.files = files
         self.segment_seconds = segment_seconds
@@ -255,9 +247,8 @@ class SegmentWriter:
         while self.next_report <= last:
             index = self.next_report
             final = index == last
-            window_end = (
-                max(end, self.next_report * length if math.isfinite(length) else 0.0) if final else (index + 1) * length
-            )
+            window_end = max(end, self.next_report * length if math.isfinite(length) else 0.0) if final \
+                else (index + 1) * length
             self._report(index, window_end, final=final)
 
     def _report(self, index: int, end: float, *, final: bool) -> None:

@@ -79,12 +79,8 @@ class SfuClient:
         for source in self.tracks:
             self.codecs.setdefault(source, codec if source != "microphone" else "opus")
         await self._open_socket()
-        await self.send(
-            {
-                "type": "join",
-                "publish": [{"source": s, "codec": self.codecs[s]} if s != "microphone" else s for s in self.tracks],
-            }
-        )
+        await self.send({"type": "join", "publish": [
+            {"source": s, "codec": self.codecs[s]} if s != "microphone" else s for s in self.tracks]})
         reply = await self.wait_for("join")
         self.participant_id = reply["participant_id"]
         self.resume_key = reply["resume_key"]
@@ -105,14 +101,8 @@ class SfuClient:
 
     async def resume(self, restart_media: bool = False) -> dict[str, Any]:
         await self._open_socket()
-        await self.send(
-            {
-                "type": "resume",
-                "participant_id": self.participant_id,
-                "resume_key": self.resume_key,
-                "restart_media": restart_media,
-            }
-        )
+        await self.send({"type": "resume", "participant_id": self.participant_id,
+                         "resume_key": self.resume_key, "restart_media": restart_media})
         return await self.wait_for("resume")
 
     async def publish(self, source: str, track: MediaStreamTrack, codec: str = "VP8") -> None:
@@ -192,13 +182,8 @@ class SfuClient:
             return
         received = self.received.get(info["publication_id"])
         if received is None:
-            received = Received(
-                info["publication_id"],
-                info.get("participant_id", ""),
-                info.get("source", ""),
-                info.get("kind", ""),
-                self.keep_bytes,
-            )
+            received = Received(info["publication_id"], info.get("participant_id", ""), info.get("source", ""),
+                                info.get("kind", ""), self.keep_bytes)
             self.received[info["publication_id"]] = received
         self.by_mid[mid] = received
 

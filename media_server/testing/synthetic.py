@@ -56,14 +56,8 @@ def encode_vp8_clip(
     codec.time_base = fractions.Fraction(1, fps)
     codec.framerate = fractions.Fraction(fps, 1)
     codec.gop_size = 100000
-    codec.options = {
-        "deadline": "realtime",
-        "cpu-used": "8",
-        "lag-in-frames": "0",
-        "minrate": str(bitrate),
-        "maxrate": str(bitrate),
-        "bufsize": str(bitrate),
-    }
+    codec.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0",
+                     "minrate": str(bitrate), "maxrate": str(bitrate), "bufsize": str(bitrate)}
     return _encode_pictures(codec, frames, width, height)
 
 
@@ -203,13 +197,8 @@ def encode_h264_clip(frames: int, width: int = 320, height: int = 240, fps: int 
     codec.time_base = fractions.Fraction(1, fps)
     codec.framerate = fractions.Fraction(fps, 1)
     codec.gop_size = 100000
-    codec.options = {
-        "profile": "baseline",
-        "level": "31",
-        "tune": "zerolatency",
-        "preset": "ultrafast",
-        "x264-params": "keyint=100000:min-keyint=100000:scenecut=0:bframes=0",
-    }
+    codec.options = {"profile": "baseline", "level": "31", "tune": "zerolatency", "preset": "ultrafast",
+                     "x264-params": "keyint=100000:min-keyint=100000:scenecut=0:bframes=0"}
     return _encode_pictures(codec, frames, width, height)
 
 

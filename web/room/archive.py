@@ -81,15 +81,8 @@ class RoomArchive:
                 session_id, user_id = sessions.get(line.room), _int(line.user_id)
                 if session_id is None or user_id is None:
                     continue  # a room no session owns (the SFU test page): nothing to keep it with
-                s.add(
-                    ChatMessage(
-                        session_id=session_id,
-                        user_id=user_id,
-                        name=line.name[:120],
-                        text=line.text,
-                        created_at=_when(line.ts) or self._clock.now(),
-                    )
-                )
+                s.add(ChatMessage(session_id=session_id, user_id=user_id, name=line.name[:120], text=line.text,
+                                  created_at=_when(line.ts) or self._clock.now()))
             await s.commit()
 
     async def _room_ended(self, event: RoomEnded) -> None:
@@ -110,9 +103,9 @@ class RoomArchive:
                 session_id = (await _session_ids(s, {room_code})).get(room_code)
                 if session_id is None:
                     return
-                row = (
-                    await s.exec(select(WhiteboardSnapshot).where(col(WhiteboardSnapshot.session_id) == session_id))
-                ).first()
+                row = (await s.exec(
+                    select(WhiteboardSnapshot).where(col(WhiteboardSnapshot.session_id) == session_id)
+                )).first()
                 if row is None:
                     row = WhiteboardSnapshot(session_id=session_id)
                 row.strokes, row.size_bytes, row.updated_at = strokes, size, self._clock.now()
@@ -128,7 +121,7 @@ class RoomArchive:
 def bounded_strokes(strokes: list[dict[str, Any]], max_bytes: int) -> list[dict[str, Any]]:
     """What is on the board: strokes after the last clear, the newest that fit in `max_bytes`."""
     last_clear = max((i for i, s in enumerate(strokes) if s.get("clear")), default=-1)
-    visible = strokes[last_clear + 1 :]
+    visible = strokes[last_clear + 1:]
     kept: list[dict[str, Any]] = []
     total = 2  # the list's brackets
     for stroke in reversed(visible):
@@ -144,13 +137,10 @@ def bounded_strokes(strokes: list[dict[str, Any]], max_bytes: int) -> list[dict[
 
 
 async def _session_ids(s: Any, room_codes: set[str]) -> dict[str, int]:
-    rows = (
-        await s.exec(
-            select(MentorSession.room_code, MentorSession.id).where(  # type: ignore[call-overload]
-                col(MentorSession.room_code).in_(room_codes)
-            )
-        )
-    ).all()
+    rows = (await s.exec(
+        select(MentorSession.room_code, MentorSession.id).where(  # type: ignore[call-overload]
+            col(MentorSession.room_code).in_(room_codes))
+    )).all()
     return {code: int(session_id) for code, session_id in rows}
 
 
@@ -170,12 +160,8 @@ ROOM_ARCHIVE: web.AppKey[RoomArchive] = web.AppKey("room_archive", RoomArchive)
 
 def setup_room_archive(app: web.Application) -> None:
     config = app[CONFIG]
-    archive = RoomArchive(
-        app[DB],
-        app[CLOCK],
-        max_pending=config.int("sessions", "chat_pending_max"),
-        whiteboard_max_bytes=config.int("sessions", "whiteboard_max_bytes"),
-    )
+    archive = RoomArchive(app[DB], app[CLOCK], max_pending=config.int("sessions", "chat_pending_max"),
+                          whiteboard_max_bytes=config.int("sessions", "whiteboard_max_bytes"))
     app[ROOM_ARCHIVE] = archive
     node = app[MEDIA_NODE]
     node.add_listener(archive.on_node_event)

@@ -37,15 +37,10 @@ async def _room_session(request: web.Request) -> MentorSession:
 async def _may_read(s: Any, identity: Identity, row: MentorSession) -> bool:
     if identity.role == Role.ADMIN or identity.user_id == row.mentor_id:
         return True
-    booked = (
-        await s.exec(
-            select(Booking.id).where(  # type: ignore[call-overload]
-                col(Booking.session_id) == row.id,
-                col(Booking.learner_id) == identity.user_id,
-                col(Booking.status) == BookingStatus.CONFIRMED,
-            )
-        )
-    ).first()
+    booked = (await s.exec(select(Booking.id).where(  # type: ignore[call-overload]
+        col(Booking.session_id) == row.id, col(Booking.learner_id) == identity.user_id,
+        col(Booking.status) == BookingStatus.CONFIRMED,
+    ))).first()
     return booked is not None
 
 
@@ -56,14 +51,12 @@ def _iso(value: Any) -> str | None:
 @routes.get(f"/api/sessions/{SESSION_ID}/lobby")
 async def lobby(request: web.Request) -> web.Response:
     row = await _room_session(request)
-    return web.json_response(
-        {
-            "waiting": request.app[ROOM_PRESENCE].waiting(row.room_code),
-            "status": row.status,
-            "started_at": _iso(row.went_live_at),
-            "ended_at": _iso(row.ended_at),
-        }
-    )
+    return web.json_response({
+        "waiting": request.app[ROOM_PRESENCE].waiting(row.room_code),
+        "status": row.status,
+        "started_at": _iso(row.went_live_at),
+        "ended_at": _iso(row.ended_at),
+    })
 
 
 @routes.get(f"/api/sessions/{SESSION_ID}/chat")
@@ -72,13 +65,10 @@ async def chat(request: web.Request) -> web.Response:
     # Lines said in the last second may still be in the batch: write them first.
     await request.app[ROOM_ARCHIVE].flush()
     async with request.app[DB].session() as s:
-        lines = (
-            await s.exec(
-                select(ChatMessage)
-                .where(col(ChatMessage.session_id) == row.id)
-                .order_by(col(ChatMessage.created_at), col(ChatMessage.id))
-            )
-        ).all()
+        lines = (await s.exec(
+            select(ChatMessage).where(col(ChatMessage.session_id) == row.id)
+            .order_by(col(ChatMessage.created_at), col(ChatMessage.id))
+        )).all()
     messages = [{"name": m.name, "text": m.text, "ts": iso_utc(m.created_at)} for m in lines]
     return web.json_response({"messages": messages})
 
@@ -87,9 +77,9 @@ async def chat(request: web.Request) -> web.Response:
 async def whiteboard(request: web.Request) -> web.Response:
     row = await _room_session(request)
     async with request.app[DB].session() as s:
-        snapshot = (
-            await s.exec(select(WhiteboardSnapshot).where(col(WhiteboardSnapshot.session_id) == row.id))
-        ).first()
+        snapshot = (await s.exec(
+            select(WhiteboardSnapshot).where(col(WhiteboardSnapshot.session_id) == row.id)
+        )).first()
     if snapshot is None:
         return web.json_response({"strokes": [], "updated_at": None})
     return web.json_response({"strokes": snapshot.strokes, "updated_at": iso_utc(snapshot.updated_at)})

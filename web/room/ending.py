@@ -76,11 +76,9 @@ def room_occupants(app: web.Application, room_code: str) -> int:
 
 async def _session_of_room(app: web.Application, room_code: str) -> int | None:
     async with app[DB].session() as s:
-        found = (
-            await s.exec(
-                select(MentorSession.id).where(col(MentorSession.room_code) == room_code)  # type: ignore[call-overload]
-            )
-        ).first()
+        found = (await s.exec(
+            select(MentorSession.id).where(col(MentorSession.room_code) == room_code)  # type: ignore[call-overload]
+        )).first()
     return int(found) if found is not None else None
 
 
@@ -127,15 +125,10 @@ def setup_room_ending(app: web.Application) -> None:
 async def _check_again(app: web.Application, session_id: int, due_at: datetime) -> None:
     now = app[CLOCK].now()
     async with app[DB].session() as s:
-        pending = (
-            await s.exec(
-                select(ScheduledJob).where(
-                    col(ScheduledJob.kind) == EMPTY_ROOM_CHECK,
-                    col(ScheduledJob.done_at).is_(None),
-                    col(ScheduledJob.due_at) > now,
-                )
-            )
-        ).all()
+        pending = (await s.exec(select(ScheduledJob).where(
+            col(ScheduledJob.kind) == EMPTY_ROOM_CHECK, col(ScheduledJob.done_at).is_(None),
+            col(ScheduledJob.due_at) > now,
+        ))).all()
         # A redelivered run must not start a second chain of checks.
         if any(job.args.get("session_id") == session_id for job in pending):
             return

@@ -18,9 +18,8 @@ routes = web.RouteTableDef()
 async def go_live_now(request: web.Request) -> web.Response:
     identity = await require_identity(request, Role.MENTOR)
     view = await go_live(request.app, identity, session_id_of(request))
-    return web.json_response(
-        {"session": session_body(request.app, view, identity), "redirect": room_url(view.session.room_code)}
-    )
+    return web.json_response({"session": session_body(request.app, view, identity),
+                              "redirect": room_url(view.session.room_code)})
 
 
 # POST is the documented form (it mints a token); GET stays for the dashboards that use it.

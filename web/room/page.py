@@ -24,23 +24,17 @@ async def room_page(request: web.Request) -> dict[str, Any]:
     if identity is None:
         raise web.HTTPFound(f"/login?next={quote(request.path, safe='')}")
     async with request.app[DB].session() as s:
-        session = (
-            await s.exec(select(MentorSession).where(MentorSession.room_code == request.match_info["room_code"]))
-        ).first()
+        session = (await s.exec(
+            select(MentorSession).where(MentorSession.room_code == request.match_info["room_code"])
+        )).first()
         if session is None:
-            raise await not_found_page(
-                request, "No session has this room. Check the link, or find the session on your dashboard."
-            )
+            raise await not_found_page(request, "No session has this room. Check the link, or find the session on "
+                                                "your dashboard.")
         mentor = await s.get(User, session.mentor_id)
-        booked = (
-            await s.exec(
-                select(Booking.id).where(  # type: ignore[call-overload]
-                    col(Booking.session_id) == session.id,
-                    col(Booking.learner_id) == identity.user_id,
-                    col(Booking.status) == BookingStatus.CONFIRMED,
-                )
-            )
-        ).first()
+        booked = (await s.exec(select(Booking.id).where(  # type: ignore[call-overload]
+            col(Booking.session_id) == session.id, col(Booking.learner_id) == identity.user_id,
+            col(Booking.status) == BookingStatus.CONFIRMED,
+        ))).first()
     if identity.user_id == session.mentor_id:
         role = "mentor"
     elif booked is not None:

@@ -128,9 +128,9 @@ class RoomPresence:
     async def _learner_name(self, room_code: str, user_id: int) -> str | None:
         """The learner's name when the room is a session's and they are not its mentor."""
         async with self._app[DB].session() as s:
-            mentor_id = (
-                await s.exec(select(MentorSession.mentor_id).where(col(MentorSession.room_code) == room_code))
-            ).first()
+            mentor_id = (await s.exec(
+                select(MentorSession.mentor_id).where(col(MentorSession.room_code) == room_code)
+            )).first()
             user = await s.get(User, user_id)
         if mentor_id is None or mentor_id == user_id or user is None:
             return None

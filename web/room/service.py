@@ -62,13 +62,11 @@ async def authorize_join(app: web.Application, identity: Identity, session_id: i
             role = Role.ADMIN
             decision = rules.can_observe(facts)
         else:
-            booking_status = (
-                await s.exec(
-                    select(Booking.status).where(  # type: ignore[call-overload]
-                        col(Booking.session_id) == session_id, col(Booking.learner_id) == identity.user_id
-                    )
+            booking_status = (await s.exec(
+                select(Booking.status).where(  # type: ignore[call-overload]
+                    col(Booking.session_id) == session_id, col(Booking.learner_id) == identity.user_id
                 )
-            ).first()
+            )).first()
             if identity.role != Role.LEARNER or booking_status is None:
                 raise forbidden("Only learners who booked this session can join it.")
             role = Role.LEARNER
@@ -106,28 +104,16 @@ async def go_live(app: web.Application, identity: Identity, session_id: int) -> 
         row = await own_session(s, session_id, identity)
         require(rules.can_go_live(await facts_for(s, row), now, settings))
     async with unit_of_work(app) as work:
-        await transition(
-            work.s,
-            session_id,
-            still_scheduled(row),
-            CHANGED_MEANWHILE,
-            status=SessionStatus.LIVE,
-            went_live_at=now,
-            updated_at=now,
-        )
+        await transition(work.s, session_id, still_scheduled(row), CHANGED_MEANWHILE,
+                         status=SessionStatus.LIVE, went_live_at=now, updated_at=now)
         # The durable check that ends the session if its room stays empty past the end (web.room.ending).
         schedule_empty_room_check(app, work.s, session_id=session_id, due_at=end_of(row) + empty_room_grace(app))
         for learner_id in await confirmed_learners(work.s, session_id):
-            await work.notify(
-                user_id=learner_id,
-                kind="session_live",
-                title="Your session is live",
-                body=f"“{row.title}” has started. Join now.",
-                data={"session_id": session_id, "room_code": row.room_code},
-            )
-        work.publish(
-            room_channel(row.room_code), "session.live", {"session_id": session_id, "room_code": row.room_code}
-        )
+            await work.notify(user_id=learner_id, kind="session_live", title="Your session is live",
+                              body=f"“{row.title}” has started. Join now.",
+                              data={"session_id": session_id, "room_code": row.room_code})
+        work.publish(room_channel(row.room_code), "session.live",
+                     {"session_id": session_id, "room_code": row.room_code})
         view = await updated_view(work, session_id, identity)
         await work.s.commit()
     return view

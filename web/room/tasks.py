@@ -35,18 +35,13 @@ def schedule_empty_room_check(app: web.Application, s: AsyncSession, *, session_
     schedule_job(s, kind=EMPTY_ROOM_CHECK, args={"session_id": session_id}, due_at=due_at, now=app[CLOCK].now())
 
 
-def schedule_feedback_reminders(
-    app: web.Application, session: AsyncSession, *, session_id: int, learner_ids: list[int], ended_at: datetime
-) -> None:
+def schedule_feedback_reminders(app: web.Application, session: AsyncSession, *, session_id: int,
+                                learner_ids: list[int], ended_at: datetime) -> None:
     delay = timedelta(minutes=app[CONFIG].int("workers", "feedback_reminder_minutes"))
     for learner_id in learner_ids:
-        schedule_job(
-            session,
-            kind=FEEDBACK_REMINDER,
-            args={"session_id": session_id, "learner_id": learner_id},
-            due_at=ended_at + delay,
-            now=app[CLOCK].now(),
-        )
+        schedule_job(session, kind=FEEDBACK_REMINDER, args={"session_id": session_id, "learner_id": learner_id},
+                     due_at=ended_at + delay, now=app[CLOCK].now())
+
 
 
 def register_tasks(app: web.Application) -> None:
@@ -55,21 +50,13 @@ def register_tasks(app: web.Application) -> None:
         async with unit_of_work(app) as work:
             s = work.s
             mentor_session = await s.get(MentorSession, session_id)
-            given = (
-                await s.exec(
-                    select(Feedback).where(Feedback.session_id == session_id, Feedback.learner_id == learner_id)
-                )
-            ).first()
-            if (
-                mentor_session is None
-                or given is not None
-                or await already_notified(s, learner_id, FEEDBACK_REMINDER, session_id)
-            ):
+            given = (await s.exec(select(Feedback).where(
+                Feedback.session_id == session_id, Feedback.learner_id == learner_id))).first()
+            if mentor_session is None or given is not None or await already_notified(
+                    s, learner_id, FEEDBACK_REMINDER, session_id):
                 return
             await work.notify(
-                user_id=learner_id,
-                kind=FEEDBACK_REMINDER,
-                title="Rate your mentor",
+                user_id=learner_id, kind=FEEDBACK_REMINDER, title="Rate your mentor",
                 body=f"How was “{mentor_session.title}”? Your rating helps other learners.",
                 data={"session_id": session_id, "url": feedback_form_url(mentor_session.room_code)},
             )
