@@ -174,9 +174,9 @@ class RawEgress:
     ) -> None:
         state = self.state
         if state is not _FORWARDING:
-            if state is not _WAITING or self.paused:
+            if state is not _WAITING:
                 return
-            if not key:
+            if not key or self.paused:
                 self.skipped += 1
                 return
             srtp = self._srtp
