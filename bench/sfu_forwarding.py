@@ -23,7 +23,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "bench"
-MODES = ("passthrough", "relay")
+MODES = ("raw", "passthrough", "relay")
 
 
 def run_point(mode: str, subscribers: int, seconds: float, warmup: float) -> dict[str, Any]:

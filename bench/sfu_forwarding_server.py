@@ -1,4 +1,4 @@
-"""The SFU process of the benchmark: media_server (passthrough) or MediaRelay, plus a stats URL.
+"""The SFU process of the benchmark: media_server (raw or passthrough) or MediaRelay, plus a stats URL.
 
 Run by bench.sfu_forwarding; prints "READY <port>" when it listens.
 """
@@ -36,9 +36,14 @@ async def transport_packets(pcs: list[RTCPeerConnection]) -> dict[str, int]:
 
 def build_app(mode: str, secret: str, counter: CodecCounter) -> web.Application:
     app = web.Application()
-    settings = MediaSettings(ice_hosts=("127.0.0.1",), recordings_dir=Path("/tmp/mentorlive-bench"),
-                             quality_interval=2.0)
-    if mode == "passthrough":
+    # "raw": RTP rewritten per subscriber as bytes; "passthrough": the frame path ([media] forwarding).
+    settings = MediaSettings(
+        ice_hosts=("127.0.0.1",),
+        recordings_dir=Path("/tmp/mentorlive-bench"),
+        quality_interval=2.0,
+        forwarding="raw" if mode == "raw" else "frames",
+    )
+    if mode in ("raw", "passthrough"):
         node = MediaNode(settings, secret)
 
         async def rtc(request: web.Request) -> web.StreamResponse:
@@ -68,7 +73,7 @@ def build_app(mode: str, secret: str, counter: CodecCounter) -> web.Application:
 
 async def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--mode", choices=["passthrough", "relay"], required=True)
+    parser.add_argument("--mode", choices=["raw", "passthrough", "relay"], required=True)
     parser.add_argument("--secret", required=True)
     args = parser.parse_args()
     with count_codec_use() as counter:
