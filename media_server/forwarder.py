@@ -19,6 +19,7 @@ and no allocation beyond the shared av.Packet and abs-send-time bytes.
 from __future__ import annotations
 
 import fractions
+import logging
 import time
 from typing import Protocol
 
@@ -27,6 +28,8 @@ from aiortc.rtp import RtpPacket
 
 from media_server.codecs import CodecChoice, is_keyframe
 from media_server.rtp_bytes import SILENT_LEVEL_BYTE, SendClock, starts_keyframe
+
+log = logging.getLogger(__name__)
 
 
 class Sink(Protocol):
@@ -76,6 +79,7 @@ class Forwarder:
         self._video = codec.kind == "video"
         self._codec_name = codec.name
         self.packets_in = 0
+        self.raw_failures = 0
 
     @property
     def raw_sinks(self) -> tuple[RawSink, ...]:
@@ -144,8 +148,22 @@ class Forwarder:
         audio_level = packet.extensions.audio_level
         level = SILENT_LEVEL_BYTE if audio_level is None else (0x80 if audio_level[0] else 0) | audio_level[1]
         seq, marker = packet.sequence_number, packet.marker
+        failed: list[RawSink] | None = None
         for sink in raw:
-            sink.forward(seq, out, marker, payload, key, send_time, level)
+            try:
+                sink.forward(seq, out, marker, payload, key, send_time, level)
+            except Exception:  # one subscriber's failure must not stop the publisher's receive loop
+                failed = [*(failed or []), sink]
+        if failed:
+            self._drop_failed(failed)
+
+    def _drop_failed(self, failed: list[RawSink]) -> None:
+        """Not the hot path: a raw sink raised; it is closed and the error recorded once."""
+        log.exception("raw forwarding to a subscriber failed; that subscription stops")
+        for sink in failed:
+            self._raw.pop(sink, None)
+            sink.close()
+        self.raw_failures += len(failed)
 
     def on_frame(self, data: bytes, timestamp: int) -> None:
         now = time.monotonic()

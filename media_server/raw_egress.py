@@ -190,11 +190,14 @@ class RawEgress:
         elif (seq - self._start_in) & 0xFFFF >= 0x8000:
             return  # a retransmission from before this subscriber's start point
         out_seq = (seq + self._offset) & 0xFFFF
+        out_ts = (timestamp + self._ts_origin) & 0xFFFFFFFF
         if (out_seq - self._next_seq) & 0xFFFF < 0x8000:
+            # The newest packet so far (not a late retransmission): sender reports map from it.
             self._next_seq = (out_seq + 1) & 0xFFFF
+            self._last_ts = out_ts
+            self._last_sent_at = time.monotonic()
         header = bytearray(self._header)
         header[1] = self._pt | 0x80 if marker else self._pt
-        out_ts = (timestamp + self._ts_origin) & 0xFFFFFFFF
         _pack_seq_ts(header, 2, out_seq, out_ts)
         at = self._abs_at
         if at:
@@ -212,8 +215,6 @@ class RawEgress:
         self.packets += 1
         if marker or self.kind == "audio":
             self.frames += 1
-        self._last_ts = out_ts
-        self._last_sent_at = time.monotonic()
 
     # -- feedback ------------------------------------------------------------------------
     async def retransmit(self, seq: int) -> None:
