@@ -193,8 +193,9 @@ class Subscription:
             return
         self.paused = False
         if self.egress is not None:
-            self.egress.resume()
-        self._request_keyframe()
+            self.egress.resume()  # asks the publisher, once, for the keyframe both paths restart at
+        else:
+            self._request_keyframe()
 
     def _move_to(self, state: SubscriptionState) -> None:
         """The only place the state changes."""
