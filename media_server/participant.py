@@ -20,13 +20,14 @@ import asyncio
 import itertools
 import logging
 import secrets
+import time
 from collections.abc import Callable, Iterator
 from enum import StrEnum
 from typing import Any, Protocol
 
 from aiortc import RTCPeerConnection, RTCRtpTransceiver
 
-from media_server import peer
+from media_server import congestion, peer
 from media_server.aiortc_hooks import outbound, reuse
 from media_server.codecs import SOURCES, codec_for
 from media_server.errors import ProtocolError
@@ -125,6 +126,17 @@ class Participant:
         self._idle: list[RTCRtpTransceiver] = []
         # Offers in a row that got no answer within `answer_timeout`.
         self._overdue = 0
+        self.congestion = congestion.CongestionRule(
+            congestion.CongestionPolicy(
+                pause_loss=settings.congestion_pause_loss,
+                resume_loss=settings.congestion_resume_loss,
+                pause_rtt=settings.congestion_pause_rtt,
+                pause_after=settings.congestion_pause_after,
+                resume_after=settings.congestion_resume_after,
+            ),
+            time.monotonic,
+        )
+        self._downlink = congestion.DownlinkMeter()
 
     def _move_to(self, state: ParticipantState) -> None:
         """The only place the state changes."""
@@ -361,7 +373,35 @@ class Participant:
         for publication in list(self.publications.values()):
             if (sample := publication.stats_sample(now)) is not None:
                 samples.append(sample)
+        self._respond_to_congestion()
         return samples
+
+    def _respond_to_congestion(self) -> None:
+        """Pause (or resume) the video this participant receives when its downlink cannot carry
+        it (media_server.congestion); audio keeps flowing and keeps measuring the link."""
+        flowing = [s for s in self.subscriptions.values() if s.flowing]
+        reading = self._downlink.measure([(s.id, s.fraction_lost, s.rtt, s.packets_sent, s.nacks) for s in flowing])
+        if reading is None:
+            return
+        change = self.congestion.observe(reading)
+        if change is None:
+            return
+        videos = [s for s in self.subscriptions.values() if s.kind == "video"]
+        for subscription in videos:
+            if change == congestion.PAUSED:
+                subscription.pause_video()
+            else:
+                subscription.resume_video()
+        self.message(
+            {
+                "type": change,
+                "reason": congestion.REASON,
+                "message": congestion.MESSAGE if change == congestion.PAUSED else "",
+                "publication_ids": [s.publication_id for s in videos],
+                "loss": round(reading.effective_loss, 3),
+                "rtt": None if reading.rtt is None else round(reading.rtt, 3),
+            }
+        )
 
     def quality_scored(self, level: str, score: float, reason: str, changed: bool) -> None:
         """The monitor's latest verdict on this participant; a change is announced in the room."""
@@ -440,7 +480,10 @@ class Participant:
         if publication.id in self.subscriptions or self.state is ParticipantState.LEFT:
             return
         capacity = self.settings.video_queue_frames if publication.kind == "video" else self.settings.audio_queue_frames
-        subscription = Subscription(publication, self.id, capacity)
+        raw_history = self.settings.raw_history_packets if self.settings.forwarding == "raw" else None
+        subscription = Subscription(publication, self.id, capacity, raw_history)
+        if self.congestion.paused:
+            subscription.pause_video()
         self.subscriptions[publication.id] = subscription
         if self.subscribing:
             self._bind_subscription(subscription)

@@ -33,6 +33,7 @@ def add_sending(
     transceiver.setCodecPreferences(codec.preferences())
     outbound.install_packer(transceiver.sender, codec.mime_type)
     outbound.on_keyframe_request(transceiver.sender, on_keyframe)
+    subscription.bind_sender(transceiver.sender)
     inbound.fix_rtx_routing(pc)
     return transceiver
 

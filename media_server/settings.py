@@ -47,6 +47,20 @@ class MediaSettings:
     resume_settle: float = 2.0
     # Minimum spacing of keyframe requests sent to one publisher.
     keyframe_interval: float = 0.3
+    # "raw": RTP packets rewritten per subscriber as bytes (media_server.raw_egress); "frames":
+    # depacketized frames repacketized by each subscriber's aiortc sender. Raw falls back to
+    # frames for a subscriber that negotiated another codec.
+    forwarding: str = "raw"
+    # Packets each raw subscription keeps to answer NACKs with (rounded up to a power of two).
+    raw_history_packets: int = 256
+    # Congestion response (media_server.congestion): pause a subscriber's video above this loss
+    # fraction or round trip for `congestion_pause_after` seconds, resume it after
+    # `congestion_resume_after` seconds below `congestion_resume_loss`.
+    congestion_pause_loss: float = 0.1
+    congestion_resume_loss: float = 0.03
+    congestion_pause_rtt: float = 1.0
+    congestion_pause_after: float = 2.0
+    congestion_resume_after: float = 4.0
     # Frames a subscription may hold before it skips to the next keyframe.
     video_queue_frames: int = 30
     audio_queue_frames: int = 50
@@ -76,3 +90,7 @@ class MediaSettings:
     speaker_hold: float = 1.0
     # Rooms whose session ended, remembered so a stale join token gets the ended screen.
     ended_rooms_kept: int = 4096
+
+    def __post_init__(self) -> None:
+        if self.forwarding not in ("raw", "frames"):
+            raise ValueError(f'[media] forwarding must be "raw" or "frames", not {self.forwarding!r}')

@@ -26,10 +26,11 @@ import aiohttp
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 from aiortc.jitterbuffer import JitterFrame
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.rtp import RtpPacket
 
 from media_server import ice_servers, peer
 from media_server.aiortc_hooks import inbound, outbound
-from media_server.testing.loss import drop_outgoing_rtp
+from media_server.testing.loss import drop_incoming_rtp, drop_outgoing_rtp
 
 
 @dataclass
@@ -43,6 +44,8 @@ class Received:
     arrivals: list[float] = field(default_factory=list)
     count: int = 0
     first_at: float | None = None
+    # (sequence number, timestamp, ssrc) of every media packet, after RTX unwrapping.
+    packets: list[tuple[int, int, int]] = field(default_factory=list)
 
     def add(self, data: bytes) -> None:
         now = time.time()
@@ -117,6 +120,7 @@ class SfuClient:
         self.closing = False
         self._leg: Leg | None = None
         self._background: set[asyncio.Task[Any]] = set()
+        self.downlink_loss = 0.0
         self.offers = 0
         # Called with each received frame's bytes (e.g. a benchmark probe that decodes).
         self.frame_hook: Callable[[Received, bytes], None] | None = None
@@ -411,12 +415,22 @@ class SfuClient:
                     if self.frame_hook is not None:
                         self.frame_hook(r, frame.data)
 
-                inbound.tap_receiver(transceiver.receiver, transceiver.kind, on_frame, lambda: None)
+                def on_packet(packet: RtpPacket, r: Received = received) -> None:
+                    if r.keep_bytes:
+                        r.packets.append((packet.sequence_number, packet.timestamp, packet.ssrc))
+
+                inbound.tap_receiver(transceiver.receiver, transceiver.kind, on_frame, lambda: None, None, on_packet)
         if self.loss:
             self.set_uplink_loss(self.loss)
         peer.prepare_local_description(pc, self.ice_hosts)
         await pc.setLocalDescription(await pc.createAnswer())
         await leg.ws.send_str(json.dumps({"type": "answer", "sdp": pc.localDescription.sdp}))
+
+    def set_downlink_loss(self, probability: float) -> None:
+        """Lose this share of the RTP packets arriving here (test aid; call once connected)."""
+        self.downlink_loss = probability
+        if self.pc is not None:
+            drop_incoming_rtp(self.pc, lambda data: random.random() < self.downlink_loss)
 
     def set_uplink_loss(self, probability: float) -> None:
         """Drop this share of our outgoing RTP packets (test aid)."""

@@ -42,6 +42,13 @@ def settings_from_config(config: Config) -> MediaSettings:
         speaker_interval=config.float("media", "speaker_interval_seconds"),
         speaker_threshold=config.int("media", "speaker_threshold_dbov"),
         speaker_hold=config.float("media", "speaker_hold_seconds"),
+        forwarding=config.str("media", "forwarding"),
+        raw_history_packets=config.int("media", "raw_history_packets"),
+        congestion_pause_loss=config.float("media", "congestion_pause_loss"),
+        congestion_resume_loss=config.float("media", "congestion_resume_loss"),
+        congestion_pause_rtt=config.float("media", "congestion_pause_rtt_seconds"),
+        congestion_pause_after=config.float("media", "congestion_pause_after_seconds"),
+        congestion_resume_after=config.float("media", "congestion_resume_after_seconds"),
         # The board a late joiner is sent is the board stored when the room ends (web.room.archive).
         whiteboard_history_bytes=config.int("sessions", "whiteboard_max_bytes"),
         **_signaling_limits(config),

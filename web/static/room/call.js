@@ -220,6 +220,15 @@ export async function joinCall({ context, media, choices, onFinished }) {
     metrics.setParticipants(state.participants);
   });
   on("speaker", (m) => grid.setSpeaker(m.participant_id || null));
+  // Congestion response (docs/signaling.md): our downlink cannot carry video, so the server
+  // paused the video it sends us (audio continues) until the connection recovers.
+  const pausedNote = h("div", { class: "video-paused-note", role: "status", hidden: true }, "Video paused: poor connection");
+  document.getElementById("call-grid")?.before(pausedNote);
+  on("video_paused", (m) => {
+    pausedNote.textContent = m.message || "Video paused: poor connection";
+    pausedNote.hidden = false;
+  });
+  on("video_resumed", () => { pausedNote.hidden = true; });
   on("chat", (m) => chat.add(m));
   on("whiteboard", (m) => board.receive(m));
   // The board's history comes in pages after `join` and `resume` (the first one starts afresh).
