@@ -68,6 +68,8 @@ async def test_one_token_opens_one_participant_and_six_sockets_hold_one_live_soc
 async def test_a_second_socket_for_a_participant_replaces_the_first(sfu) -> None:
     lena = sfu.client("lena")
     await lena.connect()
+    # Its first offer answered, so the replacement below is not racing the client's answer.
+    await lena.wait_until(lambda: lena.pc is not None and lena.pc.connectionState == "connected")
     first = lena._ws
     assert first is not None
     second_session, second = await open_socket(sfu.url)
