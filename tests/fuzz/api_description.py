@@ -229,6 +229,16 @@ OPERATIONS = [
         example={"email": "lena@example.com", "password": "wrong-password1", "next": "/dashboard/learner"},
     ),
     op("POST", "/api/auth/logout", "Sign out.", ANON),
+    op("POST", "/api/auth/signout-everywhere", "Sign out every other browser of mine.", SIGNED_IN),
+    op(
+        "POST",
+        "/api/me/password",
+        "Change my password; every other session of mine ends.",
+        SIGNED_IN,
+        body=obj(["current_password", "new_password"], current_password=PASSWORD, new_password=PASSWORD),
+        example={"current_password": "wrong-password1", "new_password": "fresh-password1"},
+    ),
+    op("POST", "/api/admin/users/{id}/signout", "Sign a user out everywhere.", ADMIN),
     op("GET", "/api/me", "Who is signed in.", ALL_ROLES),
     op("GET", "/api/mentors/{id}", "A mentor's public profile.", ALL_ROLES),
     op(
