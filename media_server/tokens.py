@@ -29,6 +29,8 @@ class JoinClaims:
     node: str
     record: bool
     expires_at: datetime
+    # The signaling URL of `node` when it is not the web app's own origin (a standalone media node).
+    url: str = ""
 
     @property
     def is_host(self) -> bool:
@@ -64,6 +66,7 @@ def sign_join_token(
     record: bool,
     ttl_seconds: int,
     now: datetime,
+    url: str = "",
 ) -> str:
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
@@ -78,6 +81,8 @@ def sign_join_token(
         "rec": bool(record),
         "exp": int(now.timestamp()) + int(ttl_seconds),
     }
+    if url:
+        claims["url"] = url
     body = _b64(json.dumps(claims, separators=(",", ":"), sort_keys=True).encode())
     mac = hmac.new(_key(secret), body.encode(), hashlib.sha256).digest()
     return f"{body}.{_b64(mac)}"
@@ -102,6 +107,7 @@ def verify_join_token(secret: str, token: str, now: datetime, *, allow_expired: 
             node=str(raw["d"]),
             record=bool(raw["rec"]),
             expires_at=datetime.fromtimestamp(int(raw["exp"]), UTC),
+            url=str(raw.get("url", "")),
         )
     except (binascii.Error, ValueError, KeyError, TypeError) as exc:
         if isinstance(exc, TokenError):

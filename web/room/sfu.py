@@ -17,6 +17,7 @@ from web.config import Config
 from web.middlewares import refuse_cross_site
 from web.realtime.channels import room_channel
 from web.realtime.keys import BUS
+from web.room.allocation import embedded
 from web.room.keys import MEDIA_NODE
 
 log = logging.getLogger(__name__)
@@ -82,14 +83,18 @@ def setup_rtc(app: web.Application, settings: MediaSettings | None = None) -> No
         response.content_type = "text/javascript"
         return response
 
-    app.router.add_get("/rtc", rtc)
     app.router.add_get("/rtc/test", test_page)
     # The room UI may serve web/static itself; this keeps the test page self-contained.
     app.router.add_get("/rtc/sfu-client.js", client_module)
+    _connect_bus(app, node)
+    if not embedded(config):
+        # A web-only process: rooms run on `mentorlive media-node` processes. The node object stays,
+        # never started, as the point where their events (web.room.allocation) reach the listeners.
+        return
+    app.router.add_get("/rtc", rtc)
     app.cleanup_ctx.append(_node_lifetime)
     if keys.METRICS in app:
         app[keys.METRICS].append(node.metrics_text)
-    _connect_bus(app, node)
 
 
 async def _node_lifetime(app: web.Application) -> AsyncIterator[None]:
