@@ -21,8 +21,9 @@ import contextlib
 import logging
 import os
 import socket
+import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from aiohttp import web
@@ -132,6 +133,35 @@ async def _command(app: web.Application, room_code: str, command: dict[str, str]
             await registry.send_command(node_id, command)
     except (redis_errors.RedisError, OSError):
         log.warning("could not send %s for room %s to its node", command["cmd"], room_code, exc_info=True)
+
+
+async def node_rows(config: Config) -> list[dict[str, Any]]:
+    """What an operator reads about each node (the `nodes` command and the admin dashboard)."""
+    registry = registry_from_config(config)
+    try:
+        reports = await registry.nodes()
+    finally:
+        await registry.redis.aclose()
+    return describe_nodes(reports, time.time(), limits_from_config(config).dead_after)
+
+
+def describe_nodes(reports: Iterable[NodeReport], now: float, dead_after: float) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": r.id,
+            "state": r.status(now, dead_after),
+            "url": r.url,
+            "rooms": r.rooms,
+            "participants": r.participants,
+            "streams": r.streams,
+            "cpu": r.cpu,
+            "last_heartbeat": r.last_heartbeat,
+            "seconds_since_heartbeat": round(max(0.0, now - r.last_heartbeat), 1),
+            "ice_hosts": list(r.ice_hosts),
+            "pid": r.pid,
+        }
+        for r in reports
+    ]
 
 
 class NodeEventConsumer:
