@@ -30,6 +30,7 @@ class Placement(Protocol):
 # -- below: this branch's additions ----------------------------------------------------------
 
 SERVING = "serving"
+CPU_STEP = 25.0
 DRAINING = "draining"
 
 
@@ -83,5 +84,6 @@ def choose_node(nodes: Iterable[NodeReport], now: float, limits: Limits, exclude
     candidates = [n for n in nodes if eligible(n, now, limits, exclude)]
     if not candidates:
         raise NoNodeAvailable("no media node can take a room: all are dead, draining or full")
-    # Ties (an idle deployment) go to the node with fewer rooms, then by id so the choice is stable.
-    return min(candidates, key=lambda n: (n.streams, round(n.cpu, 0), n.rooms, n.participants, n.id))
+    # CPU counts in steps of CPU_STEP percent, so an idle node's noise does not decide; ties (an idle
+    # deployment) go to the node with fewer rooms, then by id so the choice is stable.
+    return min(candidates, key=lambda n: (n.streams, int(n.cpu // CPU_STEP), n.rooms, n.participants, n.id))
