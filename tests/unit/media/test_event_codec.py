@@ -32,7 +32,8 @@ EVENTS: list[NodeEvent] = [
     ActiveSpeakerChanged("r1", None, None),
     RoomStarted("r1", "7", True),
     ChatPosted("r1", 3, "7", "Maya", "héllo ✓", "2030-01-01T10:00:00+00:00"),
-    RecordingSegment("r1", "run1", 2, 60.0, 90.0, False, [FILE], [PresenceSpan("p1", "7", "Maya", "mentor", 0.0, None)]),
+    RecordingSegment("r1", "run1", 2, 60.0, 90.0, False, [FILE],
+                     [PresenceSpan("p1", "7", "Maya", "mentor", 0.0, None)]),
     RoomEnded("r1", "ended_by_host", [FILE], [{"points": [[1, 2]], "color": "#fff"}, {"clear": True}]),
 ]
 
