@@ -18,6 +18,7 @@ from web.accounts import signup as signup_steps
 from web.accounts.service import safe_next
 from web.http.identity import Identity, current_identity
 from web.keys import CLOCK, CONFIG, DB
+from web.room.allocation import nodes_overview
 from web.templating import forbidden_page, page, with_article
 
 routes = web.RouteTableDef()
@@ -125,4 +126,4 @@ async def admin_dashboard(request: web.Request) -> dict[str, Any]:
     async with request.app[DB].session() as s:
         users = (await s.exec(select(User).order_by(col(User.created_at).desc()).limit(50))).all()
         sessions = (await s.exec(select(MentorSession).order_by(col(MentorSession.start_at).desc()).limit(50))).all()
-    return {"users": users, "sessions": sessions}
+    return {"users": users, "sessions": sessions, "media": await nodes_overview(request.app)}

@@ -24,7 +24,7 @@ from media_server.placement import DRAINING, SERVING
 from media_server.standalone import run_node
 from web.config import Config, ensure_secret
 from web.room.allocation import node_rows, placement_from_config, registry_from_config
-from web.room.sfu import settings_from_config
+from web.room.media_settings import settings_from_config
 
 
 def add_commands(sub: Any) -> None:

@@ -164,6 +164,19 @@ def describe_nodes(reports: Iterable[NodeReport], now: float, dead_after: float)
     ]
 
 
+async def nodes_overview(app: web.Application) -> dict[str, Any]:
+    """The admin dashboard's media nodes: `registry` false without Redis (the embedded node only)."""
+    registry = app.get(REGISTRY)
+    if registry is None:
+        return {"registry": False, "nodes": [], "error": None}
+    try:
+        reports = await registry.nodes()
+    except (redis_errors.RedisError, OSError):
+        return {"registry": True, "nodes": [], "error": "The media registry (Redis) is unreachable."}
+    dead_after = limits_from_config(app[CONFIG]).dead_after
+    return {"registry": True, "nodes": describe_nodes(reports, time.time(), dead_after), "error": None}
+
+
 class NodeEventConsumer:
     """At-least-once delivery of the standalone nodes' events to this web node's listeners."""
 

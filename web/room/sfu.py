@@ -13,35 +13,15 @@ from aiohttp import web
 from media_server import MediaNode, MediaSettings, NodeEvent, QualityChanged
 from media_server.signaling import handle_rtc
 from web import keys
-from web.config import Config
 from web.middlewares import refuse_cross_site
 from web.realtime.channels import room_channel
 from web.realtime.keys import BUS
 from web.room.allocation import embedded
 from web.room.keys import MEDIA_NODE
+from web.room.media_settings import settings_from_config
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
-
-
-def settings_from_config(config: Config) -> MediaSettings:
-    return MediaSettings(
-        node_id=config.str("media", "node_id"),
-        ice_hosts=tuple(str(h) for h in config.list("media", "ice_hosts")),
-        recordings_dir=config.path("recordings", "dir"),
-        recording_segment_seconds=config.float("recordings", "segment_seconds"),
-        recording_segment_grace=config.float("recordings", "segment_grace_seconds"),
-        max_message_bytes=config.int("media", "max_message_bytes"),
-        quality_interval=config.float("media", "quality_interval_seconds"),
-        quality_window=config.float("media", "quality_window_seconds"),
-        resume_grace=config.float("media", "resume_grace_seconds"),
-        resume_settle=config.float("media", "resume_settle_seconds"),
-        speaker_interval=config.float("media", "speaker_interval_seconds"),
-        speaker_threshold=config.int("media", "speaker_threshold_dbov"),
-        speaker_hold=config.float("media", "speaker_hold_seconds"),
-        # The board a late joiner is sent is the board stored when the room ends (web.room.archive).
-        whiteboard_history_bytes=config.int("sessions", "whiteboard_max_bytes"),
-    )
 
 
 def bus_message(event: NodeEvent) -> tuple[str, str, dict[str, Any]] | None:

@@ -29,7 +29,11 @@ export async function joinCall({ context, media, choices, onFinished }) {
     finished: false,
   };
   const grant = await api("GET", context.join_url);
-  const sfu = new SfuClient({ token: grant.token });
+  // A room placed on a standalone media node: its signaling URL comes with the grant (null: this site's /rtc).
+  const sfu = new SfuClient({
+    token: grant.token,
+    url: grant.rtc_url ? `${grant.rtc_url}?token=${encodeURIComponent(grant.token)}` : null,
+  });
 
   const grid = callGrid({ onAudioBlocked: offerSound });
   const metrics = metricsBar({ selfUserId: context.user.id });
