@@ -26,8 +26,9 @@ from tests.conftest import make_config
 from tests.integration.scale.conftest import DEAD_AFTER, HEARTBEAT, SHARED_REDIS, Cluster
 from tests.integration.sessions.helpers import create_session
 from tests.support.api import ApiClient, sign_up
+from web.accounts.service import create_account
 from web.config import Config
-from web.keys import DB
+from web.keys import CLOCK, DB, PASSWORDS
 
 pytestmark = [pytest.mark.redis, pytest.mark.media]
 START = datetime(2030, 1, 1, 10, 0, tzinfo=UTC)  # the sessions' start (helpers.session_fields)
@@ -56,6 +57,17 @@ async def test_join_places_the_room_and_media_and_events_cross_processes(
 ) -> None:
     found = await cluster.launch("node-a", "node-b")
     app = api.app
+    # The operators' view on the admin dashboard and its JSON.
+    await create_account(app[DB], app[CLOCK], app[PASSWORDS], "admin",
+                         {"email": "root@example.com", "name": "Root Admin", "password": "admin12345"})
+    admin: ApiClient = await new_api()
+    await admin.json("POST", "/api/auth/login", 200, json={"email": "root@example.com", "password": "admin12345"})
+    overview = await admin.json("GET", "/api/admin/media-nodes", 200)
+    assert overview["registry"] is True and {n["id"] for n in overview["nodes"]} == {"node-a", "node-b"}
+    assert all(n["state"] == "serving" and n["url"] == found[n["id"]].url for n in overview["nodes"])
+    page = await (await admin.get("/dashboard/admin")).text()
+    assert 'data-node="node-a"' in page and 'data-node="node-b"' in page
+    await api.json("GET", "/api/admin/media-nodes", 401)
     # The web-only process serves no /rtc of its own.
     assert (await api.get("/rtc")).status == 404
     await sign_up(api, "mentor", "maya@example.com")
