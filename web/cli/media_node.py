@@ -60,6 +60,11 @@ def media_node(config: Config, args: argparse.Namespace) -> int:
     if processes < 1:
         print("error: --processes must be at least 1", file=sys.stderr)
         return 2
+    if not config.str("web", "secret") and not (config.var_dir / "secret.key").exists():
+        # A secret made up here would match no web node's: every join token would fail.
+        print("error: set MENTORLIVE_WEB_SECRET to the web nodes' [web] secret (it signs the join tokens)",
+              file=sys.stderr)
+        return 2
     if processes == 1:
         return asyncio.run(_run_one(config, host, port, node_id, url))
     if url and "{port}" not in url:

@@ -29,9 +29,14 @@ pytestmark = pytest.mark.redis
 NODE_KEYS = {"id", "state", "url", "rooms", "participants", "last_heartbeat", "streams", "cpu"}
 
 
+def cli(cluster: Cluster, *args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([sys.executable, "-m", "web.cli", *args], cwd=PROJECT_ROOT, env=cluster.env(),
+                          capture_output=True, timeout=60)
+
+
 def nodes_json(cluster: Cluster) -> list[dict[str, object]]:
-    done = subprocess.run([sys.executable, "-m", "web.cli", "nodes", "--json"], cwd=PROJECT_ROOT, env=cluster.env(),
-                          capture_output=True, timeout=60, check=True)
+    done = cli(cluster, "nodes", "--json")
+    assert done.returncode == 0, done.stderr
     rows: list[dict[str, object]] = json.loads(done.stdout)
     return rows
 
@@ -67,6 +72,17 @@ async def test_processes_two_registers_two_nodes_and_sigterm_drains_both(cluster
     found = await cluster.wait_registered("multi-1", "multi-2")
     assert len({n.pid for n in found.values()}) == 2 and parent.process.pid not in {n.pid for n in found.values()}
     assert len({n.url for n in found.values()}) == 2
+    # An operator's drain of one process: it is listed as draining, then (no rooms) exits and deregisters.
+    drained = await asyncio.to_thread(cli, cluster, "media-node", "drain", "multi-1")
+    assert drained.returncode == 0, drained.stderr
+    assert b"multi-1 is draining" in drained.stdout
+    deadline = time.monotonic() + 15
+    while "multi-1" in {n.id for n in await cluster.registry.nodes()}:
+        assert time.monotonic() < deadline, "the drained node did not leave"
+        await asyncio.sleep(0.2)
+    assert [n.state for n in await cluster.registry.nodes()] == ["serving"]
+    unknown = await asyncio.to_thread(cli, cluster, "media-node", "drain", "nope")
+    assert unknown.returncode == 1 and b"no media node 'nope'" in unknown.stderr
     parent.process.send_signal(signal.SIGTERM)
     # No rooms: the drain ends at once and both deregister on their way out.
     assert await asyncio.to_thread(parent.process.wait, 30) == 0
