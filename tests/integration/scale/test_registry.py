@@ -11,6 +11,7 @@ import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime
+from typing import Any
 
 import aiohttp
 import pytest
@@ -139,6 +140,9 @@ async def test_rooms_keep_flowing_through_a_redis_outage(cluster: Cluster, priva
             await asyncio.sleep(max(0.0, 10.0 - (time.monotonic() - paused_at)))
             during = sum(r.count for r in learner.received.values())
             assert during - before > 100, "frames kept flowing while Redis was stopped"
+            # What happens meanwhile waits in the node's outbox for Redis.
+            await learner.send({"type": "chat", "text": "said during the outage"})
+            await learner.wait_for("chat")
             # A web node cannot place rooms meanwhile: it gets an error, never a guess.
             with pytest.raises(Exception):  # noqa: B017 - a timeout or a connection error, both refuse
                 await asyncio.wait_for(placement.place("another"), timeout=5)
@@ -149,6 +153,12 @@ async def test_rooms_keep_flowing_through_a_redis_outage(cluster: Cluster, priva
         after = sum(r.count for r in learner.received.values())
         await asyncio.sleep(1.0)
         assert sum(r.count for r in learner.received.values()) > after, "still flowing after the outage"
+        # The node's buffered events reached the stream once Redis was back.
+        async def chat_delivered() -> bool:
+            entries: Any = await redis.xrange(registry.events_key)
+            return any(b"said during the outage" in fields[b"e"] for _id, fields in entries)
+
+        await _until(chat_delivered, within=10)
         # No double allocation: racing web nodes all land on the room's one node.
         racers = [RedisPlacement(registry, Limits(dead_after=DEAD_AFTER)) for _ in range(6)]
         again = await asyncio.gather(*(r.place("lesson") for r in racers))
