@@ -72,6 +72,19 @@ def embedded(config: Config) -> bool:
     return config.bool("media", "embedded") or not config.str("redis", "url")
 
 
+def embedded_url(config: Config) -> str:
+    """How other web nodes' browsers reach this process's embedded node: `[media] public_url`, else
+    `[web] public_url` + /rtc (empty when neither is set: only this site's own pages can use it)."""
+    url = config.str("media", "public_url")
+    if url:
+        return url
+    site = config.str("web", "public_url").rstrip("/")
+    if not site:
+        return ""
+    return ("wss://" + site.removeprefix("https://") if site.startswith("https://")
+            else "ws://" + site.removeprefix("http://")) + "/rtc"
+
+
 def unavailable(message: str) -> ApiError:
     return ApiError(503, message)
 
@@ -93,6 +106,9 @@ async def place_room(app: web.Application, room_code: str) -> NodePlacement | No
             log.warning("Redis unreachable; room %s stays on node %s", room_code, known[room_code].node_id)
             return known[room_code]
         raise unavailable("Rooms cannot be opened right now (the media registry is unreachable).") from exc
+    if chosen.node_id == app[MEDIA_NODE].settings.node_id and embedded(app[CONFIG]):
+        # This process's own node: the page's own origin, whatever URL other web nodes use for it.
+        chosen = NodePlacement(chosen.node_id, "")
     known[room_code] = chosen
     known.move_to_end(room_code)
     while len(known) > _KNOWN_MAX:
@@ -249,7 +265,7 @@ def setup_allocation(app: web.Application) -> None:
     consumer = NodeEventConsumer(registry, node, consumer=f"{socket.gethostname()}-{os.getpid()}-{id(app):x}")
     agent: NodeAgent | None = None
     if embedded(config):
-        agent = NodeAgent(node, registry, url=config.str("media", "public_url"),
+        agent = NodeAgent(node, registry, url=embedded_url(config),
                           interval=config.float("scale", "heartbeat_seconds"),
                           forget_after=config.float("scale", "forget_after_seconds"), forward_events=False,
                           placement=app[PLACEMENT], drain_seconds=config.float("scale", "drain_seconds"))
