@@ -270,14 +270,17 @@ def setup_allocation(app: web.Application) -> None:
                           forget_after=config.float("scale", "forget_after_seconds"), forward_events=False,
                           placement=app[PLACEMENT], drain_seconds=config.float("scale", "drain_seconds"))
 
+    consume = config.bool("scale", "consume_node_events")
+
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
-        consuming = asyncio.create_task(consumer.run(), name="node-events-consumer")
+        consuming = asyncio.create_task(consumer.run(), name="node-events-consumer") if consume else None
         if agent is not None:
             await agent.start()
         yield
-        consuming.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await consuming
+        if consuming is not None:
+            consuming.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await consuming
         if agent is not None:
             await agent.stop()
         await registry.redis.aclose()
