@@ -77,6 +77,7 @@ class NodeAgent:
         outbox_bytes: int = 16 * 1024 * 1024,
         placement: Placement | None = None,
         drain_seconds: float = 300.0,
+        unopened_grace: float = 360.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.node = node
@@ -100,7 +101,10 @@ class NodeAgent:
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
         self._drain_task: asyncio.Task[None] | None = None
-        self._releases: set[str] = set()  # rooms whose mapping to release once Redis answers
+        self._releases: set[str] = set()
+        # A room placed here but not opened within this long is released (its joiner never connected).
+        self.unopened_grace = unopened_grace
+        self._pruned_at = 0.0  # rooms whose mapping to release once Redis answers
 
     # -- lifecycle --------------------------------------------------------------------
     async def start(self) -> None:
@@ -203,6 +207,10 @@ class NodeAgent:
                     log.error("rooms %s run here but are placed on another node", elsewhere)
             else:
                 await self._heartbeat(report)
+            if self.clock() - self._pruned_at > self.unopened_grace / 2:
+                self._pruned_at = self.clock()
+                await self.registry.release_unopened(report.id, set(self.node.rooms),
+                                                     self.clock() - self.unopened_grace)
             for code in list(self._releases):
                 if code not in self.node.rooms:
                     await self.registry.release_room(code, report.id)

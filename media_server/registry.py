@@ -7,7 +7,8 @@ Keys, under a deployment prefix `p` (`[scale] key_prefix`):
   expiring `forget_after` seconds after the last one, so a dead node is listed as `dead` for a
   while and then disappears. `state` is written by the node when it registers and by
   `mentorlive media-node drain` (the node reads it back on its next heartbeat).
-- `p:node:<id>:rooms`: set of the room codes placed on the node (what the selector counts, so rooms
+- `p:node:<id>:rooms`: sorted set of the room codes placed on the node, scored by when (what the selector
+  counts, so rooms
   placed between two heartbeats still spread).
 - `p:room:<code>`: the id of the node the room is placed on; changed only by compare-and-set.
 - `p:lock:<code>`: a short lock held while a web node places the room.
@@ -23,6 +24,7 @@ import asyncio
 import contextlib
 import json
 import secrets
+import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import replace
 from typing import Any
@@ -37,8 +39,8 @@ _CAS_ROOM = """
 local current = redis.call('GET', KEYS[1])
 if (current == false and ARGV[1] == '') or current == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[2])
-  if current then redis.call('SREM', ARGV[3] .. current .. ':rooms', KEYS[2]) end
-  redis.call('SADD', ARGV[3] .. ARGV[2] .. ':rooms', KEYS[2])
+  if current then redis.call('ZREM', ARGV[3] .. current .. ':rooms', KEYS[2]) end
+  redis.call('ZADD', ARGV[3] .. ARGV[2] .. ':rooms', ARGV[4], KEYS[2])
   return 1
 end
 return 0
@@ -47,7 +49,7 @@ return 0
 _RELEASE_ROOM = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('DEL', KEYS[1])
-  redis.call('SREM', KEYS[2], ARGV[2])
+  redis.call('ZREM', KEYS[2], ARGV[2])
   return 1
 end
 return 0
@@ -144,7 +146,7 @@ class NodeRegistry:
         async with self.redis.pipeline(transaction=False) as pipe:
             for node_id in ids:
                 pipe.hgetall(self.node_key(node_id))
-                pipe.scard(f"{self.node_key(node_id)}:rooms")
+                pipe.zcard(f"{self.node_key(node_id)}:rooms")
             replies = await pipe.execute()
         reports: list[NodeReport] = []
         forgotten: list[str] = []
@@ -174,9 +176,21 @@ class NodeRegistry:
 
     async def cas_room(self, room_code: str, expected: str, node_id: str) -> bool:
         done = await self.redis.eval(  # type: ignore[misc]
-            _CAS_ROOM, 2, self.room_key(room_code), room_code, expected, node_id, f"{self.prefix}:node:"
+            _CAS_ROOM, 2, self.room_key(room_code), room_code, expected, node_id, f"{self.prefix}:node:",
+            f"{time.time():.3f}",
         )
         return bool(done)
+
+    async def release_unopened(self, node_id: str, live_rooms: set[str], older_than: float) -> list[str]:
+        """Rooms placed on this node before `older_than` (epoch seconds) that never opened here (the join's
+        browser never came): released, so they stop counting against the node. Returns their codes."""
+        placed: list[Any] = await self.redis.zrangebyscore(f"{self.node_key(node_id)}:rooms", "-inf", older_than)
+        released = []
+        for raw in placed:
+            code = _text(raw) or ""
+            if code not in live_rooms and await self.release_room(code, node_id):
+                released.append(code)
+        return released
 
     @contextlib.asynccontextmanager
     async def room_lock(self, room_code: str, ttl: float, wait: float) -> AsyncIterator[None]:

@@ -84,6 +84,8 @@ async def _run_one(config: Config, host: str, port: int, node_id: str, url: str)
         forget_after=config.float("scale", "forget_after_seconds"),
         outbox_bytes=config.int("scale", "event_outbox_bytes"),
         placement=placement_from_config(config, registry), drain_seconds=config.float("scale", "drain_seconds"),
+        # A room placed here whose join tokens all expired unused will not open: stop counting it.
+        unopened_grace=config.int("sessions", "join_token_ttl_seconds") + 60.0,
     )
     try:
         await run_node(node, agent, host, port, url_template=url)
