@@ -108,6 +108,8 @@ class NodeAgent:
 
     # -- lifecycle --------------------------------------------------------------------
     async def start(self) -> None:
+        # CPU is measured from here: the process's start-up work is not load.
+        self._cpu_mark = (time.monotonic(), time.process_time())
         self.node.add_listener(self._on_event)
         with contextlib.suppress(Exception):
             await self._beat()  # a first registration now if Redis is up; the loop retries otherwise

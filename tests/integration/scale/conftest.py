@@ -22,15 +22,16 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from media_server.placement import NodeReport
+from media_server.placement import CPU_STEP, NodeReport
 from media_server.registry import NodeRegistry
 from web.config import PROJECT_ROOT
 
 SHARED_REDIS = "redis://127.0.0.1:6379/0"
 SECRET = "test-secret-not-for-production"
-# Short intervals keep the tests quick; production defaults are in config.toml [scale].
+# Short intervals keep the tests quick (production defaults are in config.toml [scale]); the death timeout
+# keeps room for a loaded 2-core machine, where a heartbeat may be late by a second or two.
 HEARTBEAT = 0.5
-DEAD_AFTER = 2.0
+DEAD_AFTER = 4.0
 
 
 def free_port() -> int:
@@ -108,7 +109,18 @@ class Cluster:
     async def launch(self, *node_ids: str) -> dict[str, NodeReport]:
         for node_id in node_ids:
             self.start(node_id)
-        return await self.wait_registered(*node_ids)
+        await self.wait_registered(*node_ids)
+        return await self.wait_idle(*node_ids)
+
+    async def wait_idle(self, *node_ids: str, within: float = 20.0) -> dict[str, NodeReport]:
+        """Until every node reports CPU below the selector's step: a node still starting up would look loaded."""
+        deadline = time.monotonic() + within
+        while True:
+            found = {n.id: n for n in await self.registry.nodes() if n.id in node_ids}
+            if len(found) == len(node_ids) and all(n.cpu < CPU_STEP for n in found.values()):
+                return found
+            assert time.monotonic() < deadline, f"nodes never idle: {found}"
+            await asyncio.sleep(0.2)
 
     def stop_all(self) -> None:
         for node in self.nodes:
