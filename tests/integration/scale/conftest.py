@@ -89,7 +89,7 @@ class Cluster:
         self.nodes.append(node)
         return node
 
-    async def wait_registered(self, *node_ids: str, within: float = 30.0) -> dict[str, NodeReport]:
+    async def wait_registered(self, *node_ids: str, within: float = 90.0) -> dict[str, NodeReport]:
         deadline = time.monotonic() + within
         while True:
             found = {n.id: n for n in await self.registry.nodes() if n.id in node_ids}
