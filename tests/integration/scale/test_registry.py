@@ -26,7 +26,8 @@ from media_server.testing.synthetic import ClipTrack, encode_vp8_clip
 from tests.integration.scale.conftest import DEAD_AFTER, SECRET, Cluster, PrivateRedis
 from web.config import PROJECT_ROOT
 
-pytestmark = pytest.mark.redis
+# Real node processes start slowly on a loaded 2-core machine.
+pytestmark = [pytest.mark.redis, pytest.mark.timeout(300)]
 NODE_KEYS = {"id", "state", "url", "rooms", "participants", "last_heartbeat", "streams", "cpu"}
 
 

@@ -30,7 +30,7 @@ from web.accounts.service import create_account
 from web.config import Config
 from web.keys import CLOCK, DB, PASSWORDS
 
-pytestmark = [pytest.mark.redis, pytest.mark.media]
+pytestmark = [pytest.mark.redis, pytest.mark.media, pytest.mark.timeout(300)]
 START = datetime(2030, 1, 1, 10, 0, tzinfo=UTC)  # the sessions' start (helpers.session_fields)
 
 
