@@ -73,6 +73,15 @@ async def _serve(bus_kind: str, port: int, redis_url: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(f"sqlite+aiosqlite:///{tmp}/bench.db")
         await db.create_all()
+        # Sign-ins are rows in auth_sessions, which name a real user.
+        from datetime import UTC, datetime
+
+        from models.tables import User
+
+        async with db.session() as s:
+            s.add(User(id=1, email="bench@example.com", password_hash="-", name="Bench", role="admin",
+                       created_at=datetime.now(UTC)))
+            await s.commit()
         app = web.Application()
         app[CONFIG], app[CLOCK], app[DB], app[SECRET] = config, SystemClock(), db, "bench"
         setup_session(app, EncryptedCookieStorage(os.urandom(32), cookie_name="bench"))

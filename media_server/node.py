@@ -16,11 +16,12 @@ from collections.abc import Callable, Coroutine, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from media_server import metrics
+from media_server import metrics, migration
 from media_server.aiortc_hooks.checks import check_hooks
-from media_server.errors import TokenError
+from media_server.errors import RoomClosed, TokenError
 from media_server.events import Listener, NodeEvent
 from media_server.participant import Participant
+from media_server.placement import Placement
 from media_server.quality.monitor import QualityMonitor
 from media_server.room import Room
 from media_server.settings import MediaSettings
@@ -50,6 +51,8 @@ class MediaNode:
         self._tasks: set[asyncio.Task[Any]] = set()
         self.quality = QualityMonitor(settings.quality_interval, settings.quality_window, self.participants)
         self.closed = False
+        # Draining: no new rooms here; the live ones are moving to other nodes (media_server.migration).
+        self.draining = False
 
     async def start(self) -> None:
         missing = check_hooks()
@@ -115,11 +118,27 @@ class MediaNode:
             raise TokenError(f"join token is for node {claims.node!r}, this is {self.settings.node_id!r}")
         return claims
 
-    def room(self, code: str) -> Room:
+    def room(self, code: str, *, moving_in: bool = False) -> Room:
         room = self.rooms.get(code)
         if room is None:
+            if self.draining and not moving_in:
+                raise RoomClosed("this media node is draining: the room opens on another node; join again")
             room = self.rooms[code] = Room(code, self)
         return room
+
+    # -- migration --------------------------------------------------------------------
+    async def drain(self, placement: Placement, deadline: float) -> None:
+        """Stop opening rooms and move every live room to another node, make-before-break.
+
+        `deadline` is on the event loop's clock (`loop.time()`). Returns when this node hosts
+        no room: every participant moved, or was dropped at the deadline (media_server.migration).
+        """
+        self.draining = True
+        await migration.drain(self, placement, deadline, self._secret)
+
+    def verify_handover(self, code: str, body: bytes, headers: Any) -> None:
+        """Raise HandoverError unless another node holding our secret signed this room's handover."""
+        migration.verify_snapshot(self._secret, code, body, headers)
 
     async def end_room(self, code: str, reason: str) -> bool:
         """The session is over: end the room if this node hosts it (`end` to everyone,

@@ -108,6 +108,8 @@ class Participant:
         # Set from a resume after a dropped socket until `resume_settle` has passed.
         self._settling: asyncio.TimerHandle | None = None
         self._reported = CONNECTED
+        # Publication ids and mute states kept from another node (a migrated room), by source.
+        self.adopted: dict[str, tuple[str, bool]] = {}
 
     def _move_to(self, state: ParticipantState) -> None:
         """The only place the state changes."""
@@ -255,6 +257,8 @@ class Participant:
         publication = Publication(
             self.id, self.user_id, source, codec, self.settings.keyframe_interval, self._source_ended
         )
+        if (adopted := self.adopted.pop(source, None)) is not None:
+            publication.id, publication.muted = adopted
         publication.attach(peer.add_receiving(self.pc, codec))
         self.publications[source] = publication
         return publication

@@ -36,6 +36,7 @@ from media_server.events import (
     RoomEnded,
     RoomStarted,
 )
+from media_server.handover import Arrival, RoomSnapshot, next_run
 from media_server.participant import Channel, Participant
 from media_server.publication import Publication
 from media_server.recording.recorder import Recorder
@@ -87,6 +88,12 @@ class Room:
         self.speaker = ActiveSpeaker(self.settings.speaker_threshold, self.settings.speaker_hold)
         self._speaker_timer: asyncio.TimerHandle | None = None
         self._chat_ids = 0
+        # Migration (media_server.migration): on a target, who comes back with which ids; on a
+        # draining source, what to do with someone who joins meanwhile (told to move too).
+        self.arrivals: dict[str, Arrival] = {}
+        self.on_joined: Callable[[Participant], None] | None = None
+        # Why the room ends when its last participant leaves ("migrated" once it has moved away).
+        self.empty_reason = "empty"
 
     def _move_to(self, state: RoomState) -> None:
         """The only place the state changes."""
@@ -108,6 +115,14 @@ class Room:
                 other.message({"type": "error", "code": "replaced", "message": "joined from elsewhere"})
                 await self.leave(other, "replaced", end_if_empty=False)
         participant = Participant(self, claims, self.settings)
+        arrival = self.arrivals.pop(claims.user_id, None)
+        if arrival is not None:
+            # Back from another node: same ids, so every client keeps its tiles.
+            participant.id = arrival.participant_id
+            participant.adopted = dict(arrival.publications)
+        kept = {a.participant_id for a in self.arrivals.values()}
+        while participant.id in self.participants or participant.id in kept:
+            participant.id += "n"  # another process's counter may have handed out the same id
         participant.channel = channel
         self.participants[participant.id] = participant
         if claims.record and claims.is_host and self.recorder is None:
@@ -141,6 +156,8 @@ class Room:
         self.node.emit(ParticipantJoined(self.code, participant.id, claims.user_id, claims.name, claims.role))
         self.broadcast_participants(exclude=participant)
         await participant.start_media(sources)
+        if self.on_joined is not None:
+            self.on_joined(participant)
         return participant
 
     async def leave(self, participant: Participant, reason: str, end_if_empty: bool = True) -> None:
@@ -160,7 +177,7 @@ class Room:
         # client goes away, and a half-closed peer connection would leak its transports.
         await asyncio.shield(self.node.spawn(participant.shutdown()))
         if end_if_empty and not self.participants and not self.ended:
-            await self.end("empty")
+            await self.end(self.empty_reason)
 
     def timeout_callback(self, participant: Participant) -> Callable[[], None]:
         def expire() -> None:
@@ -168,12 +185,40 @@ class Room:
 
         return expire
 
-    def _start_recorder(self) -> Recorder:
+    def _start_recorder(self, run: str | None = None) -> Recorder:
         settings = self.settings
         return Recorder(settings.recordings_dir / self.code, room=self.code,
-                        run=self.node.now().strftime("%Y%m%dT%H%M%S"),
+                        run=run or self.node.now().strftime("%Y%m%dT%H%M%S"),
                         segment_seconds=settings.recording_segment_seconds, grace=settings.recording_segment_grace,
                         on_segment=self.node.emit)
+
+    # -- migration ---------------------------------------------------------------------
+    def snapshot(self, expires_in: float) -> RoomSnapshot:
+        """What another node needs to carry this room on (media_server.handover)."""
+        arrivals = {
+            p.user_id: Arrival(p.id, {pub.source: (pub.id, pub.muted) for pub in p.publications.values()
+                                      if not pub.ended})
+            for p in self.participants.values()
+        }
+        return RoomSnapshot(code=self.code, chat=list(self.chat), chat_ids=self._chat_ids,
+                            whiteboard=list(self.whiteboard),
+                            started_at=self.started_at.isoformat() if self.started_at is not None else None,
+                            recording_run=self.recorder.run if self.recorder is not None else None,
+                            arrivals=arrivals, expires_in=expires_in)
+
+    def restore(self, snapshot: RoomSnapshot) -> None:
+        """Carry on a room that moved here: its history, its start, its recording (as the next run)."""
+        if not self.chat:
+            self.chat.extend(snapshot.chat)
+            self._chat_ids = max(self._chat_ids, snapshot.chat_ids)
+        if not len(self.whiteboard):
+            for entry in snapshot.whiteboard:
+                self.whiteboard.append(entry)
+        if self.started_at is None and snapshot.started_at is not None:
+            self.started_at = datetime.fromisoformat(snapshot.started_at.replace("Z", "+00:00"))
+        if snapshot.recording_run is not None and self.recorder is None:
+            self.recorder = self._start_recorder(next_run(snapshot.recording_run))
+        self.arrivals.update(snapshot.arrivals)
 
     # -- media -----------------------------------------------------------------------
     def find_publication(self, publication_id: str) -> Publication | None:

@@ -17,6 +17,7 @@ import signal
 from aiohttp import web
 
 from media_server.agent import NodeAgent
+from media_server.migration import handle_import
 from media_server.node import MediaNode
 from media_server.signaling import handle_rtc
 
@@ -63,7 +64,12 @@ def node_app(node: MediaNode, agent: NodeAgent) -> web.Application:
         text = "mentorlive_up 1\n" + node.metrics_text() + "\n".join(extra) + "\n"
         return web.Response(text=text, content_type="text/plain")
 
+    async def room_handover(request: web.Request) -> web.StreamResponse:
+        # A draining node hands over a live room (media_server.migration); HMAC-signed with the shared secret.
+        return await handle_import(request.app[NODE], request)
+
     app.router.add_get("/rtc", rtc)
+    app.router.add_post("/rtc/internal/rooms/{code:[A-Za-z0-9_-]{1,64}}", room_handover)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)

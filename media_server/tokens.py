@@ -29,8 +29,8 @@ class JoinClaims:
     node: str
     record: bool
     expires_at: datetime
-    # The signaling URL of `node` when it is not the web app's own origin (a standalone media node).
-    url: str = ""
+    # The signaling URL of the node (set when a registry placed the room; None: the web app's own /rtc).
+    url: str | None = None
 
     @property
     def is_host(self) -> bool:
@@ -66,7 +66,7 @@ def sign_join_token(
     record: bool,
     ttl_seconds: int,
     now: datetime,
-    url: str = "",
+    url: str | None = None,
 ) -> str:
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
@@ -107,7 +107,7 @@ def verify_join_token(secret: str, token: str, now: datetime, *, allow_expired: 
             node=str(raw["d"]),
             record=bool(raw["rec"]),
             expires_at=datetime.fromtimestamp(int(raw["exp"]), UTC),
-            url=str(raw.get("url", "")),
+            url=str(raw["url"]) if raw.get("url") is not None else None,
         )
     except (binascii.Error, ValueError, KeyError, TypeError) as exc:
         if isinstance(exc, TokenError):

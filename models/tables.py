@@ -347,3 +347,18 @@ class RecEvent(SQLModel, table=True):
     model_version: str = Field(default="", sa_type=String(40))
     rating: int | None = None
     at: datetime = _when(index=True)
+
+
+class AuthSession(SQLModel, table=True):
+    """A signed-in browser: the session cookie carries a random id whose SHA-256 is the key here.
+
+    Kept server-side so signing out, a password change or an admin's "sign out everywhere" ends it at
+    once on every process: each request that needs the user reads its row by primary key.
+    """
+
+    __tablename__ = "auth_sessions"
+    id: str = Field(sa_type=String(64), primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    created_at: datetime = _when()
+    expires_at: datetime = _when()
+    revoked_at: datetime | None = _when(nullable=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +32,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group("media_and_browser"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def data_dir_outside_the_checkout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """`mentorlive` processes the tests start (CLI, Celery workers) read the environment: their data folder
+    is a temporary one too, so no test run writes secrets or files into the checkout's var/."""
+    folder = tmp_path_factory.mktemp("data_dir")
+    previous = os.environ.get("MENTORLIVE_PATHS_DATA_DIR")
+    os.environ["MENTORLIVE_PATHS_DATA_DIR"] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop("MENTORLIVE_PATHS_DATA_DIR", None)
+    else:
+        os.environ["MENTORLIVE_PATHS_DATA_DIR"] = previous
+
+
 @pytest.fixture(scope="session")
 def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestDatabases]:
     """Tables made once per run (SQLite template, PostgreSQL schema); every test gets them empty."""
@@ -57,8 +72,9 @@ async def database(db_kind: str, tmp_path: Path, databases: TestDatabases) -> As
 
 def make_config(tmp_path: Path, **sections: dict[str, Any]) -> Config:
     overrides: dict[str, dict[str, Any]] = {
+        # Everything runtime (generated secrets, uploads, SQLite files, models) under the test's folder.
+        "paths": {"data_dir": str(tmp_path / "data")},
         "web": {"secret": "test-secret-not-for-production"},
-        "auth": {"failure_delay_seconds": 0.0},
         "media": {"ice_hosts": ["127.0.0.1"]},
         "recordings": {"dir": str(tmp_path / "recordings")},
         # Tests run due jobs themselves (`await app[JOB_RUNNER].run_due()`) after moving the clock.
@@ -66,7 +82,7 @@ def make_config(tmp_path: Path, **sections: dict[str, Any]) -> Config:
     }
     for name, values in sections.items():
         overrides.setdefault(name, {}).update(values)
-    # Anchored at the test's folder: generated secrets, uploads and SQLite files never land in the repo's var/.
+    # Anchored at the test's folder too: nothing a test does lands in the checkout.
     return dataclasses.replace(load_config(environ={}, overrides=overrides), root=tmp_path)
 
 
@@ -100,3 +116,22 @@ async def new_api(api: ApiClient) -> AsyncIterator[Callable[[], Awaitable[ApiCli
     for client in made:
         # The server belongs to `api`; close only this client's HTTP session.
         await client.session.close()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The fuzz tests' counts (tests/fuzz/test_api_fuzz.py), per endpoint and database: inputs tried, 5xx.
+
+    Here rather than in tests/fuzz/conftest.py: under xdist only the controller prints, and it reads the
+    properties the workers' reports carry."""
+    rows = [value for reports in terminalreporter.stats.values() for report in reports
+            if getattr(report, "when", None) == "call"
+            for name, value in getattr(report, "user_properties", []) if name == "fuzz"]
+    if not rows:
+        return
+    terminalreporter.section("HTTP API fuzzing: inputs tried per endpoint")
+    for row in sorted(rows, key=lambda r: (r["endpoint"], r["db"])):
+        statuses = " ".join(f"{status}:{count}" for status, count in row["statuses"].items())
+        terminalreporter.write_line(
+            f"{row['endpoint']:<46} {row['db']:<8} tried {row['tried']:>5}  5xx {row['5xx']:>3}  {statuses}")
+    terminalreporter.write_line(f"total: {sum(r['tried'] for r in rows)} inputs, "
+                                f"{sum(r['5xx'] for r in rows)} answered 5xx")

@@ -18,19 +18,30 @@ from web.accounts import endpoints as accounts_endpoints
 from web.accounts.passwords import Passwords
 from web.accounts.profile import photos_dir
 from web.accounts.schemas import PHOTO_URL_PREFIX
-from web.accounts.throttle import LoginThrottle
+from web.accounts.throttle import LoginThrottle, throttle_settings
 from web.bookings import endpoints as bookings_endpoints
 from web.bookings import tasks as bookings_tasks
 from web.bookings.service import setup_bookings
 from web.config import PROJECT_ROOT, Config, ensure_secret
 from web.feedback import endpoints as feedback_endpoints
+from web.http.query import address_text_middleware
+from web.images import setup_images
 from web.jobs import setup_jobs
 from web.keys import CLOCK, CONFIG, DB, LOGIN_THROTTLE, METRICS, PASSWORDS, READINESS_CHECKS, SECRET
 from web.live_requests import endpoints as live_requests_endpoints
 from web.mail import tasks as mail_tasks
 from web.mail.service import setup_mail
 from web.mentors import page as mentors_page
-from web.middlewares import csrf_middleware, error_middleware
+from web.middlewares import (
+    CONTENT_SECURITY,
+    PUBLIC_PREFIXES,
+    ContentSecurity,
+    csrf_middleware,
+    error_middleware,
+    protect_responses,
+    secure_cookies,
+    socket_origins,
+)
 from web.past import endpoints as past_endpoints
 from web.past.attendance import record_attendance
 from web.payments import endpoints as payments_endpoints
@@ -82,13 +93,7 @@ def create_app(
     app.cleanup_ctx.append(_database_lifecycle)
     app[METRICS] = []
     app[READINESS_CHECKS] = {}
-    app[LOGIN_THROTTLE] = LoginThrottle(
-        app[DB],
-        app[CLOCK],
-        max_failures=config.int("auth", "max_failures"),
-        window_seconds=config.int("auth", "lockout_seconds"),
-        delay_seconds=config.float("auth", "failure_delay_seconds"),
-    )
+    app[LOGIN_THROTTLE] = LoginThrottle(app[DB], app[CLOCK], throttle_settings(config))
 
     cookie_key = hashlib.sha256(f"cookie:{secret}".encode()).digest()
     setup_session(
@@ -98,13 +103,20 @@ def create_app(
             cookie_name=SESSION_COOKIE,
             httponly=True,
             samesite="Lax",
-            secure=config.bool("web", "cookie_secure"),
+            secure=secure_cookies(config),
             max_age=14 * 24 * 3600,
         ),
     )
     app.middlewares.append(csrf_middleware)
+    app[CONTENT_SECURITY] = ContentSecurity()
+    app[PUBLIC_PREFIXES] = ("/static/", thumbnails.URL_PREFIX, PHOTO_URL_PREFIX)
+    app.on_response_prepare.append(protect_responses)
+    if config.str("media", "public_url"):
+        app[CONTENT_SECURITY].allow("connect-src", *socket_origins(config.str("media", "public_url")))
     # Inside the cookie session, so a 404 page shows who is signed in like every other page.
     app.middlewares.append(html_error_pages)
+    # After routing, before any handler: query parameters and path segments get the body's text check.
+    app.middlewares.append(address_text_middleware)
     env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
@@ -115,6 +127,7 @@ def create_app(
 
     # Long-lived objects and the registrations through which lower domains reach higher ones.
     setup_jobs(app)
+    setup_images(app)
     setup_realtime(app)
     setup_rtc(app)
     record_attendance(app)

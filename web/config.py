@@ -76,24 +76,39 @@ class Config:
         return list(self.get(section, key))
 
     def path(self, section: builtins.str, key: builtins.str) -> Path:
+        """A path setting; relative ones are anchored at the project folder."""
         value = Path(self.str(section, key))
         return value if value.is_absolute() else self.root / value
 
+    def data_path(self, section: builtins.str, key: builtins.str) -> Path:
+        """A path setting for runtime data; relative ones live under `[paths] data_dir`."""
+        value = Path(self.str(section, key))
+        return value if value.is_absolute() else self.data_dir / value
+
+    @property
+    def data_dir(self) -> Path:
+        """`[paths] data_dir`: everything an instance writes at runtime (secrets, the SQLite database,
+        uploads, recordings, models). Relative: under the project folder. Two instances with different
+        data folders share nothing, and tests point it at a temporary folder."""
+        value = Path(self.str("paths", "data_dir"))
+        return value if value.is_absolute() else self.root / value
+
+    @property
+    def var_dir(self) -> Path:
+        """The data folder under its old name."""
+        return self.data_dir
+
     @property
     def database_url(self) -> builtins.str:
-        """`[database] url`, with a relative SQLite path anchored at the project (not the shell's cwd)."""
+        """`[database] url`, with a relative SQLite path anchored at the data folder (not the shell's cwd)."""
         url = self.str("database", "url")
         prefix = "sqlite+aiosqlite:///"
         if not url.startswith(prefix) or ":memory:" in url:
             return url
         path = Path(url[len(prefix):])
-        path = path if path.is_absolute() else self.root / path
+        path = path if path.is_absolute() else self.data_dir / path
         path.parent.mkdir(parents=True, exist_ok=True)
         return prefix + str(path)
-
-    @property
-    def var_dir(self) -> Path:
-        return self.root / "var"
 
     def with_overrides(self, overrides: Mapping[builtins.str, Mapping[builtins.str, Any]]) -> Config:
         sections = {name: dict(values) for name, values in self.sections.items()}
@@ -123,7 +138,7 @@ def load_config(
 
 
 def ensure_secret(config: Config, section: str, key: str, filename: str) -> str:
-    """Return the configured secret, or one generated once and kept under var/."""
+    """Return the configured secret, or one generated once and kept in the data folder."""
     value = config.str(section, key)
     if value:
         return value

@@ -20,6 +20,8 @@ from workers.registry import JobRegistry
 JOBS: web.AppKey[JobRegistry] = web.AppKey("jobs")
 DISPATCHER: web.AppKey[Dispatcher] = web.AppKey("dispatcher")
 JOB_RUNNER: web.AppKey[EmbeddedRunner] = web.AppKey("job_runner")
+# A hand-off may take a connect, a send and one retry: at most this many socket timeouts.
+HAND_OFF_TIMEOUTS = 4
 
 
 def setup_jobs(app: web.Application) -> None:
@@ -30,10 +32,17 @@ def setup_jobs(app: web.Application) -> None:
     hand_off = None
     if broker:
         celery = make_celery(broker)
+        # This process only sends: a stopped Redis must fail a send in seconds, not hold the
+        # dispatcher (the job stays claimed and is handed off again when its lease ends).
+        timeout = config.float("redis", "socket_timeout_seconds")
+        celery.conf.broker_transport_options = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
+        celery.conf.broker_connection_timeout = timeout
+        celery.conf.task_publish_retry_policy = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2,
+                                                 "interval_max": 0.2}
 
         async def hand_off(job: ClaimedJob) -> None:
             # The Celery client is synchronous: keep the loop free while it talks to Redis.
-            await asyncio.to_thread(send_job, celery, job.id)
+            await asyncio.wait_for(asyncio.to_thread(send_job, celery, job.id), timeout=HAND_OFF_TIMEOUTS * timeout)
 
     runner = EmbeddedRunner(dispatcher, registry, poll_seconds=config.float("workers", "poll_seconds"),
                             hand_off=hand_off)

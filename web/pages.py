@@ -77,7 +77,10 @@ async def login_page(request: web.Request) -> dict[str, Any]:
     next_url = safe_next(request.query.get("next"))
     if identity is not None:
         raise web.HTTPFound(next_url or accounts.dashboard_for(identity.role))
-    return {"next": next_url or ""}
+    unlock = {"1": "This browser may now sign in without waiting.",
+              "expired": "That sign-in link has expired or is not valid."}
+    state = "1" if request.query.get("unlocked") else request.query.get("unlock", "")
+    return {"next": next_url or "", "unlock_notice": unlock.get(state, "")}
 
 
 @routes.get("/signup/{role:learner|mentor}")
@@ -126,4 +129,7 @@ async def admin_dashboard(request: web.Request) -> dict[str, Any]:
     async with request.app[DB].session() as s:
         users = (await s.exec(select(User).order_by(col(User.created_at).desc()).limit(50))).all()
         sessions = (await s.exec(select(MentorSession).order_by(col(MentorSession.start_at).desc()).limit(50))).all()
-    return {"users": users, "sessions": sessions, "media": await nodes_overview(request.app)}
+    ended = request.query.get("sessions", "")
+    return {"users": users, "sessions": sessions,
+            "signed_out_sessions": int(ended) if ended.isascii() and ended.isdigit() and len(ended) < 6 else None,
+            "media": await nodes_overview(request.app)}

@@ -112,6 +112,14 @@ class ClipTrack(MediaStreamTrack):
         self._resumed = asyncio.Event()
         self._resumed.set()
 
+    def fork(self) -> ClipTrack:
+        """The same clip from the same point on, for a second sender (a connection being migrated):
+        two senders pulling from one track would each get every other frame."""
+        twin = ClipTrack(self.kind, self.clip, fps=1.0 / self.period, clock_rate=round(self.step / self.period),
+                         limit=None if self.limit is None else max(0, self.limit - self._count))
+        twin._next_index = self._next_index
+        return twin
+
     def pause(self) -> None:
         """Send nothing until resume(), keeping timestamps continuous (like a muted sender
         that stops sending rather than sending silence)."""

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 import pytest_asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, async_playwright
 
 from models.clock import SystemClock
 from models.db import Database
@@ -48,11 +49,46 @@ async def chromium() -> AsyncIterator[Browser]:
             await instance.close()
 
 
+class CspWatch:
+    """The shared Chromium, with every page it opens for a test watched for Content-Security-Policy
+    violations (Chromium reports each one as a console error): a page that needs an inline script or
+    style, or a source the policy does not list, fails the test that opened it."""
+
+    def __init__(self, chromium: Browser) -> None:
+        self._chromium = chromium
+        self.violations: list[str] = []
+
+    def _record(self, message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            self.violations.append(f"{message.location.get('url', '')}: {message.text}")
+
+    async def new_context(self, **kwargs: Any) -> BrowserContext:
+        context = await self._chromium.new_context(**kwargs)
+        context.on("console", self._record)
+        return context
+
+    async def new_page(self, **kwargs: Any) -> Page:
+        page = await self._chromium.new_page(**kwargs)
+        page.on("console", self._record)
+        return page
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._chromium, name)
+
+
 @pytest_asyncio.fixture(loop_scope="session")
-async def browser(chromium: Browser) -> AsyncIterator[Browser]:
-    """The shared Chromium; the contexts (and pages) this test opens are closed after it."""
+async def csp_watch(chromium: Browser) -> AsyncIterator[CspWatch]:
+    watch = CspWatch(chromium)
+    yield watch
+    assert watch.violations == [], "pages broke the Content-Security-Policy:\n" + "\n".join(watch.violations)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def browser(chromium: Browser, csp_watch: CspWatch) -> AsyncIterator[Browser]:
+    """The shared Chromium (watched for CSP violations); the contexts (and pages) this test opens are closed
+    after it."""
     before = set(chromium.contexts)
-    yield chromium
+    yield cast(Browser, csp_watch)
     for context in chromium.contexts:
         if context not in before:
             await context.close()

@@ -382,7 +382,7 @@ async def test_a_dropped_socket_shows_reconnecting_and_resumes(
     await sockets_opened(1)
 
     await sockets[0].close(code=1012, reason="test drop")
-    await page.wait_for_function("window.__toasts.includes('Reconnecting…')")
+    await page.wait_for_function("() => window.__toasts.includes('Reconnecting…')")
     await sockets_opened(2)
     await expect(toast(page, "Reconnecting…")).to_have_count(0)
 

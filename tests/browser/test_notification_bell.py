@@ -81,7 +81,7 @@ async def test_bell_counts_toasts_lists_and_marks_read(
     assert await tab.inner_text("#notification-bell .bell-badge") == "1"
     # The socket is subscribed once the channel has a position in sessionStorage.
     await tab.wait_for_function(
-        f"sessionStorage.getItem('mentorlive.realtime.notifications:{user_id}') !== null"
+        f"() => sessionStorage.getItem('mentorlive.realtime.notifications:{user_id}') !== null"
     )
 
     async with db.session() as session:
@@ -90,15 +90,15 @@ async def test_bell_counts_toasts_lists_and_marks_read(
         )
         await session.commit()
     await publish_notifications(app[BUS], [note])
-    await tab.wait_for_function("window.toasts.length === 1")
+    await tab.wait_for_function("() => window.toasts.length === 1")
     assert await tab.evaluate("window.toasts") == [["Booked: Async Python", "success"]]
-    await tab.wait_for_function("document.querySelector('#notification-bell .bell-badge')?.textContent === '2'")
+    await tab.wait_for_function("() => document.querySelector('#notification-bell .bell-badge')?.textContent === '2'")
 
     await tab.click("#notification-bell .bell-button")
     await tab.wait_for_selector("#notification-bell .bell-list")
     titles = await tab.locator("#notification-bell .bell-item strong").all_inner_texts()
     assert titles == ["Booked", "Earlier"]
-    await tab.wait_for_function("!document.querySelector('#notification-bell .bell-badge')")
+    await tab.wait_for_function("() => !document.querySelector('#notification-bell .bell-badge')")
     listed = await context.request.get(f"{base}/api/notifications")
     assert (await listed.json())["unread"] == 0
     await tab.mouse.click(400, 400)

@@ -110,14 +110,15 @@ async def test_go_live_cta_leads_through_the_five_step_mentor_wizard(browser: Br
     assert me["profile"]["expertise"] == ["system design"]
 
 
-async def test_taken_email_is_shown_on_the_first_step(browser: Browser, live_server: str, browser_db: Database) -> None:
+async def test_taken_email_is_refused_at_the_last_step_and_shown_on_the_first(
+    browser: Browser, live_server: str, browser_db: Database
+) -> None:
+    """Step 1 says nothing about whether an email has an account (anyone could probe it there); finishing
+    the wizard with a taken email takes the learner back to step 1 with the reason."""
     await seed_session(browser_db)
     page = await browser.new_page()
     await page.goto(live_server + "/signup/learner")
-    await page.fill("input[name=name]", "Copy Cat")
-    await page.fill("input[name=email]", "host@example.com")
-    await page.fill("input[name=password]", "learn1234")
-    await page.click("#wizard-next")
+    await fill_learner_wizard(page, "host@example.com")
     await expect(page.locator("[data-error-for=email]")).to_contain_text("already exists")
     await expect(page.locator("#step-counter")).to_have_text("Step 1 of 4")
 

@@ -19,7 +19,7 @@ from web.config import Config
 from web.errors import bad_request, forbidden
 from web.http import fields as v
 from web.http.body import json_object
-from web.http.multipart import form_parts
+from web.http.multipart import form_parts, part_text
 from web.keys import CONFIG, DB
 
 PHOTO_FIELD = "photo"
@@ -36,14 +36,15 @@ class ProfileForm:
 
 
 def photos_dir(config: Config) -> Path:
-    directory = config.var_dir / "photos"
+    directory = config.data_dir / "photos"
     directory.mkdir(parents=True, exist_ok=True)
     return directory
 
 
 def photo_rules(config: Config) -> images.ImageRules:
     return images.ImageRules(noun="photo", field=PHOTO_FIELD, max_bytes=config.int("sessions", "thumbnail_max_bytes"),
-                             size=PHOTO_SIZE, directory=photos_dir(config), square=True)
+                             size=PHOTO_SIZE, directory=photos_dir(config), square=True,
+                             max_pixels=images.max_pixels(config))
 
 
 async def read_profile_form(request: web.Request) -> ProfileForm:
@@ -67,7 +68,7 @@ async def read_profile_form(request: web.Request) -> ProfileForm:
             if data or part.filename:
                 form.photo = bytes(data)
             continue
-        value = bytes(data).decode(part.get_charset(default="utf-8"), errors="replace")
+        value = part_text(bytes(data), part, name or None)
         if name in ("expertise", "expertise[]"):
             form.fields.setdefault("expertise", []).extend(value.split(","))
         else:
@@ -97,7 +98,7 @@ async def update_mentor_profile(app: web.Application, user_id: int, form: Profil
     rules = photo_rules(app[CONFIG])
     new_photo = None
     if form.photo is not None:
-        new_photo = images.store_image(await images.prepare_image(form.photo, rules), rules.directory)
+        new_photo = images.store_image(await images.prepare_image(app, form.photo, rules), rules.directory)
     old_photo: str | None = None
     try:
         async with app[DB].session() as s:

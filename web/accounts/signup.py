@@ -75,7 +75,7 @@ def _payout(data: dict[str, Any]) -> dict[str, Any]:
     account = v.text(data, "payout_account", min_len=3, max_len=60)
     if method == "upi" and not re.match(r"^[\w.\-]{2,}@[A-Za-z]{2,}$", account):
         raise bad_request("Enter a UPI id like name@bank.", "payout_account")
-    if method == "bank" and not re.match(r"^\d{9,18}$", account):
+    if method == "bank" and not re.fullmatch(r"[0-9]{9,18}", account):
         raise bad_request("A bank account number has 9 to 18 digits.", "payout_account")
     v.accepted(data, "accept_terms")
     return {"payout_method": method, "payout_account_masked": mask(account)}
@@ -102,7 +102,7 @@ WIZARDS = {"learner": LEARNER_STEPS, "mentor": MENTOR_STEPS}
 
 
 def steps_for(role: Any) -> tuple[Step, ...]:
-    if role not in WIZARDS:
+    if not isinstance(role, str) or role not in WIZARDS:
         raise bad_request("Choose whether you sign up as a learner or a mentor.", "role")
     return WIZARDS[role]
 

@@ -12,7 +12,7 @@ from web.bookings.schemas import booking_json
 from web.bookings.service import PAID_BOOKING_UNAVAILABLE, PAID_BOOKINGS, book_free, check_booking
 from web.errors import conflict, not_found
 from web.http.body import json_object
-from web.http.fields import integer, row_id
+from web.http.fields import MAX_ID, integer, row_id
 from web.http.identity import Identity, require_identity
 from web.keys import DB
 from web.mail.service import booking_calendar
@@ -52,7 +52,7 @@ async def list_bookings(request: web.Request) -> web.Response:
     return web.json_response({"bookings": bookings})
 
 
-BOOKING_ID = r"{id:\d+}"
+BOOKING_ID = r"{id:[0-9]+}"
 
 
 def booking_id_of(request: web.Request) -> int:
@@ -80,7 +80,8 @@ async def cancel(request: web.Request) -> web.Response:
 async def move(request: web.Request) -> web.Response:
     identity = await require_identity(request, Role.LEARNER)
     data = await json_object(request)
-    target = integer(data, "session_id", low=1, high=2**63 - 1)
+    # Ids are 32-bit in PostgreSQL: a larger one is a 400 here, not a 500 from the driver.
+    target = integer(data, "session_id", low=1, high=MAX_ID)
     done = await move_booking(request.app, identity, booking_id_of(request), target)
     async with request.app[DB].session() as s:
         learner = await s.get(User, identity.user_id)

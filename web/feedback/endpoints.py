@@ -25,7 +25,7 @@ def _session_id(request: web.Request) -> int:
     return session_id
 
 
-@routes.post(r"/api/sessions/{id:\d+}/feedback")
+@routes.post(r"/api/sessions/{id:[0-9]+}/feedback")
 async def give_feedback(request: web.Request) -> web.Response:
     identity = await require_identity(request)
     session_id = _session_id(request)
@@ -36,7 +36,7 @@ async def give_feedback(request: web.Request) -> web.Response:
     return web.json_response({"feedback": own_feedback_json(done.feedback)}, status=201 if done.created else 200)
 
 
-@routes.get(r"/api/sessions/{id:\d+}/feedback")
+@routes.get(r"/api/sessions/{id:[0-9]+}/feedback")
 async def read_session_feedback(request: web.Request) -> web.Response:
     identity = await require_identity(request)
     session_id = _session_id(request)

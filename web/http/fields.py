@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -15,10 +16,54 @@ TAG_RE = re.compile(r"^[a-z0-9][a-z0-9+#.\- ]{0,29}$")
 HUMAN = {"email": "Email", "password": "Password", "name": "Name"}
 # Row ids are 32-bit integers in PostgreSQL (and 64-bit in SQLite): a larger one can name no row.
 MAX_ID = 2**31 - 1
+# C0 controls other than tab, newline and carriage return, DEL, and UTF-16 surrogates. No form has a use for them;
+# PostgreSQL refuses NUL in text (a 500 where SQLite stored it) and a lone surrogate cannot be encoded as UTF-8
+# (a 500 on both), so they are refused at the door, the same way on every database.
+UNSAFE_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+# Every date a user can give: far around any session's, and far from year 1 and 9999, where a timezone shift or
+# a day added overflows Python's datetime.
+MIN_YEAR = 2000
+MAX_YEAR = 2100
 
 
 def label(field: str) -> str:
     return HUMAN.get(field, field.replace("_", " ").capitalize())
+
+
+def safe_text(value: str, field: str | None) -> str:
+    """`value` unchanged, or a 400 naming `field` when it holds a control character or broken Unicode."""
+    if UNSAFE_CHARS.search(value):
+        what = label(field) if field else "The request"
+        raise bad_request(
+            f"{what} contains characters that are not allowed (control characters or broken Unicode).", field
+        )
+    return value
+
+
+def in_date_range(value: date, field: str) -> None:
+    """A 400 naming `field` for a date outside MIN_YEAR..MAX_YEAR (`value` may be a datetime)."""
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise bad_request(f"{label(field)} must be a date between the years {MIN_YEAR} and {MAX_YEAR}.", field)
+
+
+def iso_instant(raw: str, field: str, message: str) -> datetime:
+    """An ISO 8601 date-time (aware or naive) within the sane years, or a 400 naming `field` with `message`."""
+    try:
+        value = datetime.fromisoformat(raw.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise bad_request(message, field) from None
+    # Checked before any timezone arithmetic, which overflows near year 1 and 9999.
+    in_date_range(value, field)
+    return value
+
+
+def iso_date(raw: str, field: str, message: str) -> date:
+    try:
+        value = date.fromisoformat(raw.strip())
+    except ValueError:
+        raise bad_request(message, field) from None
+    in_date_range(value, field)
+    return value
 
 
 def text(data: dict[str, Any], field: str, *, required: bool = True, min_len: int = 1, max_len: int = 200) -> str:
@@ -29,7 +74,7 @@ def text(data: dict[str, Any], field: str, *, required: bool = True, min_len: in
         return ""
     if not isinstance(raw, str):
         raise bad_request(f"{label(field)} must be text.", field)
-    value = raw.strip()
+    value = safe_text(raw.strip(), field)
     if len(value) < min_len:
         raise bad_request(f"{label(field)} must be at least {min_len} characters.", field)
     if len(value) > max_len:
@@ -100,7 +145,8 @@ def tags(data: dict[str, Any], field: str, *, min_count: int = 1, max_count: int
         if not tag:
             continue
         if not TAG_RE.match(tag):
-            raise bad_request(f"“{item}” is not a valid tag (letters, numbers, up to 30 characters).", field)
+            # Echoed cut short: an error never carries more of the input back than a person needs to find it.
+            raise bad_request(f"“{item[:40]}” is not a valid tag (letters, numbers, up to 30 characters).", field)
         if tag not in cleaned:
             cleaned.append(tag)
     if len(cleaned) < min_count:
@@ -117,7 +163,7 @@ def timezone(data: dict[str, Any], field: str = "timezone") -> str:
     try:
         ZoneInfo(raw)
     except (ZoneInfoNotFoundError, ValueError):
-        raise bad_request(f"Unknown timezone “{raw}”.", field) from None
+        raise bad_request(f"Unknown timezone “{raw[:64]}”.", field) from None
     return raw
 
 
@@ -128,7 +174,12 @@ def accepted(data: dict[str, Any], field: str) -> bool:
 
 
 def row_id(raw: str | int) -> int | None:
-    """A path or body id as an int, or None when no row can have it (too large for the column)."""
+    """A path or body id as an int, or None when no row can have it (too large for the column).
+
+    A path id is ASCII digits only: int() also reads an Arabic-Indic five as 5,
+    which would give one row many addresses."""
+    if isinstance(raw, str) and not (raw.isascii() and raw.isdigit()):
+        return None
     try:
         value = int(raw)
     except (TypeError, ValueError):

@@ -12,6 +12,7 @@ from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from web.errors import bad_request
+from web.http.fields import safe_text
 
 # What aiohttp's multipart reader raises on a body that is not a well-formed form.
 MULTIPART_ERRORS = (ValueError, LookupError, AssertionError, HttpProcessingError)
@@ -39,3 +40,13 @@ async def form_parts(
         if not isinstance(part, BodyPartReader):
             raise bad_request("Nested multipart bodies are not accepted.")
         yield part
+
+
+def part_text(data: bytes, part: BodyPartReader, field: str | None) -> str:
+    """A text part's bytes as text in its declared charset (UTF-8 when none); broken bytes become U+FFFD, an
+    unknown charset is a 400, and the text passes the same check as a JSON body's."""
+    try:
+        value = data.decode(part.get_charset(default="utf-8"), errors="replace")
+    except LookupError:
+        raise bad_request("The form uses a character set we cannot read.", field) from None
+    return safe_text(value, field)

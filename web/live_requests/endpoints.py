@@ -44,7 +44,7 @@ async def list_requests(request: web.Request) -> web.Response:
     )
 
 
-@routes.post(r"/api/live-requests/{id:\d+}/accept")
+@routes.post(r"/api/live-requests/{id:[0-9]+}/accept")
 async def accept(request: web.Request) -> web.Response:
     identity = await require_identity(request, Role.MENTOR)
     body = await answer_request(request.app, identity, _request_id(request), LiveRequestStatus.ACCEPTED)
@@ -53,7 +53,7 @@ async def accept(request: web.Request) -> web.Response:
                               "redirect": f"/dashboard/mentor?create_from_request={body['id']}"})
 
 
-@routes.post(r"/api/live-requests/{id:\d+}/decline")
+@routes.post(r"/api/live-requests/{id:[0-9]+}/decline")
 async def decline(request: web.Request) -> web.Response:
     identity = await require_identity(request, Role.MENTOR)
     body = await answer_request(request.app, identity, _request_id(request), LiveRequestStatus.DECLINED)

@@ -29,7 +29,7 @@ def _public_origin(request: web.Request) -> str:
     return configured or str(request.url.origin())
 
 
-@routes.get(r"/mentors/{id:\d+}")
+@routes.get(r"/mentors/{id:[0-9]+}")
 async def mentor_public_page(request: web.Request) -> web.Response:
     identity = await current_identity(request)
     now = request.app[CLOCK].now()

@@ -1,19 +1,25 @@
-"""Seat holds that run out: the `payment_hold_expiry` job, due when a paid booking's hold ends.
+"""Seat holds that run out, and holds orphaned before their order existed.
 
-It asks Razorpay before expiring, so a payment whose browser never came back and whose webhook
-has not arrived yet still confirms the booking. The job is scheduled in the same transaction as
-the hold itself (before the order exists), so a process that dies between taking the seat and
-creating the order still gets its seat back.
+`payment_hold_expiry`, due when a paid booking's hold ends, asks Razorpay before expiring, so a payment
+whose browser never came back and whose webhook has not arrived yet still confirms the booking.
+
+`payment_order_check`, due `order_deadline` (the gateway's timeout and a margin) after the seat was
+claimed, releases the hold at once when its order was never stored: the process died between taking
+the seat and creating the order. Both jobs are scheduled in the same transaction as the hold itself,
+so a crash costs the seat seconds, not the whole hold. The learner's own retry does the same sooner
+(web.payments.checkout).
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy import update
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.enums import BookingStatus, PaymentStatus
 from models.tables import Booking, MentorSession, Payment
@@ -26,6 +32,7 @@ from web.realtime.outbox import unit_of_work
 log = logging.getLogger(__name__)
 
 PAYMENT_HOLD_EXPIRY = "payment_hold_expiry"
+PAYMENT_ORDER_CHECK = "payment_order_check"
 EXPIRED = "The payment window ended before a payment arrived."
 
 
@@ -90,3 +97,28 @@ async def expire_hold(app: web.Application, booking_id: int) -> None:
             data={"session_id": booking.session_id, "booking_id": booking.id},
         )
         await s.commit()
+
+
+async def has_open_order(s: AsyncSession, booking_id: int) -> bool:
+    found = (await s.exec(select(Payment.id).where(  # type: ignore[call-overload]
+        col(Payment.booking_id) == booking_id, col(Payment.status) == PaymentStatus.CREATED))).first()
+    return found is not None
+
+
+async def release_orphan_hold(app: web.Application, booking_id: int, claimed_at: datetime) -> bool:
+    """Release a pending hold claimed at `claimed_at` that has no order; True when it was released.
+
+    `claimed_at` pins the hold judged: a booking row revived later by a new Book ▶ is not this one.
+    """
+    now = app[CLOCK].now()
+    async with app[DB].session() as s:
+        booking = await s.get(Booking, booking_id)
+        if booking is None or booking.status != BookingStatus.PENDING_PAYMENT or booking.created_at != claimed_at:
+            return False
+        if await has_open_order(s, booking_id):
+            return False
+        released = await cancel_hold(s, booking_id, now)
+        await s.commit()
+    if released is not None:
+        log.warning("released the seat hold of booking %s: its order was never created", booking_id)
+    return released is not None

@@ -27,6 +27,9 @@ class PaymentsNotStarted(RuntimeError):
 class PaymentSettings:
     mode: str
     hold: timedelta
+    # How long after a seat is claimed its order must exist (the gateway's timeout and a margin): a hold
+    # older than this without an order was orphaned by a crash and is released, not kept for `hold`.
+    order_deadline: timedelta = timedelta(seconds=15)
 
 
 class PaymentsRuntime:

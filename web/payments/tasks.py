@@ -2,6 +2,7 @@
 
 - `payment_webhook`: the effect of a recorded Razorpay webhook (web.payments.webhook);
 - `payment_hold_expiry`: a paid booking's seat hold ran out (web.payments.holds);
+- `payment_order_check`: a hold whose order was never created (a crash) is released (web.payments.holds);
 - `payment_refund`: give a captured payment back, then follow it until Razorpay processes it
   (web.payments.refunds); when it keeps failing, admins and the learner are told.
 
@@ -10,12 +11,13 @@ Every body takes ids from its arguments, loads, calls the service and is safe to
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 
 from web.jobs import JOBS
-from web.payments.holds import PAYMENT_HOLD_EXPIRY, expire_hold
+from web.payments.holds import PAYMENT_HOLD_EXPIRY, PAYMENT_ORDER_CHECK, expire_hold, release_orphan_hold
 from web.payments.refunds import PAYMENT_REFUND, refund_given_up, run_refund
 from web.payments.webhook import PAYMENT_WEBHOOK, process_webhook
 
@@ -27,6 +29,9 @@ def register_tasks(app: web.Application) -> None:
     async def payment_hold_expiry(args: dict[str, Any]) -> None:
         await expire_hold(app, int(args["booking_id"]))
 
+    async def payment_order_check(args: dict[str, Any]) -> None:
+        await release_orphan_hold(app, int(args["booking_id"]), datetime.fromisoformat(str(args["claimed_at"])))
+
     async def payment_refund(args: dict[str, Any]) -> None:
         await run_refund(app, args)
 
@@ -35,4 +40,5 @@ def register_tasks(app: web.Application) -> None:
 
     app[JOBS].register(PAYMENT_WEBHOOK, payment_webhook)
     app[JOBS].register(PAYMENT_HOLD_EXPIRY, payment_hold_expiry)
+    app[JOBS].register(PAYMENT_ORDER_CHECK, payment_order_check)
     app[JOBS].register(PAYMENT_REFUND, payment_refund, on_give_up=payment_refund_given_up)

@@ -67,9 +67,11 @@ class EventBus(Protocol):
 
     async def close(self) -> None: ...
 
-    async def publish(self, channel: str, event: str, data: dict[str, Any]) -> Envelope:
+    async def publish(self, channel: str, event: str, data: dict[str, Any], *, key: str | None = None) -> Envelope:
         """Store the publication in the channel's history and fan it out to every process.
 
+        `key` makes a retry safe: a publication whose reply was lost (a timeout) may have happened,
+        and publishing again with the same key answers the first one's id instead of a second copy.
         Raises BusUnavailable when the broker is unreachable.
         """
         ...
@@ -83,6 +85,12 @@ class EventBus(Protocol):
     async def position(self, channel: str) -> Position: ...
 
     async def recover(self, channel: str, since_id: int, epoch: str) -> Recovery: ...
+
+    async def new_epoch(self, channel: str) -> None:
+        """Publications of `channel` were lost before they got an id (dropped while the broker
+        was away): start a new epoch, so every resume from before answers `recovered=False`,
+        and tell this process's listeners `on_lost`."""
+        ...
 
     async def ping(self) -> None:
         """Readiness: raises BusUnavailable when the broker cannot be reached."""

@@ -65,13 +65,25 @@ def _is_number(key: str) -> bool:
     return key.isascii() and key.isdigit()
 
 
+def _is_canonical_number(key: str) -> bool:
+    # One spelling per id: "05" would be another channel that int() reads as 5 (a second name
+    # for the same user's or session's feed that authorization and publishers never use).
+    return _is_number(key) and len(key) <= 18 and str(int(key)) == key
+
+
 def parse_channel(channel: str) -> ChannelName | None:
-    """The channel's kind and key, or None when it is not a channel the platform has."""
+    """The channel's kind and key, or None when it is not a channel the platform has.
+
+    Only canonical names are channels: ids are ASCII digits without leading zeros, so the
+    builders above (`notifications_channel(int(key))`, ...) give back exactly the name parsed.
+    """
     kind, sep, key = channel.partition(":")
     if not sep or not key:
         return None
     if kind in PERSONAL:
-        return ChannelName(kind, key) if _is_number(key) and len(key) <= 18 else None
+        return ChannelName(kind, key) if _is_canonical_number(key) else None
     if kind == SESSIONS:
+        if _is_number(key):
+            return ChannelName(kind, key) if _is_canonical_number(key) else None
         return ChannelName(kind, key) if _ROOM_CODE.fullmatch(key) else None
     return None

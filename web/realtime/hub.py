@@ -29,10 +29,21 @@ registered hook the field is accepted and has no effect.
 A signed-out socket is accepted and every subscribe gets `{"type": "error", "error":
 "unauthenticated"}`: a browser cannot read an HTTP 401 at upgrade and would reconnect
 forever, while an explicit error lets the page stop. The identity is read once, at upgrade.
+At most `[hub] max_anonymous_per_address` signed-out sockets are open per client address;
+one more is refused before the upgrade with HTTP 429 and `{"error": "too many signed-out
+connections from this address"}`.
 
-Each socket has a bounded send queue. The publisher only ever enqueues; a socket whose queue
-is full (a client too slow to read) is closed with code 4008 and forgotten at once, so it
-never holds memory or slows the publisher and the other sockets.
+Channel names are accepted in canonical form only (web.realtime.channels: `notifications:05`
+is an unknown channel, not another name for `notifications:5`). Nothing a client sent is
+echoed back longer than 200 characters: an error's `channel` is at most the name's first 200.
+
+Each socket has a send queue bounded in messages (`send_queue_size`) and in bytes
+(`send_queue_bytes`), and all sockets of the process together in bytes
+(`total_queue_bytes`). The publisher only ever enqueues; a socket whose queue would pass
+its bound (a client too slow to read) is closed with code 4008 and forgotten at once, so it
+never holds memory or slows the publisher and the other sockets. When the process-wide bound
+would be passed, the socket holding the most queued bytes is closed the same way. One socket
+holds at most `max_subscriptions` channels (one more gets the error "too many subscriptions").
 """
 
 from __future__ import annotations
@@ -49,6 +60,7 @@ from aiohttp import WSMsgType, web
 from sqlalchemy.exc import SQLAlchemyError
 
 from models.db import Database
+from web.http.body import client_address
 from web.http.identity import Identity, current_identity
 from web.middlewares import refuse_cross_site
 from web.realtime.authz import can_subscribe
@@ -64,11 +76,17 @@ CLOSE_SLOW_CONSUMER = 4008
 CLOSE_GOING_AWAY = 1001
 _CLOSE_TIMEOUT = 2.0
 _MAX_CHANNEL_LENGTH = 200
+# The longest piece of client input quoted back in a reply.
+ECHO_LIMIT = 200
 
 
 @dataclass(frozen=True)
 class HubSettings:
     send_queue_size: int = 256
+    send_queue_bytes: int = 1 << 20
+    total_queue_bytes: int = 64 << 20
+    max_anonymous_per_address: int = 8
+    max_subscriptions: int = 1000
     heartbeat_seconds: float = 20.0
     max_message_bytes: int = 65536
     # How often open `sessions:` subscriptions are checked again against their bookings.
@@ -89,6 +107,8 @@ class Connection:
     ws: web.WebSocketResponse
     identity: Identity | None
     queue: asyncio.Queue[str]
+    # Bytes of the frames in `queue` (JSON is ASCII, so characters are bytes).
+    queued_bytes: int = 0
     subscriptions: dict[str, _Subscription] = field(default_factory=dict)
     writer: asyncio.Task[None] | None = None
     closed: bool = False
@@ -98,7 +118,13 @@ class Connection:
 
 
 def _dumps(message: dict[str, Any]) -> str:
+    # ensure_ascii (the default) keeps len(text) equal to the frame's size in bytes.
     return json.dumps(message, separators=(",", ":"))
+
+
+def _echo(value: str) -> str:
+    """What a reply may quote of a client's string: its first ECHO_LIMIT characters."""
+    return value[:ECHO_LIMIT]
 
 
 class Hub:
@@ -112,7 +138,11 @@ class Hub:
         self._bus_subscriptions: dict[str, asyncio.Task[None]] = {}
         self._connections: set[Connection] = set()
         self._background: set[asyncio.Task[Any]] = set()
+        # Signed-out sockets open per client address.
+        self._anonymous: dict[str, int] = {}
+        self.queued_bytes = 0
         self.slow_disconnects = 0
+        self.anonymous_refusals = 0
 
     # introspection (tests, /metrics)
 
@@ -131,6 +161,10 @@ class Hub:
             f"mentorlive_ws_channels {len(self._sockets)}\n"
             "# TYPE mentorlive_ws_slow_disconnects_total counter\n"
             f"mentorlive_ws_slow_disconnects_total {self.slow_disconnects}\n"
+            "# TYPE mentorlive_ws_queued_bytes gauge\n"
+            f"mentorlive_ws_queued_bytes {self.queued_bytes}\n"
+            "# TYPE mentorlive_ws_anonymous_refusals_total counter\n"
+            f"mentorlive_ws_anonymous_refusals_total {self.anonymous_refusals}\n"
         )
 
     # the endpoint
@@ -139,12 +173,29 @@ class Hub:
         # The cookie rides along on a cross-site handshake too: refuse other sites' pages first.
         refuse_cross_site(request)
         identity = await current_identity(request)
+        address = client_address(request) if identity is None else None
+        if address is not None:
+            if self._anonymous.get(address, 0) >= self.settings.max_anonymous_per_address:
+                self.anonymous_refusals += 1
+                raise web.HTTPTooManyRequests(
+                    text=_dumps({"error": "too many signed-out connections from this address"}),
+                    content_type="application/json",
+                )
+            self._anonymous[address] = self._anonymous.get(address, 0) + 1
+        try:
+            return await self._serve(request, identity)
+        finally:
+            if address is not None:
+                left = self._anonymous.pop(address, 1) - 1
+                if left > 0:
+                    self._anonymous[address] = left
+
+    async def _serve(self, request: web.Request, identity: Identity | None) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(
             heartbeat=self.settings.heartbeat_seconds, max_msg_size=self.settings.max_message_bytes
         )
         await ws.prepare(request)
-        conn = Connection(ws=ws, identity=identity, queue=asyncio.Queue(self.settings.send_queue_size),
-                          presence=request.app.get(PRESENCE))
+        conn = Connection(ws=ws, identity=identity, queue=asyncio.Queue(), presence=request.app.get(PRESENCE))
         conn.writer = asyncio.create_task(self._write(conn))
         self._connections.add(conn)
         try:
@@ -189,11 +240,11 @@ class Hub:
         since = message.get("since")
         presence = message.get("presence", False)
         if not isinstance(presence, bool):
-            self._send(conn, {"type": "error", "error": "presence must be true or false", "channel": channel})
+            self._send(conn, {"type": "error", "error": "presence must be true or false", "channel": _echo(channel)})
             return
         error = await self._subscribe(conn, channel, since)
         if error is not None:
-            self._send(conn, {"type": "error", "error": error, "channel": channel})
+            self._send(conn, {"type": "error", "error": error, "channel": _echo(channel)})
         elif presence:
             await self._arrive(conn, channel)
 
@@ -208,6 +259,8 @@ class Hub:
             return "since must be {id: integer >= 0, epoch: string}"
         if channel in conn.subscriptions:
             return "already subscribed"
+        if len(conn.subscriptions) >= self.settings.max_subscriptions:
+            return "too many subscriptions"
         try:
             allowed = await can_subscribe(self.db, conn.identity, channel)
         except SQLAlchemyError:
@@ -375,22 +428,40 @@ class Hub:
     def _send(self, conn: Connection, message: dict[str, Any] | str) -> None:
         if conn.closed:
             return
-        try:
-            conn.queue.put_nowait(message if isinstance(message, str) else _dumps(message))
-        except asyncio.QueueFull:
+        text = message if isinstance(message, str) else _dumps(message)
+        size = len(text)
+        settings = self.settings
+        if conn.queue.qsize() >= settings.send_queue_size or conn.queued_bytes + size > settings.send_queue_bytes:
             self._drop_slow(conn)
+            return
+        while self.queued_bytes + size > settings.total_queue_bytes:
+            # The process-wide bound: the socket furthest behind goes first (O(sockets), rare).
+            heaviest = max(self._connections, key=lambda c: c.queued_bytes, default=conn)
+            if heaviest is conn or heaviest.queued_bytes == 0:
+                self._drop_slow(conn)
+                return
+            self._drop_slow(heaviest)
+        conn.queue.put_nowait(text)
+        conn.queued_bytes += size
+        self.queued_bytes += size
 
     async def _write(self, conn: Connection) -> None:
         with contextlib.suppress(ConnectionError, RuntimeError):
             while True:
                 text = await conn.queue.get()
+                conn.queued_bytes -= len(text)
+                self.queued_bytes -= len(text)
+                # aiohttp waits here for the transport to drain past its small high-water
+                # mark: a client that does not read leaves the rest in the bounded queue.
                 await conn.ws.send_str(text)
 
     def _drop_slow(self, conn: Connection) -> None:
         if conn.closed:
             return
         self.slow_disconnects += 1
-        log.info("closing a WebSocket too slow to read (%d queued)", conn.queue.qsize())
+        log.info(
+            "closing a WebSocket too slow to read (%d frames, %d bytes queued)", conn.queue.qsize(), conn.queued_bytes
+        )
         # Detached at once, not in the task: the events still being fanned out skip it.
         emptied = self._detach(conn)
         self._spawn(self._close_slow(conn, emptied))
@@ -421,6 +492,8 @@ class Hub:
         # Queued frames can be large: free them now, not when the socket object goes.
         while not conn.queue.empty():
             conn.queue.get_nowait()
+        self.queued_bytes -= conn.queued_bytes
+        conn.queued_bytes = 0
         emptied = [channel for channel in conn.subscriptions if self._leave(conn, channel)]
         conn.subscriptions.clear()
         return emptied

@@ -22,6 +22,7 @@ _SWEEP_EVERY = 1024
 @dataclass
 class _Stream:
     history: deque[Envelope]
+    epoch: str
     last_id: int = 0
     listeners: list[Listener] = field(default_factory=list)
 
@@ -48,7 +49,7 @@ class InProcessBus:
     def _stream(self, channel: str) -> _Stream:
         stream = self._streams.get(channel)
         if stream is None:
-            stream = _Stream(history=deque(maxlen=self.policy.history_size))
+            stream = _Stream(history=deque(maxlen=self.policy.history_size), epoch=self.epoch)
             self._streams[channel] = stream
         return stream
 
@@ -57,7 +58,8 @@ class InProcessBus:
         while stream.history and stream.history[0].ts < oldest_allowed:
             stream.history.popleft()
 
-    async def publish(self, channel: str, event: str, data: dict[str, Any]) -> Envelope:
+    async def publish(self, channel: str, event: str, data: dict[str, Any], *, key: str | None = None) -> Envelope:
+        # `key` needs no bookkeeping here: a publication in this process either happened or raised.
         stream = self._stream(channel)
         now_ms = millis(self.clock.now())
         self._expire(stream, now_ms)
@@ -67,7 +69,7 @@ class InProcessBus:
             for other in self._streams.values():
                 self._expire(other, now_ms)
         stream.last_id += 1
-        envelope = Envelope(channel, event, data, stream.last_id, now_ms, self.epoch)
+        envelope = Envelope(channel, event, data, stream.last_id, now_ms, stream.epoch)
         stream.history.append(envelope)
         for listener in list(stream.listeners):
             try:
@@ -86,12 +88,23 @@ class InProcessBus:
             return
         if listener in stream.listeners:
             stream.listeners.remove(listener)
-        if not stream.listeners and not stream.history and stream.last_id == 0:
+        if not stream.listeners and not stream.history and stream.last_id == 0 and stream.epoch == self.epoch:
             del self._streams[channel]
 
     async def position(self, channel: str) -> Position:
         stream = self._streams.get(channel)
-        return Position(self.epoch, stream.last_id if stream else 0)
+        return Position(stream.epoch, stream.last_id) if stream else Position(self.epoch, 0)
+
+    async def new_epoch(self, channel: str) -> None:
+        stream = self._stream(channel)
+        stream.epoch = secrets.token_hex(6)
+        stream.history.clear()
+        position = Position(stream.epoch, stream.last_id)
+        for listener in list(stream.listeners):
+            try:
+                listener.on_lost(channel, position)
+            except Exception:
+                log.exception("listener failed on loss of %s", channel)
 
     async def recover(self, channel: str, since_id: int, epoch: str) -> Recovery:
         stream = self._streams.get(channel)
@@ -100,4 +113,4 @@ class InProcessBus:
             return decide_recovery(since_id, epoch, Position(self.epoch, 0), [], self.policy, now_ms)
         self._expire(stream, now_ms)
         after = [env for env in stream.history if env.id > since_id][: self.policy.max_replay + 1]
-        return decide_recovery(since_id, epoch, Position(self.epoch, stream.last_id), after, self.policy, now_ms)
+        return decide_recovery(since_id, epoch, Position(stream.epoch, stream.last_id), after, self.policy, now_ms)

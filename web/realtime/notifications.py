@@ -43,9 +43,15 @@ async def add_notification(
 
 async def already_notified(s: AsyncSession, user_id: int, kind: str, session_id: int) -> bool:
     """Whether `user_id` already has a `kind` notification about this session (jobs use it to run once)."""
-    rows = (await s.execute(
-        select(Notification).where(col(Notification.user_id) == user_id, col(Notification.kind) == kind)
-    )).scalars().all()
+    rows = (
+        (
+            await s.execute(
+                select(Notification).where(col(Notification.user_id) == user_id, col(Notification.kind) == kind)
+            )
+        )
+        .scalars()
+        .all()
+    )
     return any(note.data.get("session_id") == session_id for note in rows)
 
 

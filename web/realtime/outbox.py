@@ -12,8 +12,10 @@ notifications inside the transaction, and commits::
 
 Why after the commit: a browser that reacts by reloading must find the change already there, and
 a rolled-back change must never be announced. What was queued when the session rolls back (or
-closes without committing) is dropped. A bus outage never undoes a committed change: it is logged,
-and the pages catch up from the API (notifications are rows, the bell reloads them).
+closes without committing) is dropped. Publishing happens after the response
+(web.realtime.publisher): a slow or stopped bus never delays the request, and never undoes a
+committed change; events wait in a bounded queue, and pages that missed some are told
+`recovered: false` and catch up from the API (notifications are rows, the bell reloads them).
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.tables import Notification
 from web.keys import CLOCK, DB
 from web.realtime.bus import BusUnavailable
-from web.realtime.keys import BUS
-from web.realtime.notifications import add_notification, publish_notifications
+from web.realtime.channels import notifications_channel
+from web.realtime.keys import BUS, PUBLISHER
+from web.realtime.notifications import add_notification, notification_json, publish_notifications
 
 log = logging.getLogger(__name__)
 
@@ -92,11 +95,13 @@ class UnitOfWork:
         """Queue a bus event for after the commit (channels come from web.realtime.channels)."""
         self._pending.events.append(Event(channel, name, data))
 
-    async def notify(self, *, user_id: int, kind: str, title: str, body: str = "",
-                     data: dict[str, Any] | None = None) -> Notification:
+    async def notify(
+        self, *, user_id: int, kind: str, title: str, body: str = "", data: dict[str, Any] | None = None
+    ) -> Notification:
         """Store a notification in this transaction and queue it for `notifications:{user_id}`."""
-        note = await add_notification(self.s, self.app[CLOCK], user_id=user_id, kind=kind, title=title, body=body,
-                                      data=data)
+        note = await add_notification(
+            self.s, self.app[CLOCK], user_id=user_id, kind=kind, title=title, body=body, data=data
+        )
         self._pending.notes.append(note)
         for hook in self.app.get(NOTIFICATION_HOOKS, ()):
             await hook(self.s, note)
@@ -127,14 +132,24 @@ async def unit_of_work(app: web.Application) -> AsyncIterator[UnitOfWork]:
             await publish_committed(app, ready.events, ready.notes)
 
 
-async def publish_committed(
-    app: web.Application, events: Sequence[Event], notes: Iterable[Notification] = ()
-) -> None:
-    """Publish what a committed change caused; a bus outage is logged, never raised."""
-    bus = app[BUS]
+async def publish_committed(app: web.Application, events: Sequence[Event], notes: Iterable[Notification] = ()) -> None:
+    """Hand what a committed change caused to the app's publisher; returns at once.
+
+    The events go out after the response, in this order (web.realtime.publisher): a slow or
+    stopped bus costs the request nothing. Without a publisher (a bare test app) they are
+    published here, and a bus outage is logged, never raised.
+    """
+    publisher = app.get(PUBLISHER)
+    if publisher is None:
+        bus = app[BUS]
+        for item in events:
+            try:
+                await bus.publish(item.channel, item.event, item.data)
+            except BusUnavailable as exc:
+                log.warning("%s on %s committed but not pushed: %s", item.event, item.channel, exc)
+        await publish_notifications(bus, notes)
+        return
     for item in events:
-        try:
-            await bus.publish(item.channel, item.event, item.data)
-        except BusUnavailable as exc:
-            log.warning("%s on %s committed but not pushed: %s", item.event, item.channel, exc)
-    await publish_notifications(bus, notes)
+        publisher.submit(item.channel, item.event, item.data)
+    for note in notes:
+        publisher.submit(notifications_channel(note.user_id), note.kind, notification_json(note))

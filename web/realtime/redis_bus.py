@@ -46,16 +46,33 @@ if not epoch then
 end
 """
 
-_PUBLISH = (
-    _ENSURE
-    + """
+_APPEND = """
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], seq .. '-0', 'j', ARGV[4])
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
 redis.call('PUBLISH', ARGV[5], '{"id":' .. seq .. ',"epoch":"' .. epoch .. '",' .. ARGV[4])
+"""
+
+_PUBLISH = _ENSURE + _APPEND + "return {epoch, seq}\n"
+
+# With an idempotency key (KEYS[3]): a retry of a publication that already ran (its reply lost to a
+# timeout) answers the first one's id instead of publishing a second copy.
+_PUBLISH_ONCE = (
+    _ENSURE
+    + """
+local done = redis.call('GET', KEYS[3])
+if done then
+  return {epoch, tonumber(done)}
+end
+"""
+    + _APPEND
+    + """
+redis.call('SET', KEYS[3], seq, 'PX', ARGV[6])
 return {epoch, seq}
 """
 )
+# How long a publication's idempotency key is remembered.
+_KEY_TTL_MS = 10 * 60 * 1000
 
 _READ = (
     _ENSURE
@@ -98,6 +115,7 @@ class RedisBus:
         self.clock: Clock = clock or SystemClock()
         self._reconnect_seconds = reconnect_seconds
         self._publish_script = client.register_script(_PUBLISH)
+        self._publish_once_script = client.register_script(_PUBLISH_ONCE)
         self._read_script = client.register_script(_READ)
         self._channels: dict[str, _Channel] = {}
         self._pubsub: PubSub = client.pubsub()
@@ -105,10 +123,22 @@ class RedisBus:
         self._closed = False
 
     @classmethod
-    def from_url(cls, url: str, *, client_name: str = "mentorlive-bus", **kwargs: Any) -> RedisBus:
+    def from_url(
+        cls,
+        url: str,
+        *,
+        client_name: str = "mentorlive-bus",
+        connect_timeout: float = 2.0,
+        socket_timeout: float = 5.0,
+        **kwargs: Any,
+    ) -> RedisBus:
         # Named so operators can tell the bus's connections apart in CLIENT LIST.
         client = Redis.from_url(
-            url, decode_responses=True, socket_connect_timeout=2, socket_timeout=5, client_name=client_name
+            url,
+            decode_responses=True,
+            socket_connect_timeout=connect_timeout,
+            socket_timeout=socket_timeout,
+            client_name=client_name,
         )
         return cls(client, **kwargs)
 
@@ -151,21 +181,25 @@ class RedisBus:
 
     # publishing and history
 
-    async def publish(self, channel: str, event: str, data: dict[str, Any]) -> Envelope:
+    async def publish(self, channel: str, event: str, data: dict[str, Any], *, key: str | None = None) -> Envelope:
         ts = millis(self.clock.now())
         # The envelope minus its first brace: the script prepends id and epoch.
         rest = json.dumps({"channel": channel, "event": event, "data": data, "ts": ts}, separators=(",", ":"))
+        keys = [self._meta_key(channel), self._stream_key(channel)]
+        args: list[Any] = [
+            secrets.token_hex(6),
+            self.policy.history_size,
+            self.policy.ttl_ms,
+            rest[1:],
+            self._live_name(channel),
+        ]
+        script = self._publish_script
+        if key is not None:
+            script = self._publish_once_script
+            keys.append(f"{self.prefix}{{{channel}}}:once:{key}")
+            args.append(_KEY_TTL_MS)
         try:
-            epoch, seq = await self._publish_script(
-                keys=[self._meta_key(channel), self._stream_key(channel)],
-                args=[
-                    secrets.token_hex(6),
-                    self.policy.history_size,
-                    self.policy.ttl_ms,
-                    rest[1:],
-                    self._live_name(channel),
-                ],
-            )
+            epoch, seq = await script(keys=keys, args=args)
         except _OUTAGE_ERRORS as exc:
             raise BusUnavailable(f"cannot publish {event} on {channel}: Redis unreachable ({exc})") from exc
         return Envelope(channel, event, data, int(seq), ts, str(epoch))
@@ -194,6 +228,17 @@ class RedisBus:
         position, _ = await self._read(channel, None)
         return position
 
+    async def new_epoch(self, channel: str) -> None:
+        try:
+            await self.client.delete(self._meta_key(channel), self._stream_key(channel))
+        except _OUTAGE_ERRORS as exc:
+            raise BusUnavailable(f"cannot renew {channel}: Redis unreachable ({exc})") from exc
+        # Other processes see the new epoch on the channel's next publication (`_handle`).
+        position = await self.position(channel)
+        state = self._channels.get(channel)
+        if state is not None and state.last is not None:
+            self._lost(channel, state, position)
+
     async def recover(self, channel: str, since_id: int, epoch: str) -> Recovery:
         position, after = await self._read(channel, max(since_id, 0))
         return decide_recovery(since_id, epoch, position, after, self.policy, millis(self.clock.now()))
@@ -215,6 +260,11 @@ class RedisBus:
         except (*_OUTAGE_ERRORS, TimeoutError, BusUnavailable) as exc:
             self._channels.pop(channel, None)
             raise BusUnavailable(f"cannot subscribe to {channel}: {exc}") from exc
+        except BaseException:
+            # Cancelled (a caller's timeout): leave no half-made channel behind.
+            if self._channels.get(channel) is state:
+                del self._channels[channel]
+            raise
         if state.last is None:
             state.last = position
 

@@ -46,7 +46,7 @@ RECOMMENDED_TAB = "recommended"
 
 
 def model_store(config: Config) -> ModelStore:
-    return ModelStore(config.path("recommend", "dir"))
+    return ModelStore(config.data_path("recommend", "dir"))
 
 
 def setup_recommend(app: web.Application) -> None:

@@ -61,14 +61,14 @@ async def share(request: web.Request) -> web.Response:
     return web.json_response({"shared_with_attendees": shared})
 
 
-@routes.post(r"/api/recordings/{id:\d+}/retry")
+@routes.post(r"/api/recordings/{id:[0-9]+}/retry")
 async def retry(request: web.Request) -> web.Response:
     identity = await require_identity(request, Role.MENTOR)
     await service.retry(request.app, identity, _recording_id(request))
     return await _current(request, identity)
 
 
-@routes.delete(r"/api/recordings/{id:\d+}")
+@routes.delete(r"/api/recordings/{id:[0-9]+}")
 async def delete(request: web.Request) -> web.Response:
     identity = await require_identity(request, Role.MENTOR)
     await service.delete(request.app, identity, _recording_id(request))
@@ -107,7 +107,7 @@ async def _file(request: web.Request, which: str, *, managers_only: bool = False
     return path, file_stem(session)
 
 
-@routes.get(r"/recordings/{id:\d+}/download")
+@routes.get(r"/recordings/{id:[0-9]+}/download")
 async def download(request: web.Request) -> web.StreamResponse:
     path, stem = await _file(request, "path")
     # FileResponse answers Range requests (206 with Content-Range), so the player can seek.
@@ -119,7 +119,7 @@ async def download(request: web.Request) -> web.StreamResponse:
     return response
 
 
-@routes.get(r"/recordings/{id:\d+}/raw")
+@routes.get(r"/recordings/{id:[0-9]+}/raw")
 async def raw(request: web.Request) -> web.StreamResponse:
     path, stem = await _file(request, "raw_path", managers_only=True)
     response = web.FileResponse(path, headers={**attachment(f"{stem} raw tracks.zip"),
@@ -128,7 +128,7 @@ async def raw(request: web.Request) -> web.StreamResponse:
     return response
 
 
-@routes.get(r"/recordings/{id:\d+}/transcript")
+@routes.get(r"/recordings/{id:[0-9]+}/transcript")
 async def transcript(request: web.Request) -> web.StreamResponse:
     path, stem = await _file(request, "transcript_path")
     response = web.FileResponse(path, headers={**attachment(f"{stem} chat.txt"), "Cache-Control": "private, no-store"})
@@ -137,7 +137,7 @@ async def transcript(request: web.Request) -> web.StreamResponse:
     return response
 
 
-@routes.get(r"/recordings/{id:\d+}/whiteboard")
+@routes.get(r"/recordings/{id:[0-9]+}/whiteboard")
 async def whiteboard(request: web.Request) -> web.StreamResponse:
     path, stem = await _file(request, "whiteboard_path")
     headers = {"Cache-Control": "private, no-store"}

@@ -14,7 +14,7 @@ COMPOSED = "composed"
 
 
 def recordings_root(config: Config) -> Path:
-    return config.path("recordings", "dir")
+    return config.data_path("recordings", "dir")
 
 
 def relative(root: Path, path: Path) -> str:

@@ -24,7 +24,7 @@ def _id(request: web.Request, what: str) -> int:
     return value
 
 
-@routes.post(r"/api/sessions/{id:\d+}/resources")
+@routes.post(r"/api/sessions/{id:[0-9]+}/resources")
 async def upload(request: web.Request) -> web.Response:
     identity = await require_identity(request)
     db, config = request.app[DB], request.app[CONFIG]
@@ -35,7 +35,7 @@ async def upload(request: web.Request) -> web.Response:
     return web.json_response({"resource": resource_json(row)}, status=201)
 
 
-@routes.get(r"/api/sessions/{id:\d+}/resources")
+@routes.get(r"/api/sessions/{id:[0-9]+}/resources")
 async def list_resources(request: web.Request) -> web.Response:
     identity = await require_identity(request)
     session_id = _id(request, "session")
@@ -47,14 +47,14 @@ async def list_resources(request: web.Request) -> web.Response:
     return web.json_response({"resources": [resource_json(row) for row in rows]})
 
 
-@routes.delete(r"/api/resources/{id:\d+}")
+@routes.delete(r"/api/resources/{id:[0-9]+}")
 async def remove(request: web.Request) -> web.Response:
     identity = await require_identity(request)
     await delete_resource(request.app[DB], resource_store(request.app[CONFIG]), identity, _id(request, "resource"))
     return web.Response(status=204)
 
 
-@routes.get(r"/resources/{id:\d+}/download")
+@routes.get(r"/resources/{id:[0-9]+}/download")
 async def download(request: web.Request) -> web.StreamResponse:
     identity = await require_identity(request)
     async with request.app[DB].session() as s:

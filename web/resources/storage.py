@@ -1,6 +1,6 @@
-"""Where resource files live: var/resources/ under the data folder, each under a random name.
+"""Where resource files live: resources/ under the data folder (`[paths] data_dir`), each under a random name.
 
-Uploads stream into var/resources/.incoming/ first and are moved into place only once accepted,
+Uploads stream into resources/.incoming/ first and are moved into place only once accepted,
 so a refused or interrupted upload never leaves a file that a row could point at.
 """
 
@@ -45,7 +45,7 @@ class ResourceStore:
 
 
 def resource_store(config: Config) -> ResourceStore:
-    directory = config.var_dir / "resources"
+    directory = config.data_dir / "resources"
     directory.mkdir(parents=True, exist_ok=True)
     return ResourceStore(directory)
 

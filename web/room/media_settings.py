@@ -11,7 +11,7 @@ def settings_from_config(config: Config) -> MediaSettings:
     return MediaSettings(
         node_id=config.str("media", "node_id"),
         ice_hosts=tuple(str(h) for h in config.list("media", "ice_hosts")),
-        recordings_dir=config.path("recordings", "dir"),
+        recordings_dir=config.data_path("recordings", "dir"),
         recording_segment_seconds=config.float("recordings", "segment_seconds"),
         recording_segment_grace=config.float("recordings", "segment_grace_seconds"),
         max_message_bytes=config.int("media", "max_message_bytes"),

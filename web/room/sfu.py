@@ -11,9 +11,10 @@ from typing import Any
 from aiohttp import web
 
 from media_server import MediaNode, MediaSettings, NodeEvent, QualityChanged
+from media_server.migration import handle_import
 from media_server.signaling import handle_rtc
 from web import keys
-from web.middlewares import refuse_cross_site
+from web.middlewares import csrf_exempt, refuse_cross_site
 from web.realtime.channels import room_channel
 from web.realtime.keys import BUS
 from web.room.allocation import embedded
@@ -59,19 +60,31 @@ def setup_rtc(app: web.Application, settings: MediaSettings | None = None) -> No
         return web.FileResponse(STATIC_DIR / "sfu-test.html")
 
     async def client_module(request: web.Request) -> web.StreamResponse:
-        response = web.FileResponse(STATIC_DIR / "sfu-client.js")
+        response = web.FileResponse(STATIC_DIR / request.match_info["name"])
         response.content_type = "text/javascript"
         return response
 
+    async def test_styles(request: web.Request) -> web.StreamResponse:
+        return web.FileResponse(STATIC_DIR / "sfu-test.css")
+
     app.router.add_get("/rtc/test", test_page)
     # The room UI may serve web/static itself; this keeps the test page self-contained.
-    app.router.add_get("/rtc/sfu-client.js", client_module)
+    app.router.add_get("/rtc/{name:sfu-client\\.js|sfu-test\\.js|sfu-migration\\.js}", client_module)
+    # The test page's script and styles are files (the CSP allows no inline ones), served beside it.
+    app.router.add_get("/rtc/sfu-test.css", test_styles)
     _connect_bus(app, node)
     if not embedded(config):
         # A web-only process: rooms run on `mentorlive media-node` processes. The node object stays,
         # never started, as the point where their events (web.room.allocation) reach the listeners.
         return
     app.router.add_get("/rtc", rtc)
+
+    @csrf_exempt
+    async def room_handover(request: web.Request) -> web.StreamResponse:
+        # Node to node (a draining node hands over a live room); authenticated by an HMAC, not a cookie.
+        return await handle_import(request.app[MEDIA_NODE], request)
+
+    app.router.add_post("/rtc/internal/rooms/{code:[A-Za-z0-9_-]{1,64}}", room_handover)
     app.cleanup_ctx.append(_node_lifetime)
     if keys.METRICS in app:
         app[keys.METRICS].append(node.metrics_text)

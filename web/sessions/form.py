@@ -17,8 +17,8 @@ from aiohttp import BodyPartReader, web
 
 from web.errors import ApiError, bad_request
 from web.http import fields as v
-from web.http.body import json_object
-from web.http.multipart import form_parts
+from web.http.body import check_texts, json_object
+from web.http.multipart import form_parts, part_text
 from web.sessions.thumbnails import FIELD as THUMBNAIL_FIELD
 from web.sessions.thumbnails import too_large_message
 
@@ -68,11 +68,13 @@ async def _read_multipart(request: web.Request, max_thumbnail_bytes: int) -> For
                 raise bad_request("The thumbnail file is empty.", THUMBNAIL_FIELD)
             continue
         raw = await _read_limited(part, MAX_TEXT_PART, field_name=name)
-        value = raw.decode(part.get_charset(default="utf-8"), errors="replace")
+        value = part_text(raw, part, name or None)
         if name in LIST_FIELDS:
             fields.setdefault(name.removesuffix("[]"), []).append(value)
         else:
             fields[name] = value
+    # The same text check as every JSON body: no NUL, control character or broken Unicode in any field.
+    check_texts(fields)
     return FormInput(fields, thumbnail)
 
 
@@ -142,10 +144,7 @@ def start_at(data: dict[str, Any], now: datetime) -> tuple[datetime, str]:
         raw = data["start_at"]
         if not isinstance(raw, str):
             raise bad_request("Start must be a date and time like 2030-01-01T09:00:00Z.", "start_at")
-        try:
-            parsed = datetime.fromisoformat(raw.strip())
-        except ValueError:
-            raise bad_request("Start must be a date and time like 2030-01-01T09:00:00Z.", "start_at") from None
+        parsed = v.iso_instant(raw, "start_at", "Start must be a date and time like 2030-01-01T09:00:00Z.")
         local = parsed if parsed.tzinfo else _in_zone(parsed, zone, zone_name, "start_at")
         start = local.astimezone(UTC)
     else:
@@ -178,10 +177,7 @@ def _date(data: dict[str, Any]) -> date:
     raw = data.get("date")
     if not isinstance(raw, str) or not raw.strip():
         raise bad_request("Choose a date.", "date")
-    try:
-        return date.fromisoformat(raw.strip())
-    except ValueError:
-        raise bad_request("Date must look like 2030-01-31.", "date") from None
+    return v.iso_date(raw, "date", "Date must look like 2030-01-31.")
 
 
 def _time(data: dict[str, Any]) -> time:

@@ -7,7 +7,7 @@ from aiohttp import web
 from web.errors import not_found
 from web.http.fields import row_id
 
-SESSION_ID = r"{id:\d+}"
+SESSION_ID = r"{id:[0-9]+}"
 
 
 def session_id_of(request: web.Request) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, and_, func, or_, select, text
@@ -22,6 +22,7 @@ from models.enums import SessionStatus
 from models.search_index import FTS_TABLE, PG_MENTOR_DOCUMENT
 from models.tables import MentorSession
 from web.errors import bad_request
+from web.http import fields as v
 
 PAGE_SIZE = 24
 MAX_TERMS = 8
@@ -65,20 +66,19 @@ class SessionPage:
 
 def _when(raw: str, field: str, *, end_of_day: bool) -> datetime:
     """An ISO instant, or a date meaning that UTC day (its start for `from`, the next day's start for `to`)."""
-    try:
-        if len(raw) == 10:
-            day = date.fromisoformat(raw)
-            return datetime.combine(day + timedelta(days=1 if end_of_day else 0), time(), tzinfo=UTC)
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise bad_request(f"“{raw}” is not a date (YYYY-MM-DD) or an ISO 8601 time.", field) from None
+    message = f"“{raw[:40]}” is not a date (YYYY-MM-DD) or an ISO 8601 time."
+    if len(raw) == 10:
+        day = v.iso_date(raw, field, message)
+        return datetime.combine(day + timedelta(days=1 if end_of_day else 0), time(), tzinfo=UTC)
+    value = v.iso_instant(raw, field, message)
     if value.tzinfo is None:
         raise bad_request("Give the time with its offset (for example 2030-01-01T10:00:00Z).", field)
     return value.astimezone(UTC)
 
 
 def _whole(raw: str, field: str, low: int) -> int:
-    if not raw.isdigit() or int(raw) < low:
+    # ASCII only: "²".isdigit() is true and int() refuses it; 18 digits is far above any price or page.
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18 or int(raw) < low:
         raise bad_request(f"{field} must be a whole number of at least {low}.", field)
     return int(raw)
 

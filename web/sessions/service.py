@@ -72,7 +72,7 @@ async def _save_thumbnail(app: web.Application, form: FormInput) -> str | None:
     if form.thumbnail is None:
         return None
     settings = thumbnail_settings(app[CONFIG])
-    return store_thumbnail(await prepare_thumbnail(form.thumbnail, settings), settings)
+    return store_thumbnail(await prepare_thumbnail(app, form.thumbnail, settings), settings)
 
 
 async def create_session(app: web.Application, identity: Identity, form: FormInput) -> SessionView:

@@ -1,11 +1,13 @@
 """Session thumbnails: judged by their content and resized on the server (web/images.py), stored under
-var/thumbnails.
+<data_dir>/thumbnails.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+
+from aiohttp import web
 
 from web import images
 from web.config import Config
@@ -20,10 +22,11 @@ class ThumbnailSettings:
     max_bytes: int
     size: int
     directory: Path
+    max_pixels: int = images.MAX_PIXELS
 
 
 def thumbnails_dir(config: Config) -> Path:
-    directory = config.var_dir / "thumbnails"
+    directory = config.data_dir / "thumbnails"
     directory.mkdir(parents=True, exist_ok=True)
     return directory
 
@@ -33,12 +36,13 @@ def thumbnail_settings(config: Config) -> ThumbnailSettings:
         max_bytes=config.int("sessions", "thumbnail_max_bytes"),
         size=config.int("sessions", "thumbnail_size"),
         directory=thumbnails_dir(config),
+        max_pixels=images.max_pixels(config),
     )
 
 
 def _rules(settings: ThumbnailSettings) -> ImageRules:
     return ImageRules(noun="thumbnail", field=FIELD, max_bytes=settings.max_bytes, size=settings.size,
-                      directory=settings.directory)
+                      directory=settings.directory, max_pixels=settings.max_pixels)
 
 
 def too_large_message(max_bytes: int) -> str:
@@ -50,8 +54,8 @@ def render_thumbnail(data: bytes, settings: ThumbnailSettings) -> bytes:
     return images.render_image(data, _rules(settings))
 
 
-async def prepare_thumbnail(data: bytes, settings: ThumbnailSettings) -> bytes:
-    return await images.prepare_image(data, _rules(settings))
+async def prepare_thumbnail(app: web.Application, data: bytes, settings: ThumbnailSettings) -> bytes:
+    return await images.prepare_image(app, data, _rules(settings))
 
 
 def store_thumbnail(jpeg: bytes, settings: ThumbnailSettings) -> str:

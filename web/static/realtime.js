@@ -29,7 +29,7 @@ const PING_EVERY_MS = 25000;
 const PONG_WITHIN_MS = 10000;
 const UNAVAILABLE_RETRY_MS = 5000;
 // Refusals that retrying cannot fix; anything else is retried.
-const FINAL_ERRORS = new Set(["unauthenticated", "forbidden", "unknown channel"]);
+const FINAL_ERRORS = new Set(["unauthenticated", "forbidden", "unknown channel", "too many subscriptions"]);
 
 function defaultUrl() {
   const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";

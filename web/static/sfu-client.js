@@ -7,9 +7,16 @@
 //   sfu.addEventListener("track", (e) => show(e.detail.stream, e.detail.info));
 //   await sfu.connect({ camera: videoTrack, microphone: audioTrack });
 
+import { migrate, rejoin, signalingUrl } from "./sfu-migration.js";
+
 const GATHER_CAP_MS = 3000;
 const PING_MS = 15000;
 const RETRY_MS = [250, 500, 1000, 2000, 4000, 8000];
+// Failed resumes before a client that can ask for a fresh grant (`refreshGrant`) does so: the node may be dead.
+const RESUMES_BEFORE_REJOIN = 2;
+// Then a fresh grant every second (a dead node is re-allocated once the registry declares it dead, ~5 s).
+const REJOIN_MS = 1000;
+const REJOIN_TRIES = 30;
 
 export function rtcUrl(token, base = window.location) {
   const scheme = base.protocol === "https:" ? "wss:" : "ws:";
@@ -17,10 +24,15 @@ export function rtcUrl(token, base = window.location) {
 }
 
 export class SfuClient extends EventTarget {
-  constructor({ token, url = null, iceServers = [], codec = "VP8" } = {}) {
+  constructor({ token, url = null, iceServers = [], codec = "VP8", refreshGrant = null } = {}) {
     super();
     this.token = token;
-    this.url = url || rtcUrl(token);
+    // `url`: a node's signaling URL (ws://host/rtc), with or without the token; none: this page's origin.
+    this.url = url ? signalingUrl(url, token) : rtcUrl(token);
+    // async () => ({token, url}): a fresh grant from the web app, after the node is lost (sfu-migration.js).
+    this.refreshGrant = refreshGrant;
+    this._next = null;
+    this._rejoining = false;
     this.iceServers = iceServers;
     this.codec = codec;
     this.local = new Map(); // source -> MediaStreamTrack we send
@@ -118,12 +130,21 @@ export class SfuClient extends EventTarget {
     this.ws = ws;
     ws.onopen = () => {
       onOpen();
-      clearInterval(this._ping);
-      this._ping = setInterval(() => this._send({ type: "ping", ts: Date.now() }), PING_MS);
+      this._startPing();
     };
+    this._bindSocket(ws);
+  }
+
+  _startPing() {
+    clearInterval(this._ping);
+    this._ping = setInterval(() => this._send({ type: "ping", ts: Date.now() }), PING_MS);
+  }
+
+  _bindSocket(ws) {
     ws.onmessage = (event) => this._onMessage(JSON.parse(event.data));
     ws.onclose = () => {
-      if (ws !== this.ws) return;
+      // While a migration runs, the new leg takes over (or the deadline passes); the old socket may go.
+      if (ws !== this.ws || this._next) return;
       clearInterval(this._ping);
       if (this.left) return;
       if (this.participantId) this._reconnect();
@@ -134,6 +155,17 @@ export class SfuClient extends EventTarget {
   // The server keeps our place for a grace period: reconnect with backoff and `resume`.
   _reconnect() {
     const attempt = this._attempts++;
+    if (this.refreshGrant && attempt >= RESUMES_BEFORE_REJOIN) {
+      if (attempt >= RESUMES_BEFORE_REJOIN + REJOIN_TRIES) {
+        this.left = true;
+        this._emit("closed", { reason: "could not reconnect" });
+        this._teardown();
+        return;
+      }
+      this._emit("reconnecting", { attempt });
+      setTimeout(() => this._rejoin(), attempt === RESUMES_BEFORE_REJOIN ? 0 : REJOIN_MS);
+      return;
+    }
     if (attempt >= RETRY_MS.length) {
       this.left = true;
       this._emit("closed", { reason: "could not reconnect" });
@@ -145,6 +177,49 @@ export class SfuClient extends EventTarget {
       type: "resume", participant_id: this.participantId, resume_key: this.resumeKey,
       restart_media: this.pc ? ["failed", "closed"].includes(this.pc.connectionState) : true,
     })), RETRY_MS[attempt]);
+  }
+
+  // The node is gone (or forgot the room): a fresh grant from the web app, and `join` wherever it points.
+  _rejoin() {
+    if (this.left) return;
+    // The old socket is done with: its close must not start another round of resumes.
+    const ws = this.ws;
+    this.ws = null;
+    if (ws) {
+      ws.onclose = null;
+      ws.close();
+    }
+    rejoin(this).catch(() => this._reconnect());
+  }
+
+  // Migration (sfu-migration.js): the new leg carries everything now; take over its socket and peer connection.
+  _adopt(leg, joined, message) {
+    const old = { ws: this.ws, pc: this.pc };
+    clearInterval(leg._ping);
+    this.ws = leg.ws;
+    this.pc = leg.pc;
+    this.byMid = leg.byMid;
+    this.url = leg.url;
+    this.token = leg.token;
+    this._chain = leg._chain;
+    this.participantId = joined.participant_id;
+    this.resumeKey = joined.resume_key;
+    this.participants = leg.participants;
+    this._attempts = 0;
+    this._bindSocket(this.ws);
+    this._bindPeer(this.pc);
+    this._startPing();
+    // The same publication ids on new m-lines: the page swaps each stream into the tile it already has.
+    const before = this.remote;
+    this.remote = leg.remote;
+    for (const [id, entry] of before) {
+      if (!this.remote.has(id)) this._emit("trackended", { publication_id: id, info: entry.info });
+    }
+    for (const entry of this.remote.values()) this._emit("track", { track: entry.track, stream: entry.stream, info: entry.info });
+    if (old.ws && old.ws.readyState === WebSocket.OPEN) old.ws.send(JSON.stringify({ type: "leave" }));
+    if (old.ws) old.ws.close();
+    if (old.pc) old.pc.close();
+    this._emit("migrated", { node: message.node, participants: this.participants });
   }
 
   _send(message) {
@@ -166,7 +241,18 @@ export class SfuClient extends EventTarget {
         this.participantId = message.participant_id;
         this.resumeKey = message.resume_key;
         this.participants = message.participants;
-        if (this._joined) this._joined.resolve(message);
+        if (this._rejoining) {
+          // A new participant in a new room (another node, or this one restarted): the page repaints.
+          this._rejoining = false;
+          this._attempts = 0;
+          this._emit("rejoined", message);
+        } else if (this._joined) this._joined.resolve(message);
+        break;
+      case "migrate":
+        if (!this._next && !this.left) {
+          migrate(this, message, (options) => new SfuClient({ ...options, iceServers: this.iceServers, codec: this.codec }))
+            .catch((err) => this._emit("error", { code: "migration", message: String(err) }));
+        }
         break;
       case "resume":
         this._attempts = 0;
@@ -189,6 +275,12 @@ export class SfuClient extends EventTarget {
         break;
       case "error":
         if (this._joined && !this.participantId) this._joined.reject(new Error(message.message));
+        if (message.code === "room_closed" && this._next) break; // moved: the new leg takes over
+        if (message.code === "room_closed" && this.refreshGrant && this.participantId && !this.left) {
+          // Nothing to resume (the node restarted) or the room moved on without us: join it afresh.
+          this._rejoin();
+          break;
+        }
         if (message.code === "room_closed" || message.code === "replaced") {
           this.left = true;
           this._emit("closed", { reason: message.message });
@@ -228,6 +320,11 @@ export class SfuClient extends EventTarget {
     for (const id of [...this.remote.keys()]) this._dropRemote(id);
     const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", iceServers: this.iceServers });
     this.pc = pc;
+    this._bindPeer(pc);
+  }
+
+  _bindPeer(pc) {
+    if (!pc) return;
     pc.ontrack = (event) => {
       const info = this.byMid.get(event.transceiver.mid);
       if (!info) return;

@@ -58,7 +58,7 @@ async def test_green_room_then_both_sides_decode_each_others_video(open_room: Op
     # Before the start: the learner waits in the green room with a live preview and pickers.
     await learner.page.goto(room.url)
     await expect(learner.page.get_by_text("Waiting for Mentor to start session.")).to_be_visible()
-    await learner.page.wait_for_function("document.getElementById('preview-video').readyState >= 2")
+    await learner.page.wait_for_function("() => document.getElementById('preview-video').readyState >= 2")
     await expect(learner.page.get_by_label("Camera", exact=True)).to_be_enabled()
     await screenshot(learner.page, "green-room-learner-1280")
 
@@ -128,7 +128,7 @@ async def test_chat_and_whiteboard_round_trip_and_reach_a_late_joiner(open_room:
     for step in range(1, 20):
         await mentor.mouse.move(box["x"] + 40 + step * 12, box["y"] + 40 + step * 6)
     await mentor.mouse.up()
-    await first.wait_for_function("Number(document.querySelector('canvas.board-canvas').dataset.strokes) > 0")
+    await first.wait_for_function("() => Number(document.querySelector('canvas.board-canvas').dataset.strokes) > 0")
     assert await inked_pixels(first) > 50
     await screenshot(mentor, "whiteboard-open-1280")
 
@@ -137,7 +137,7 @@ async def test_chat_and_whiteboard_round_trip_and_reach_a_late_joiner(open_room:
     await late.get_by_role("button", name="Chat").click()
     await expect(late.locator(".chat-msg").filter(has_text="Welcome! Questions any time.")).to_be_visible()
     await late.get_by_role("button", name="Whiteboard").click()
-    await late.wait_for_function("Number(document.querySelector('canvas.board-canvas').dataset.strokes) > 0")
+    await late.wait_for_function("() => Number(document.querySelector('canvas.board-canvas').dataset.strokes) > 0")
     assert await inked_pixels(late) > 50
     assert room.page_errors == []
 
@@ -174,7 +174,7 @@ async def test_a_screen_share_appears_large_and_goes_away(open_room: OpenRoom) -
     await expect(screen).to_have_attribute("aria-label", "Maya Mentor's screen")
     await expect(learner.locator("#call-grid")).to_have_class("call-grid has-screen")
     await learner.wait_for_function(
-        "document.querySelector('.screen-tile video').getVideoPlaybackQuality().totalVideoFrames > 5")
+        "() => document.querySelector('.screen-tile video').getVideoPlaybackQuality().totalVideoFrames > 5")
     screen_box, camera_box = await screen.bounding_box(), await tile(learner, "Maya Mentor").bounding_box()
     assert screen_box and camera_box and screen_box["width"] > 2 * camera_box["width"]
     await screenshot(learner, "screen-share-1280")
@@ -204,7 +204,7 @@ async def test_end_session_ends_everyones_call_and_shows_the_after_screens(open_
     await expect(learner.locator("#call")).to_be_hidden()
     # Media stopped: no live local track is left on either page.
     for page in (mentor, learner):
-        await page.wait_for_function("!document.querySelector('#call-grid video')")
+        await page.wait_for_function("() => !document.querySelector('#call-grid video')")
     await expect(learner.get_by_role("radio", name="5 stars")).to_be_attached()
     await expect(learner.get_by_label("Comment")).to_be_visible()
     await screenshot(mentor, "ended-mentor-1280")
@@ -242,7 +242,7 @@ async def test_the_phone_layout_stacks_the_videos(open_room: OpenRoom) -> None:
     mentor = await enter_as_mentor_live(room)
     learner = room.learners[0].page
     await learner.goto(room.url)
-    await learner.wait_for_function("document.getElementById('preview-video').readyState >= 2")
+    await learner.wait_for_function("() => document.getElementById('preview-video').readyState >= 2")
     await screenshot(learner, "green-room-390")
     await learner.get_by_role("button", name="Join now").click()
     await wait_for_frames(learner)

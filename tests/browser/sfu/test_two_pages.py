@@ -26,7 +26,7 @@ async def test_two_browsers_see_each_other_with_no_transcoding(browser: Browser,
             await page.goto(f"{base}/rtc/test?token={token(user)}")
             pages.append(page)
         for page in pages:
-            await page.wait_for_function("window.sfuTest && window.sfuTest.ready", timeout=10_000)
+            await page.wait_for_function("() => window.sfuTest && window.sfuTest.ready", timeout=10_000)
         deadline = asyncio.get_running_loop().time() + 20
         while True:
             counts = [await decoded(p) for p in pages]
@@ -51,21 +51,22 @@ async def test_a_dropped_signaling_socket_resumes_and_media_keeps_flowing(browse
         context = await browser.new_context()
         page = await context.new_page()
         await page.goto(f"{base}/rtc/test?token={token(user)}")
-        await page.wait_for_function("window.sfuTest && window.sfuTest.ready", timeout=10_000)
+        await page.wait_for_function("() => window.sfuTest && window.sfuTest.ready", timeout=10_000)
         pages.append(page)
     first, second = pages
     await second.wait_for_function(
-        "window.sfuTest.framesDecoded().then(c => Object.values(c).some(n => n > 10))", timeout=20_000)
+        "() => window.sfuTest.framesDecoded().then(c => Object.values(c).some(n => n > 10))", timeout=20_000)
     participant_id = await first.evaluate("window.sfuTest.client.participantId")
     await first.evaluate("""() => {
         window.resumed = false;
         window.sfuTest.client.addEventListener('reconnected', () => { window.resumed = true; });
         window.sfuTest.client.ws.close();
     }""")
-    await first.wait_for_function("window.resumed === true", timeout=10_000)
+    await first.wait_for_function("() => window.resumed === true", timeout=10_000)
     before = max((await decoded(second)).values())
     await second.wait_for_function(
-        f"window.sfuTest.framesDecoded().then(c => Object.values(c).some(n => n > {before + 30}))", timeout=10_000)
+        f"() => window.sfuTest.framesDecoded().then(c => Object.values(c).some(n => n > {before + 30}))",
+        timeout=10_000)
     room = node.rooms["browser-room"]
     assert participant_id in room.participants and room.participants[participant_id].state == "active"
     for page in pages:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import select
 
+from models.clock import ManualClock
 from models.tables import LearnerProfile, MentorProfile, User
 from tests.support.api import LEARNER_FIELDS, MENTOR_FIELDS, ApiClient, sign_up
-from web.keys import DB
+from web.keys import CLOCK, CONFIG, DB
 
 
 async def count(api: ApiClient, model: Any) -> int:
@@ -88,12 +90,32 @@ async def test_wizard_steps_are_checked_one_at_a_time(api: ApiClient) -> None:
     assert (await api.json("POST", "/api/auth/signup/step", 400, json={"role": "mentor", "step": 6}))["field"] == "step"
 
 
-async def test_step_one_refuses_a_taken_email(api: ApiClient) -> None:
+async def test_step_one_answers_the_same_whether_or_not_the_email_has_an_account(api: ApiClient) -> None:
     await sign_up(api, "learner", "taken@example.com")
     await api.post("/api/auth/logout")
-    step1 = {"role": "learner", "step": 1, "name": "Other", "email": "taken@example.com", "password": "abcd12345"}
-    body = await api.json("POST", "/api/auth/signup/step", 409, json=step1)
-    assert body["field"] == "email"
+    answers = []
+    for email in ("taken@example.com", "free@example.com"):
+        step1 = {"role": "learner", "step": 1, "name": "Other", "email": email, "password": "abcd12345"}
+        answers.append(await api.json("POST", "/api/auth/signup/step", 200, json=step1))
+    assert answers[0] == answers[1] == {"ok": True, "step": 1, "next_step": 2}
+    # The taken email is refused at the final step, naming the field so the wizard goes back to it.
+    final = {**LEARNER_FIELDS, "name": "Other", "email": "taken@example.com"}
+    body = await api.json("POST", "/api/auth/signup", 409, json=final)
+    assert body["field"] == "email" and "already exists" in body["error"]
+
+
+async def test_step_one_is_budgeted_per_address(api: ApiClient) -> None:
+    budget = api.app[CONFIG].int("auth", "signup_checks_per_address")
+    for i in range(budget):
+        step1 = {"role": "learner", "step": 1, "name": "Probe", "email": f"p{i}@example.com", "password": "abcd12345"}
+        await api.json("POST", "/api/auth/signup/step", 200, json=step1)
+    step1 = {"role": "learner", "step": 1, "name": "Probe", "email": "last@example.com", "password": "abcd12345"}
+    refused = await api.json("POST", "/api/auth/signup/step", 429, json=step1)
+    assert "Too many sign-up attempts" in refused["error"] and refused["retry_after"] > 0
+    clock = api.app[CLOCK]
+    assert isinstance(clock, ManualClock)
+    clock.advance(timedelta(seconds=refused["retry_after"]))
+    await api.json("POST", "/api/auth/signup/step", 200, json=step1)
 
 
 async def test_finishing_after_a_reload_uses_the_password_kept_from_step_one(api: ApiClient) -> None:

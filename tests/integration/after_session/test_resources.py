@@ -58,7 +58,7 @@ async def test_mentor_and_admin_share_others_may_not(cast: Cast, clock: ManualCl
     files = stored_files(cast.mentor)
     assert len(files) == 2
     # Under the configured data folder (the test's own), never in the checkout.
-    assert all(f.is_relative_to(tmp_path / "var" / "resources") for f in files)
+    assert all(f.is_relative_to(tmp_path / "data" / "resources") for f in files)
 
 
 async def test_sharing_opens_when_the_session_goes_live(cast: Cast, clock: ManualClock) -> None:

@@ -8,7 +8,7 @@ import pytest
 from tests.support.api import ApiClient, sign_up
 
 # Browsers drop tabs and newlines from URLs, so "/\t/evil.example" is followed as "//evil.example".
-SNEAKY_NEXTS = ["/\t/evil.example/", "/\n/evil.example/", "/\r/evil.example/", "/ /evil.example/", "/\x00/x"]
+SNEAKY_NEXTS = ["/\t/evil.example/", "/\n/evil.example/", "/\r/evil.example/", "/ /evil.example/"]
 
 
 @pytest.mark.parametrize("next_url", SNEAKY_NEXTS)
@@ -18,6 +18,15 @@ async def test_login_next_with_control_characters_lands_on_the_dashboard(api: Ap
     body = await api.json("POST", "/api/auth/login", 200,
                           json={"email": "l@example.com", "password": "learn1234", "next": next_url})
     assert body["redirect"] == "/dashboard/learner"
+
+
+async def test_login_next_with_a_nul_is_refused_naming_next(api: ApiClient) -> None:
+    # NUL is refused in every text field (web/http/body.py), so no redirect is computed from it at all.
+    await sign_up(api, "learner", "l@example.com")
+    await api.post("/api/auth/logout")
+    body = await api.json("POST", "/api/auth/login", 400,
+                          json={"email": "l@example.com", "password": "learn1234", "next": "/\x00/x"})
+    assert body["field"] == "next"
 
 
 async def test_signup_next_with_a_tab_lands_on_the_dashboard(api: ApiClient) -> None:

@@ -144,6 +144,13 @@ export function callGrid({ root = document.getElementById("call-grid"), onAudioB
     },
     attach({ info, stream, track }) {
       if (track.kind === "audio") {
+        const playing = audios.get(info.publication_id);
+        if (playing) {
+          // The same publication on a new connection (a migrated call): one element, the new stream.
+          playing.srcObject = stream;
+          playing.play().catch(() => {});
+          return;
+        }
         const audio = h("audio", { autoplay: true });
         audio.srcObject = stream;
         audios.set(info.publication_id, audio);
@@ -152,6 +159,11 @@ export function callGrid({ root = document.getElementById("call-grid"), onAudioB
         return;
       }
       if (info.source === "screen") {
+        const shown = screens.get(info.publication_id);
+        if (shown) {
+          shown.el.querySelector("video").srcObject = stream; // migrated: same share, new connection
+          return;
+        }
         const owner = tiles.get(info.participant_id);
         const ownerName = owner ? owner.name.textContent.replace(/ \(You\)| · Mentor/g, "") : "Someone";
         const video = h("video", { autoplay: true, playsinline: true, muted: true });

@@ -29,11 +29,12 @@ export async function joinCall({ context, media, choices, onFinished }) {
     finished: false,
   };
   const grant = await api("GET", context.join_url);
-  // A room placed on a standalone media node: its signaling URL comes with the grant (null: this site's /rtc).
-  const sfu = new SfuClient({
-    token: grant.token,
-    url: grant.rtc_url ? `${grant.rtc_url}?token=${encodeURIComponent(grant.token)}` : null,
-  });
+  // A fresh grant after the media node is lost: the web app re-allocates the room (sfu-migration.js).
+  const refreshGrant = async () => {
+    const fresh = await api("GET", context.join_url);
+    return { token: fresh.token, url: fresh.rtc_url || null };
+  };
+  const sfu = new SfuClient({ token: grant.token, url: grant.rtc_url || null, refreshGrant });
 
   const grid = callGrid({ onAudioBlocked: offerSound });
   const metrics = metricsBar({ selfUserId: context.user.id });
@@ -227,11 +228,23 @@ export async function joinCall({ context, media, choices, onFinished }) {
   });
   on("end", () => finish("ended"));
   on("reconnecting", () => connectionDown("rtc", true));
+  // Moved to another media node: same ids, same tiles; the list is the new node's.
+  on("migrated", (m) => showParticipants(m.participants));
   on("reconnected", (m) => {
     connectionDown("rtc", false);
     showParticipants(m.participants);
     chat.history(m.chat);
     board.history(m.whiteboard);
+  });
+  // The media node was lost and the room reopened elsewhere: same tiles by user, the chat and board
+  // this page already shows are kept (a room that starts empty knows nothing of them), mutes re-sent.
+  on("rejoined", (m) => {
+    connectionDown("rtc", false);
+    showParticipants(m.participants);
+    chat.restart();
+    chat.history(m.chat);
+    if (m.whiteboard && m.whiteboard.length) board.history(m.whiteboard);
+    firstAnswer = true;
   });
   on("closed", (detail) => {
     if (state.finished) return;

@@ -58,6 +58,10 @@ export function chatPanel({ panel, selfUserId, send, onUnread }) {
     history(entries) {
       for (const entry of entries || []) add(entry, { history: true });
     },
+    /** The room reopened on another node: its ids start again; what is shown stays. */
+    restart() {
+      seen.clear();
+    },
     opened() {
       unread = 0;
       onUnread(0);

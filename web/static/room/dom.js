@@ -9,6 +9,8 @@ export function h(tag, attrs = {}, ...children) {
     else if (key === "class") el.className = value;
     else if (key === "dataset") Object.assign(el.dataset, value);
     else if (key === "html") el.innerHTML = value; // trusted markup only (icons)
+    // Through CSSOM: the CSP (style-src 'self') refuses style attributes, not styles set by our scripts.
+    else if (key === "style") el.style.cssText = String(value);
     else el.setAttribute(key, value === true ? "" : String(value));
   }
   el.append(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
