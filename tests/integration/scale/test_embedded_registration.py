@@ -27,7 +27,7 @@ START = datetime(2030, 1, 1, 10, 0, tzinfo=UTC)
 @pytest.fixture
 def config(tmp_path: Path, scale_prefix: str) -> Config:
     return make_config(tmp_path, redis={"url": SHARED_REDIS},
-                       web={"public_url": "https://mentor.example.com"},
+                       web={"public_url": "http://mentor.example.com"},
                        media={"node_id": "web-1", "public_url": ""},
                        scale={"key_prefix": scale_prefix, "heartbeat_seconds": HEARTBEAT,
                               "dead_after_seconds": DEAD_AFTER})
@@ -44,7 +44,7 @@ async def test_embedded_node_registers_and_hosts_the_rooms(
             assert time.monotonic() < deadline, "the embedded node never registered"
             await asyncio.sleep(0.1)
         # Other web nodes send browsers to the site's /rtc; this one's own pages use their origin.
-        assert [(n.id, n.url, n.state) for n in nodes] == [("web-1", "wss://mentor.example.com/rtc", "serving")]
+        assert [(n.id, n.url, n.state) for n in nodes] == [("web-1", "ws://mentor.example.com/rtc", "serving")]
 
         await sign_up(api, "mentor", "maya@example.com")
         session = await create_session(api)
