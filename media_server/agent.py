@@ -152,13 +152,14 @@ class NodeAgent:
         with contextlib.suppress(Exception):
             await self._beat()  # tell the web nodes at once, not at the next heartbeat
         drain = getattr(self.node, "drain", None)
-        deadline = time.monotonic() + self.drain_seconds
+        # On the event loop's clock, as MediaNode.drain expects.
+        deadline = asyncio.get_running_loop().time() + self.drain_seconds
         if drain is not None and self.placement is not None:
             try:
                 await drain(self.placement, deadline)
             except Exception:
                 log.exception("moving rooms off node %s failed; waiting for them to end", self.node.settings.node_id)
-        for _tick in range(int(max(0.0, deadline - time.monotonic()) / 0.5) + 1):
+        for _tick in range(int(max(0.0, deadline - asyncio.get_running_loop().time()) / 0.5) + 1):
             if not self.node.rooms:
                 break
             await asyncio.sleep(0.5)  # rooms end on their own time (people leave, the host ends)

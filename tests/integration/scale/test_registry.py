@@ -177,3 +177,39 @@ async def test_rooms_keep_flowing_through_a_redis_outage(cluster: Cluster, priva
 
 async def _is(http: aiohttp.ClientSession, url: str, status: int) -> bool:
     return await _readyz(http, url) == status
+
+
+@pytest.mark.media
+async def test_drain_command_moves_a_live_room_to_the_other_node_process(cluster: Cluster) -> None:
+    found = await cluster.launch("node-a", "node-b")
+    placement = RedisPlacement(cluster.registry, Limits(dead_after=DEAD_AFTER))
+    where = await placement.place("lesson")
+    other = "node-b" if where.node_id == "node-a" else "node-a"
+    url, now = found[where.node_id].url, datetime.now(UTC)
+
+    def token(user: str, role: str) -> str:
+        return sign_join_token(SECRET, user_id=user, name=user, role=role, room="lesson", node=where.node_id,
+                               url=url, record=False, ttl_seconds=600, now=now)
+
+    camera = ClipTrack("video", encode_vp8_clip(90), fps=30, clock_rate=90000)
+    mentor, learner = SfuClient(url, token("1", "mentor")), SfuClient(url, token("2", "learner"))
+    try:
+        await mentor.connect({"camera": camera})
+        await learner.connect()
+        await learner.wait_until(lambda: any(r.count > 10 for r in learner.received.values()), within=15)
+        drained = await asyncio.to_thread(cli, cluster, "media-node", "drain", where.node_id)
+        assert drained.returncode == 0, drained.stderr
+
+        async def moved() -> bool:
+            return await cluster.registry.room_node("lesson") == other
+
+        await _until(moved, within=30)
+        before = sum(r.count for r in learner.received.values())
+        await learner.wait_until(lambda: sum(r.count for r in learner.received.values()) > before + 30, within=20)
+        source = next(n for n in cluster.nodes if n.node_id == where.node_id)
+        assert await asyncio.to_thread(source.process.wait, 60) == 0, "the drained node exits once empty"
+        reports = {n.id: n for n in await cluster.registry.nodes()}
+        assert list(reports) == [other] and reports[other].participants == 2
+    finally:
+        await mentor.close()
+        await learner.close()
