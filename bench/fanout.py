@@ -79,8 +79,16 @@ async def _serve(bus_kind: str, port: int, redis_url: str) -> None:
         from models.tables import User
 
         async with db.session() as s:
-            s.add(User(id=1, email="bench@example.com", password_hash="-", name="Bench", role="admin",
-                       created_at=datetime.now(UTC)))
+            s.add(
+                User(
+                    id=1,
+                    email="bench@example.com",
+                    password_hash="-",
+                    name="Bench",
+                    role="admin",
+                    created_at=datetime.now(UTC),
+                )
+            )
             await s.commit()
         app = web.Application()
         app[CONFIG], app[CLOCK], app[DB], app[SECRET] = config, SystemClock(), db, "bench"

@@ -1,5 +1,10 @@
-"""The load process of the benchmark: one publisher and N subscribers, all aiortc, no codecs
-except one probe subscriber that decodes video to read each frame's index (for latency).
+"""The load process of the benchmark: one publisher and N subscribers, all aiortc.
+
+The same clients drive every SFU; only the signaling differs: media_server's /rtc
+(`--signaling rtc`, passthrough, raw and relay modes) or Janus's VideoRoom WebSocket API
+(`--signaling janus`). Subscribers are either full aiortc receivers (jitter buffer, one
+probe subscriber decoding each frame's index for latency) or, with `--light`, counters on
+the RTP headers (bench.sfu_forwarding_light), which is what reaches 64+ subscribers.
 
 Prints one JSON line with the measurements.
 """
@@ -11,17 +16,25 @@ import asyncio
 import json
 import os
 import pickle
+import random
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import av
+from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 
-from media_server import sign_join_token
+from bench.sfu_forwarding_janus import JanusError, JanusSession
+from bench.sfu_forwarding_light import LatencySink, LightStats, clip_index, install_light_receiving
+from media_server import peer, sign_join_token
+from media_server.aiortc_hooks import outbound
+from media_server.codecs import codec_for
 from media_server.testing.client import Received, SfuClient
 from media_server.testing.synthetic import ClipTrack, encode_opus_clip, encode_vp8_clip, read_marker
 
@@ -42,6 +55,12 @@ def load_clip() -> list[bytes]:
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def percentile(sorted_values: list[float], share: float) -> float | None:
+    if not sorted_values:
+        return None
+    return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * share))]
 
 
 class Probe:
@@ -67,85 +86,300 @@ class Probe:
                 self.latencies.append(now - sent)
 
 
+class Subscriber:
+    """What the measurement needs of a subscriber, whatever its signaling and receiving."""
+
+    def __init__(self, pc: Callable[[], RTCPeerConnection | None], full: SfuClient | None = None) -> None:
+        self._pc = pc
+        self.full = full
+        # Every transport's counters this subscriber had: a media restart (new peer connection) adds one.
+        self._light: dict[int, LightStats] = {}
+
+    def light(self) -> list[LightStats]:
+        pc = self._pc()
+        for transceiver in pc.getTransceivers() if pc is not None else []:
+            stats = getattr(transceiver.receiver.transport, "_bench_light", None)
+            if isinstance(stats, LightStats):
+                self._light.setdefault(id(stats), stats)
+        return list(self._light.values())
+
+    def frames(self) -> int:
+        if self.full is not None:
+            return sum(r.count for r in self.full.received.values() if r.kind == "video")
+        return sum(stats.frames for stats in self.light())
+
+    def packets(self) -> int:
+        return sum(stats.packets for stats in self.light())
+
+    def state(self) -> str:
+        pc = self._pc()
+        return "none" if pc is None else str(pc.connectionState)
+
+
+def same(pc: RTCPeerConnection) -> RTCPeerConnection | None:
+    return pc
+
+
+class Publisher:
+    def __init__(self, clip: list[bytes]) -> None:
+        self.camera = ClipTrack("video", clip, fps=30, clock_rate=90000)
+        self.microphone = ClipTrack("audio", encode_opus_clip(50), fps=50, clock_rate=48000)
+        self.send_times: dict[int, float] = {}
+        self.camera.on_sent = self.send_times.__setitem__
+
+
+class RtcLoad:
+    """media_server's /rtc signaling (and the relay's, which speaks the same subset)."""
+
+    def __init__(self, args: argparse.Namespace, publisher: Publisher) -> None:
+        self.url = f"http://127.0.0.1:{args.port}/rtc"
+        self.secret = args.secret
+        self.hosts = (args.ice_host,)
+        self.light = args.light
+        self.publisher = publisher
+        self.clients: list[SfuClient] = []
+        self.probe = Probe(publisher.send_times)
+        self.now = datetime.now(UTC)
+
+    def token(self, user: str, role: str = "learner") -> str:
+        return sign_join_token(
+            self.secret,
+            user_id=user,
+            name=user,
+            role=role,
+            room="bench",
+            node="local",
+            record=False,
+            ttl_seconds=3600,
+            now=self.now,
+        )
+
+    async def start(self, count: int) -> list[Subscriber]:
+        pub = SfuClient(self.url, self.token("publisher", "mentor"), ice_hosts=self.hosts, keep_bytes=False)
+        self.clients.append(pub)
+        await pub.connect({"camera": self.publisher.camera, "microphone": self.publisher.microphone})
+        subscribers = []
+        for i in range(count):
+            client = SfuClient(self.url, self.token(f"sub{i}"), ice_hosts=self.hosts, keep_bytes=False)
+            self.clients.append(client)
+            if i == 0 and not self.light:
+                client.frame_hook = self.probe
+            await client.connect()
+            subscribers.append(Subscriber(partial(getattr, client, "pc"), None if self.light else client))
+        return subscribers
+
+    def restarts(self) -> int:
+        return sum(sum(1 for m in c.messages if m.get("type") == "offer" and m.get("restart")) for c in self.clients)
+
+    async def close(self) -> None:
+        for client in self.clients:
+            await client.close()
+
+
+class JanusLoad:
+    """Janus's VideoRoom: the publisher offers, Janus offers to each subscriber."""
+
+    def __init__(self, args: argparse.Namespace, publisher: Publisher) -> None:
+        self.session = JanusSession(f"ws://127.0.0.1:{args.port}/")
+        self.hosts = (args.ice_host,)
+        self.publisher = publisher
+        self.pcs: list[RTCPeerConnection] = []
+
+    async def start(self, count: int) -> list[Subscriber]:
+        await self.session.open()
+        admin = await self.session.attach()
+        room = random.randrange(1_000_000, 9_000_000)
+        await self.session.plugin_request(
+            admin,
+            {
+                "request": "create",
+                "room": room,
+                "publishers": 4,
+                "bitrate": 2_000_000,
+                "fir_freq": 10,
+                "videocodec": "vp8",
+                "audiocodec": "opus",
+                "record": False,
+            },
+        )
+        feed = await self._publish(room)
+        subscribers = []
+        for _ in range(count):
+            pc = await self._subscribe(room, feed)
+            subscribers.append(Subscriber(partial(same, pc)))
+        return subscribers
+
+    async def _publish(self, room: int) -> int:
+        handle = await self.session.attach()
+        pc = peer.new_peer_connection()
+        self.pcs.append(pc)
+        tracks: list[tuple[str, MediaStreamTrack]] = [
+            ("camera", self.publisher.camera),
+            ("microphone", self.publisher.microphone),
+        ]
+        for source, track in tracks:
+            codec = codec_for(source)
+            transceiver = pc.addTransceiver(track, direction="sendonly")
+            transceiver.setCodecPreferences(codec.preferences())
+            outbound.install_packer(transceiver.sender, codec.mime_type)
+            if source == "camera":
+                outbound.on_keyframe_request(transceiver.sender, self.publisher.camera.request_keyframe)
+        peer.prepare_local_description(pc, self.hosts)
+        await pc.setLocalDescription(await pc.createOffer())
+        await self.session.message(
+            handle,
+            {
+                "request": "joinandconfigure",
+                "room": room,
+                "ptype": "publisher",
+                "display": "publisher",
+                "audio": True,
+                "video": True,
+            },
+            {"type": "offer", "sdp": pc.localDescription.sdp},
+        )
+        await self.session.trickle_done(handle)
+        feed: int | None = None
+        while True:
+            event = await self.session.event(handle)
+            data = event.get("plugindata", {}).get("data", {})
+            if data.get("videoroom") == "joined":
+                feed = int(data["id"])
+            if "jsep" in event:
+                await pc.setRemoteDescription(RTCSessionDescription(**event["jsep"]))
+            if feed is not None and pc.remoteDescription is not None:
+                return feed
+
+    async def _subscribe(self, room: int, feed: int) -> RTCPeerConnection:
+        handle = await self.session.attach()
+        deadline = time.monotonic() + 60
+        while True:
+            # A feed exists for subscribers once its PeerConnection is up, a moment after the answer.
+            await self.session.message(
+                handle, {"request": "join", "room": room, "ptype": "subscriber", "streams": [{"feed": feed}]}
+            )
+            try:
+                event = await self.session.event(handle)
+            except JanusError as exc:
+                if "No such feed" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.2)
+                continue
+            if "jsep" in event:
+                break
+        pc = peer.new_peer_connection()
+        self.pcs.append(pc)
+        await pc.setRemoteDescription(RTCSessionDescription(**event["jsep"]))
+        peer.prepare_local_description(pc, self.hosts)
+        await pc.setLocalDescription(await pc.createAnswer())
+        await self.session.message(
+            handle, {"request": "start", "room": room}, {"type": "answer", "sdp": pc.localDescription.sdp}
+        )
+        await self.session.trickle_done(handle)
+        return pc
+
+    def restarts(self) -> int:
+        return 0  # Janus never replaces a subscriber's peer connection on its own
+
+    async def close(self) -> None:
+        for pc in self.pcs:
+            await pc.close()
+        await self.session.close()
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    url = f"http://127.0.0.1:{args.port}/rtc"
-    now = datetime.now(UTC)
-
-    def token(user: str, role: str = "learner") -> str:
-        return sign_join_token(args.secret, user_id=user, name=user, role=role, room="bench", node="local",
-                               record=False, ttl_seconds=3600, now=now)
-
-    vp8 = load_clip()
-    camera = ClipTrack("video", vp8, fps=30, clock_rate=90000)
-    mic = ClipTrack("audio", encode_opus_clip(50), fps=50, clock_rate=48000)
-    send_times: dict[int, float] = {}
-    camera.on_sent = send_times.__setitem__
-    publisher = SfuClient(url, token("publisher", "mentor"), keep_bytes=False)
-    await publisher.connect({"camera": camera, "microphone": mic})
-    subscribers = [SfuClient(url, token(f"sub{i}"), keep_bytes=False) for i in range(args.subscribers)]
-    probe = Probe(send_times)
-    if subscribers:
-        subscribers[0].frame_hook = probe
-    for sub in subscribers:
-        await sub.connect()
-    for sub in subscribers:
-        await sub.wait_until(lambda s=sub: any(r.kind == "video" and r.count for r in s.received.values()), within=30)
+    clip = load_clip()
+    publisher = Publisher(clip)
+    sink = LatencySink()
+    if args.light:
+        index = clip_index(clip)
+        install_light_receiving(lambda: LightStats(index, publisher.send_times, sink))
+    load: RtcLoad | JanusLoad = JanusLoad(args, publisher) if args.signaling == "janus" else RtcLoad(args, publisher)
+    subscribers = await load.start(args.subscribers)
+    deadline = time.monotonic() + 60
+    while not all(s.frames() for s in subscribers):
+        if time.monotonic() > deadline:
+            missing = sum(1 for s in subscribers if not s.frames())
+            raise TimeoutError(f"{missing} of {len(subscribers)} subscribers received no video within 60 s")
+        await asyncio.sleep(0.05)
     await asyncio.sleep(args.warmup)
 
-    def video_counts() -> list[int]:
-        return [sum(r.count for r in s.received.values() if r.kind == "video") for s in subscribers]
-
+    stats_url = f"http://127.0.0.1:{args.port}/bench/stats" if args.signaling == "rtc" else None
     async with aiohttp.ClientSession() as http:
-        stats_url = f"http://127.0.0.1:{args.port}/bench/stats"
-        before = await (await http.get(stats_url)).json()
-        cpu0, t0, sent0, counts0 = cpu_seconds(args.pid), time.monotonic(), len(camera.sent), video_counts()
+        before = await (await http.get(stats_url)).json() if stats_url else {}
+        sink.samples = []
+        restarts0 = load.restarts()
+        cpu0, t0, sent0 = cpu_seconds(args.pid), time.monotonic(), len(publisher.camera.sent)
+        frames0, packets0 = [s.frames() for s in subscribers], [s.packets() for s in subscribers]
         own0 = time.process_time()
-        probe.recording = True
+        if isinstance(load, RtcLoad):
+            load.probe.recording = True
         await asyncio.sleep(args.seconds)
-        probe.recording = False
-        cpu1, t1, sent1, counts1 = cpu_seconds(args.pid), time.monotonic(), len(camera.sent), video_counts()
+        if isinstance(load, RtcLoad):
+            load.probe.recording = False
+        cpu1, t1, sent1 = cpu_seconds(args.pid), time.monotonic(), len(publisher.camera.sent)
+        frames1, packets1 = [s.frames() for s in subscribers], [s.packets() for s in subscribers]
         own1 = time.process_time()
-        after = await (await http.get(stats_url)).json()
+        restarts1 = load.restarts()
+        states = sorted(s.state() for s in subscribers)
+        after = await (await http.get(stats_url)).json() if stats_url else {}
+    latencies = sorted(sink.samples or [])
+    sink.samples = None
+    if not args.light and isinstance(load, RtcLoad):
+        latencies = sorted(load.probe.latencies)
+    await load.close()
     elapsed = t1 - t0
     published = sent1 - sent0
-    delivered = [c1 - c0 for c0, c1 in zip(counts0, counts1, strict=True)]
-    packets = after["packets_sent"] - before["packets_sent"]
+    delivered = [b - a for a, b in zip(frames0, frames1, strict=True)]
+    if args.light:
+        packets = sum(b - a for a, b in zip(packets0, packets1, strict=True))
+    else:
+        packets = after["packets_sent"] - before["packets_sent"]
     cpu = cpu1 - cpu0
-    for client in [publisher, *subscribers]:
-        await client.close()
-    lat = sorted(probe.latencies)
     return {
         "subscribers": args.subscribers,
         "seconds": round(elapsed, 2),
-        "sfu_cpu_percent": round(100 * cpu / elapsed, 1),
+        "cpu_percent": round(100 * cpu / elapsed, 1),
         "load_cpu_percent": round(100 * (own1 - own0) / elapsed, 1),
         "machine_load_1min": round(os.getloadavg()[0], 2),
-        "packets_sent": packets,
+        "packets": packets,
+        "packets_counted_at": "subscribers (RTP)" if args.light else "SFU transports (RTP+RTCP)",
         # Below a few hundred packets (no subscribers) this would only measure RTCP.
         "us_per_packet": round(1e6 * cpu / packets, 1) if packets > 500 else None,
         "ms_per_delivered_frame": round(1000 * cpu / sum(delivered), 3) if sum(delivered) else None,
         "published_fps": round(published / elapsed, 1),
         "delivered_fps_min": round(min(delivered) / elapsed, 1) if delivered else None,
         "delivered_fps_mean": round(statistics.mean(delivered) / elapsed, 1) if delivered else None,
-        "delivered_ratio_min": round(min(delivered) / published, 3) if delivered and published else None,
-        "latency_ms_p50": round(1000 * lat[len(lat) // 2], 1) if lat else None,
-        "latency_ms_p95": round(1000 * lat[int(len(lat) * 0.95)], 1) if lat else None,
-        "decode_calls": after["decode_calls"],
-        "encode_calls": after["encode_calls"],
-        "decoders_created": after["decoders_created"],
-        "encoders_created": after["encoders_created"],
+        "worst_frames_ratio": round(min(delivered) / published, 3) if delivered and published else None,
+        "latency_p50_ms": None if not latencies else round(1000 * (percentile(latencies, 0.5) or 0), 1),
+        "latency_p95_ms": None if not latencies else round(1000 * (percentile(latencies, 0.95) or 0), 1),
+        "latency_samples": len(latencies),
+        # Peer connections replaced (media restarts) in the window: the SFU gave up on a client's.
+        "media_restarts": restarts1 - restarts0,
+        # Subscribers that received no video frame in the window, and their peer connections' states.
+        "starved_subscribers": sum(1 for d in delivered if d == 0),
+        "subscriber_states": {state: states.count(state) for state in sorted(set(states))},
+        "decode_calls": after.get("decode_calls"),
+        "encode_calls": after.get("encode_calls"),
     }
 
 
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser()
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--pid", type=int, required=True, help="the SFU process whose CPU is measured")
+    p.add_argument("--secret", default="")
+    p.add_argument("--signaling", choices=["rtc", "janus"], default="rtc")
+    p.add_argument("--ice-host", default="127.0.0.1", help="the clients' ICE host address")
+    p.add_argument("--light", action="store_true", help="count RTP headers instead of receiving frames")
+    p.add_argument("--subscribers", type=int, required=True)
+    p.add_argument("--warmup", type=float, default=2.0)
+    p.add_argument("--seconds", type=float, default=10.0)
+    return p
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--pid", type=int, required=True)
-    parser.add_argument("--secret", required=True)
-    parser.add_argument("--subscribers", type=int, required=True)
-    parser.add_argument("--warmup", type=float, default=2.0)
-    parser.add_argument("--seconds", type=float, default=10.0)
-    print(json.dumps(asyncio.run(run(parser.parse_args()))), flush=True)
+    print(json.dumps(asyncio.run(run(parser().parse_args()))), flush=True)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,20 @@
-"""The SFU process of the benchmark: media_server (passthrough) or MediaRelay, plus a stats URL.
+"""The SFU process of the benchmark: media_server (frames or raw forwarding) or MediaRelay, plus a stats URL.
 
-Run by bench.sfu_forwarding; prints "READY <port>" when it listens.
+Run by bench.sfu_forwarding; prints "READY <port> <json>" when it listens, the JSON saying which
+forwarding path and event loop actually run. media_server's settings are read the operator's
+way (config.toml + MENTORLIVE_* environment): the orchestrator selects the path with
+MENTORLIVE_MEDIA_FORWARDING ("raw" or "frames"), so a build without `[media] forwarding`
+runs frames and says so.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import json
+import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,8 +24,13 @@ from aiortc import RTCPeerConnection
 
 from bench.sfu_forwarding_relay import RelayServer
 from media_server import MediaNode, MediaSettings
+from media_server.event_loop import loop_kind, new_event_loop
 from media_server.signaling import handle_rtc
 from media_server.testing.codec_audit import CodecCounter, count_codec_use
+from web.config import load_config
+from web.room.sfu import settings_from_config
+
+MODES = ("passthrough", "raw", "relay")
 
 
 async def transport_packets(pcs: list[RTCPeerConnection]) -> dict[str, int]:
@@ -34,11 +47,21 @@ async def transport_packets(pcs: list[RTCPeerConnection]) -> dict[str, int]:
     return {"packets_sent": sent, "packets_received": received}
 
 
-def build_app(mode: str, secret: str, counter: CodecCounter) -> web.Application:
+def media_settings(ice_host: str) -> MediaSettings:
+    config = load_config(overrides={"media": {"ice_hosts": [ice_host]}})
+    return dataclasses.replace(
+        settings_from_config(config), recordings_dir=Path("/tmp/mentorlive-bench"), quality_interval=2.0
+    )
+
+
+def forwarding_of(settings: MediaSettings) -> str:
+    """The path this build runs: `[media] forwarding` where it exists, else the frame path."""
+    return str(getattr(settings, "forwarding", "frames"))
+
+
+def build_app(mode: str, secret: str, counter: CodecCounter, settings: MediaSettings) -> web.Application:
     app = web.Application()
-    settings = MediaSettings(ice_hosts=("127.0.0.1",), recordings_dir=Path("/tmp/mentorlive-bench"),
-                             quality_interval=2.0)
-    if mode == "passthrough":
+    if mode != "relay":
         node = MediaNode(settings, secret)
 
         async def rtc(request: web.Request) -> web.StreamResponse:
@@ -66,26 +89,47 @@ def build_app(mode: str, secret: str, counter: CodecCounter) -> web.Application:
     return app
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--mode", choices=["passthrough", "relay"], required=True)
-    parser.add_argument("--secret", required=True)
-    args = parser.parse_args()
+async def serve(args: argparse.Namespace) -> None:
+    settings = media_settings(args.ice_host)
     with count_codec_use() as counter:
-        runner = web.AppRunner(build_app(args.mode, args.secret, counter))
+        runner = web.AppRunner(build_app(args.mode, args.secret, counter, settings))
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        print(f"READY {port}", flush=True)
+        running = {
+            "forwarding": forwarding_of(settings) if args.mode != "relay" else "relay",
+            "loop": loop_kind(asyncio.get_running_loop()),
+        }
+        print(f"READY {port} {json.dumps(running)}", flush=True)
         try:
             await asyncio.Event().wait()
         finally:
             await runner.cleanup()
 
 
-if __name__ == "__main__":
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--mode", choices=MODES, required=True)
+    parser.add_argument("--secret", required=True)
+    parser.add_argument("--ice-host", default="127.0.0.1")
+    parser.add_argument("--event-loop", default="asyncio", choices=["asyncio", "uvloop"])
+    args = parser.parse_args()
+    if os.environ.get("BENCH_SFU_LOG"):
+        # For a look at a misbehaving point: the node's INFO log (joins, media restarts) to a file.
+        logging.basicConfig(
+            level=logging.INFO,
+            filename=os.environ["BENCH_SFU_LOG"],
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+    loop = new_event_loop(args.event_loop)
     try:
-        asyncio.run(main())
+        loop.run_until_complete(serve(args))
     except KeyboardInterrupt:
         sys.exit(0)
+    finally:
+        loop.close()
+
+
+if __name__ == "__main__":
+    main()

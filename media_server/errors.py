@@ -30,3 +30,9 @@ class ProtocolError(MediaServerError):
 
 class RoomClosed(MediaServerError):
     code = "room_closed"
+
+
+class Replaced(MediaServerError):
+    """This socket's participant continues on a newer socket (a resume elsewhere)."""
+
+    code = "replaced"

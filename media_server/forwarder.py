@@ -1,22 +1,35 @@
-"""Where the SFU fans out a frame: from one publication to its sinks (subscriptions, a recording).
+"""Where the SFU fans out media: from one publication to its sinks (subscriptions, a recording).
 
-The forwarder owns its sinks: they join with `add()` and leave with `remove()`, and
-`close()` (the publication ended) closes every one of them, so closing cascades down.
-A recorder is just another sink.
+Two paths leave here. Frame sinks (`add()`: a recording, a subscription on the frame
+path) get each depacketized frame as one av.Packet all of them share (pack() only reads
+it). Raw sinks (`add_raw()`: `raw_egress.RawEgress`, the default for subscriptions) get
+each ingress RTP packet (`on_packet`, after SRTP unprotect and RTX unwrapping) with what
+is the same for every subscriber computed once: the timestamp (kept continuous across a
+publisher reconnect), whether a decoder can start here (a keyframe's first packet),
+abs-send-time, and the audio level byte.
 
-Runs on the event loop for every frame, so it does no I/O, no logging and no
-allocation beyond the one av.Packet all sinks share (pack() only reads it).
+The forwarder owns its sinks: they join with `add()`/`add_raw()` and leave with
+`remove()`/`remove_raw()`, and `close()` (the publication ended) closes every one of
+them, so closing cascades down. A recorder is just another frame sink.
+
+Runs on the event loop for every frame and every packet, so it does no I/O, no logging
+and no allocation beyond the shared av.Packet and abs-send-time bytes.
 """
 
 from __future__ import annotations
 
 import fractions
+import logging
 import time
 from typing import Protocol
 
 import av
+from aiortc.rtp import RtpPacket
 
 from media_server.codecs import CodecChoice, is_keyframe
+from media_server.rtp_bytes import SILENT_LEVEL_BYTE, SendClock, starts_keyframe
+
+log = logging.getLogger(__name__)
 
 
 class Sink(Protocol):
@@ -27,6 +40,21 @@ class Sink(Protocol):
 
     def close(self) -> None:
         """The source ended: no frame follows."""
+
+
+class RawSink(Protocol):
+    """What a forwarder delivers RTP packets to (raw_egress.RawEgress)."""
+
+    def forward(
+        self, seq: int, timestamp: int, marker: int, payload: bytes, key: bool, send_time: bytes, level: int
+    ) -> None:
+        """One ingress packet; called on the event loop per packet, so it must not block or log."""
+
+    def restart(self) -> None:
+        """The publisher's stream restarted (new SSRC and sequence space)."""
+
+    def close(self) -> None:
+        """The source ended: no packet follows."""
 
 
 class Forwarder:
@@ -43,6 +71,26 @@ class Forwarder:
         self._rebase = False
         self._need_keyframe = False
         self.frames_dropped = 0
+        self.clock = SendClock()
+        self._raw: dict[RawSink, None] = {}
+        self._raw_offset = 0
+        self._raw_last: tuple[int, float] | None = None
+        self._raw_rebase = False
+        self._video = codec.kind == "video"
+        self._codec_name = codec.name
+        self.packets_in = 0
+        self.raw_failures = 0
+
+    @property
+    def raw_sinks(self) -> tuple[RawSink, ...]:
+        return tuple(self._raw)
+
+    def add_raw(self, sink: RawSink) -> None:
+        """Deliver every following RTP packet to `sink` (adding it twice changes nothing)."""
+        self._raw[sink] = None
+
+    def remove_raw(self, sink: RawSink) -> None:
+        self._raw.pop(sink, None)
 
     @property
     def sinks(self) -> tuple[Sink, ...]:
@@ -61,6 +109,10 @@ class Forwarder:
         self._sinks.clear()
         for sink in sinks:
             sink.close()
+        raw = list(self._raw)
+        self._raw.clear()
+        for raw_sink in raw:
+            raw_sink.close()
 
     def resync(self) -> None:
         """Frames were lost for good: hold every delta frame back until the next keyframe,
@@ -70,6 +122,48 @@ class Forwarder:
     def new_source(self) -> None:
         """The publisher reconnected: its timestamps restart, ours must not jump back."""
         self._rebase = True
+        self._raw_rebase = True
+        for sink in self._raw:
+            sink.restart()
+
+    def on_packet(self, packet: RtpPacket) -> None:
+        """One ingress RTP packet (after SRTP unprotect and RTX unwrapping) to every raw sink."""
+        self.packets_in += 1
+        raw = self._raw
+        if not raw:
+            return
+        now = time.monotonic()
+        timestamp = packet.timestamp
+        if self._raw_rebase:
+            self._raw_rebase = False
+            if self._raw_last is not None:
+                last_ts, last_at = self._raw_last
+                gap = max(int((now - last_at) * self.codec.clock_rate), 1)
+                self._raw_offset = (last_ts + gap - timestamp) & 0xFFFFFFFF
+        out = (timestamp + self._raw_offset) & 0xFFFFFFFF
+        self._raw_last = (out, now)
+        payload = packet.payload
+        key = starts_keyframe(self._codec_name, payload) if self._video else True
+        send_time = self.clock.abs_send_time(now)
+        audio_level = packet.extensions.audio_level
+        level = SILENT_LEVEL_BYTE if audio_level is None else (0x80 if audio_level[0] else 0) | audio_level[1]
+        seq, marker = packet.sequence_number, packet.marker
+        failed: list[RawSink] | None = None
+        for sink in raw:
+            try:
+                sink.forward(seq, out, marker, payload, key, send_time, level)
+            except Exception:  # one subscriber's failure must not stop the publisher's receive loop
+                failed = [*(failed or []), sink]
+        if failed:
+            self._drop_failed(failed)
+
+    def _drop_failed(self, failed: list[RawSink]) -> None:
+        """Not the hot path: a raw sink raised; it is closed and the error recorded once."""
+        log.exception("raw forwarding to a subscriber failed; that subscription stops")
+        for sink in failed:
+            self._raw.pop(sink, None)
+            sink.close()
+        self.raw_failures += len(failed)
 
     def on_frame(self, data: bytes, timestamp: int) -> None:
         now = time.monotonic()

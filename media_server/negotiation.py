@@ -24,6 +24,8 @@ class Negotiator:
         pc: RTCPeerConnection,
         ice_hosts: Sequence[str],
         send_offer: Callable[[str], Awaitable[None]],
+        answer_timeout: float = 0.0,
+        on_answer_timeout: Callable[[], None] | None = None,
     ) -> None:
         self.pc = pc
         self._ice_hosts = ice_hosts
@@ -33,6 +35,10 @@ class Negotiator:
         self.dirty = False
         self.answers = 0
         self._flush_task: asyncio.Task[None] | None = None
+        self._answer_timeout = answer_timeout
+        self._on_answer_timeout = on_answer_timeout
+        self._answer_timer: asyncio.TimerHandle | None = None
+        self._closed = False
 
         @pc.on("connectionstatechange")
         def on_state() -> None:
@@ -58,15 +64,38 @@ class Negotiator:
         async with self._lock:
             if self.pending and self.pc.localDescription is not None:
                 await self._send_offer(self.pc.localDescription.sdp)
+                self._start_answer_clock()
+
+    def _start_answer_clock(self) -> None:
+        self._stop_answer_clock()
+        # A closed negotiator starts no clock: a pending timer would keep its peer connection alive.
+        if not self._closed and self._on_answer_timeout is not None and self._answer_timeout > 0:
+            self._answer_timer = asyncio.get_running_loop().call_later(self._answer_timeout, self._answer_late)
+
+    def _stop_answer_clock(self) -> None:
+        if self._answer_timer is not None:
+            self._answer_timer.cancel()
+            self._answer_timer = None
+
+    def _answer_late(self) -> None:
+        self._answer_timer = None
+        if self.pending and self.pc.signalingState != "closed" and self._on_answer_timeout is not None:
+            self._on_answer_timeout()
+
+    def close(self) -> None:
+        """This connection is being replaced or closed: its offer no longer waits for anything."""
+        self._closed = True
+        self._stop_answer_clock()
 
     async def _offer(self) -> None:
-        if self.pc.signalingState == "closed":
+        if self._closed or self.pc.signalingState == "closed":
             return
         self.dirty = False
         prepare_local_description(self.pc, self._ice_hosts)
         await self.pc.setLocalDescription(await self.pc.createOffer())
         self.pending = True
         await self._send_offer(self.pc.localDescription.sdp)
+        self._start_answer_clock()
 
     async def apply_answer(self, sdp: str) -> None:
         async with self._lock:
@@ -75,10 +104,12 @@ class Negotiator:
             try:
                 await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
             except (
-                ValueError, KeyError, IndexError, TypeError,
+                ValueError, KeyError, IndexError, TypeError, AttributeError, AssertionError, UnicodeError,
                 InternalError, InvalidAccessError, InvalidStateError, OperationError,
             ) as exc:
+                # aiortc's SDP parser reports what it trips on; every one is the answer's fault.
                 raise ProtocolError(f"answer rejected: {exc}", "bad_sdp") from exc
+            self._stop_answer_clock()
             self.pending = False
             self.answers += 1
 

@@ -25,7 +25,7 @@ from media_server.placement import Placement
 from media_server.quality.monitor import QualityMonitor
 from media_server.room import Room
 from media_server.settings import MediaSettings
-from media_server.tokens import JoinClaims, verify_join_token
+from media_server.tokens import JoinClaims, UsedTokens, verify_join_token
 
 log = logging.getLogger(__name__)
 # The end that ends the session (the host's `end`); `empty` and `node_closed` do not.
@@ -53,6 +53,8 @@ class MediaNode:
         self.closed = False
         # Draining: no new rooms here; the live ones are moving to other nodes (media_server.migration).
         self.draining = False
+        # Join tokens are good for one join each (signaling checks them here).
+        self.used_tokens = UsedTokens(settings.used_tokens_kept)
 
     async def start(self) -> None:
         missing = check_hooks()

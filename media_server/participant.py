@@ -18,20 +18,24 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import secrets
+import time
 from collections.abc import Callable, Iterator
 from enum import StrEnum
 from typing import Any, Protocol
 
-from aiortc import RTCPeerConnection
+from aiortc import RTCPeerConnection, RTCRtpTransceiver
 
-from media_server import peer
-from media_server.aiortc_hooks import outbound
+from media_server import congestion, peer
+from media_server.aiortc_hooks import outbound, reuse
 from media_server.codecs import SOURCES, codec_for
 from media_server.errors import ProtocolError
 from media_server.negotiation import Negotiator
+from media_server.protocol import CLOSE_REPLACED
 from media_server.publication import Publication
 from media_server.quality.scoring import StatsSample
+from media_server.rates import MessageRates
 from media_server.settings import MediaSettings
 from media_server.subscription import Subscription
 from media_server.tokens import JoinClaims
@@ -42,7 +46,11 @@ class Channel(Protocol):
 
     def send(self, payload: dict[str, Any]) -> None: ...
 
-    def close(self) -> None: ...
+    def close(self, code: int = ...) -> None: ...
+
+    async def room_for_more(self) -> bool:
+        """Wait until the outgoing queue has room for a large message; False once closing."""
+        ...
 
 
 class ParticipantParent(Protocol):
@@ -60,6 +68,8 @@ class ParticipantParent(Protocol):
 
     def participant_changed(self, participant: Participant) -> None: ...
 
+    def answer_overdue(self, participant: Participant) -> None: ...
+
 
 class ParticipantState(StrEnum):
     ACTIVE = "active"  # its signaling socket is up
@@ -73,6 +83,7 @@ _NEXT = {
     ParticipantState.LEFT: set(),
 }
 
+log = logging.getLogger(__name__)
 _ids = itertools.count(1)
 CONNECTED = "connected"
 RECONNECTING = "reconnecting"
@@ -110,6 +121,22 @@ class Participant:
         self._reported = CONNECTED
         # Publication ids and mute states kept from another node (a migrated room), by source.
         self.adopted: dict[str, tuple[str, bool]] = {}
+        self.rates = MessageRates(settings.rates)
+        # Receiving m-lines of unpublished sources, inactive, for the next publication of their kind.
+        self._idle: list[RTCRtpTransceiver] = []
+        # Offers in a row that got no answer within `answer_timeout`.
+        self._overdue = 0
+        self.congestion = congestion.CongestionRule(
+            congestion.CongestionPolicy(
+                pause_loss=settings.congestion_pause_loss,
+                resume_loss=settings.congestion_resume_loss,
+                pause_rtt=settings.congestion_pause_rtt,
+                pause_after=settings.congestion_pause_after,
+                resume_after=settings.congestion_resume_after,
+            ),
+            time.monotonic,
+        )
+        self._downlink = congestion.DownlinkMeter()
 
     def _move_to(self, state: ParticipantState) -> None:
         """The only place the state changes."""
@@ -174,7 +201,16 @@ class Participant:
             self._grace.cancel()
             self._grace = None
         if self.channel is not None and self.channel is not channel:
-            self.channel.close()
+            # One live socket per participant: the older one is told why it goes quiet.
+            self.channel.send(
+                {
+                    "type": "error",
+                    "code": "replaced",
+                    "ref": "resume",
+                    "message": "this participant continues on another connection",
+                }
+            )
+            self.channel.close(CLOSE_REPLACED)
         self.channel = channel
         if dropped:
             if self._settling is not None:
@@ -200,13 +236,18 @@ class Participant:
         restart, for every publication kept); the first answer adds subscriptions."""
         old = self.pc
         kept = [p for p in self.publications.values() if not p.ended] if restart else []
-        pc = peer.new_peer_connection()
+        pc = peer.new_peer_connection(self.settings.ice_servers)
         self.pc = pc
         self.media_lost = False
         self.subscribing = False
         self._announced.clear()
         self._restart_flag = restart
-        self.negotiator = Negotiator(pc, self.settings.ice_hosts, self._send_offer)
+        self._idle = []
+        if self.negotiator is not None:
+            self.negotiator.close()
+        self.negotiator = Negotiator(
+            pc, self.settings.ice_hosts, self._send_offer, self.settings.answer_timeout, self._answer_overdue
+        )
 
         if restart:
             self._replacing_media = True
@@ -249,6 +290,12 @@ class Participant:
         existing = self.publications.get(source)
         if existing is not None and not existing.ended:
             raise ProtocolError(f"{source} is already published", "already_published")
+        live = sum(1 for p in self.publications.values() if not p.ended)
+        if live >= self.settings.max_publications:
+            raise ProtocolError(
+                f"at most {self.settings.max_publications} sources at once; unpublish one first",
+                "too_many_publications",
+            )
         try:
             codec = codec_for(source, codec_name)
         except ValueError as exc:
@@ -257,9 +304,16 @@ class Participant:
         publication = Publication(
             self.id, self.user_id, source, codec, self.settings.keyframe_interval, self._source_ended
         )
+        idle = next((t for t in self._idle if t.kind == codec.kind), None)
+        if idle is not None:
+            self._idle.remove(idle)
+            transceiver = reuse.fresh_receiver(idle)
+            transceiver.setCodecPreferences(codec.preferences())
+        else:
+            transceiver = peer.add_receiving(self.pc, codec)
         if (adopted := self.adopted.pop(source, None)) is not None:
             publication.id, publication.muted = adopted
-        publication.attach(peer.add_receiving(self.pc, codec))
+        publication.attach(transceiver)
         self.publications[source] = publication
         return publication
 
@@ -280,9 +334,12 @@ class Participant:
         was_live = publication.live
         publication.end()
         self.publications.pop(publication.source, None)
-        if publication.transceiver is not None:
-            publication.transceiver.direction = "inactive"
-            self._spawn(publication.transceiver.receiver.stop())
+        transceiver = publication.transceiver
+        if transceiver is not None:
+            transceiver.direction = "inactive"
+            self._spawn(transceiver.receiver.stop())
+            if self.pc is not None and transceiver in self.pc.getTransceivers():
+                self._idle.append(transceiver)
         if was_live:
             await self.room.publication_ended(publication)
 
@@ -316,7 +373,35 @@ class Participant:
         for publication in list(self.publications.values()):
             if (sample := publication.stats_sample(now)) is not None:
                 samples.append(sample)
+        self._respond_to_congestion()
         return samples
+
+    def _respond_to_congestion(self) -> None:
+        """Pause (or resume) the video this participant receives when its downlink cannot carry
+        it (media_server.congestion); audio keeps flowing and keeps measuring the link."""
+        flowing = [s for s in self.subscriptions.values() if s.flowing]
+        reading = self._downlink.measure([(s.id, s.fraction_lost, s.rtt, s.packets_sent, s.nacks) for s in flowing])
+        if reading is None:
+            return
+        change = self.congestion.observe(reading)
+        if change is None:
+            return
+        videos = [s for s in self.subscriptions.values() if s.kind == "video"]
+        for subscription in videos:
+            if change == congestion.PAUSED:
+                subscription.pause_video()
+            else:
+                subscription.resume_video()
+        self.message(
+            {
+                "type": change,
+                "reason": congestion.REASON,
+                "message": congestion.MESSAGE if change == congestion.PAUSED else "",
+                "publication_ids": [s.publication_id for s in videos],
+                "loss": round(reading.effective_loss, 3),
+                "rtt": None if reading.rtt is None else round(reading.rtt, 3),
+            }
+        )
 
     def quality_scored(self, level: str, score: float, reason: str, changed: bool) -> None:
         """The monitor's latest verdict on this participant; a change is announced in the room."""
@@ -348,10 +433,30 @@ class Participant:
             info.update(publication.describe())
         return info
 
+    def _answer_overdue(self) -> None:
+        """The last offer got no answer in time: say so and start over; the second time in a
+        row, the participant is removed (it must never hold the room's negotiation up)."""
+        if self.state is not ParticipantState.ACTIVE or self.channel is None:
+            return  # a resume sends the offer again and restarts the clock
+        self._overdue += 1
+        self.message(
+            {
+                "type": "error",
+                "code": "answer_timeout",
+                "ref": "answer",
+                "message": f"no answer to the offer within {self.settings.answer_timeout:g} s",
+            }
+        )
+        if self._overdue >= 2:
+            self.room.answer_overdue(self)
+        else:
+            self._spawn(self.restart_media())
+
     async def on_answer(self, sdp: str) -> None:
         if self.negotiator is None or self.pc is None:
             raise ProtocolError("no media connection yet", "out_of_order")
         await self.negotiator.apply_answer(sdp)
+        self._overdue = 0
         for publication in list(self.publications.values()):
             if publication.ended or publication.transceiver is None:
                 continue
@@ -375,7 +480,10 @@ class Participant:
         if publication.id in self.subscriptions or self.state is ParticipantState.LEFT:
             return
         capacity = self.settings.video_queue_frames if publication.kind == "video" else self.settings.audio_queue_frames
-        subscription = Subscription(publication, self.id, capacity)
+        raw_history = self.settings.raw_history_packets if self.settings.forwarding == "raw" else None
+        subscription = Subscription(publication, self.id, capacity, raw_history)
+        if self.congestion.paused:
+            subscription.pause_video()
         self.subscriptions[publication.id] = subscription
         if self.subscribing:
             self._bind_subscription(subscription)
@@ -411,7 +519,12 @@ class Participant:
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("participant %s: background task failed", self.id, exc_info=task.exception())
 
     def detach(self) -> list[Publication]:
         """Leave the room's bookkeeping at once; returns the publications that were live."""
@@ -439,6 +552,8 @@ class Participant:
 
     async def shutdown(self) -> None:
         """Close the peer connection and wait (briefly) for the work this participant started."""
+        if self.negotiator is not None:
+            self.negotiator.close()
         if self.pc is not None:
             await self.pc.close()
         pending = [t for t in self._tasks if not t.done()]

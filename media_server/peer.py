@@ -1,21 +1,20 @@
-"""Peer connections as the SFU builds them: max-bundle, our ICE hosts, the hooks on."""
+"""Peer connections as the SFU builds them: max-bundle, our ICE hosts and servers, the hooks on."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpTransceiver, sdp
-from aiortc.rtcconfiguration import RTCBundlePolicy
+from aiortc import RTCPeerConnection, RTCRtpTransceiver, sdp
 
 from media_server.aiortc_hooks import ice, inbound, outbound
 from media_server.codecs import CodecChoice
+from media_server.ice_servers import IceServer, rtc_configuration
 from media_server.subscription import Subscription
 
 
-def new_peer_connection() -> RTCPeerConnection:
-    # max-bundle: with aiortc's default (balanced) a second video transceiver made
-    # before the first negotiation lands on a transport BUNDLE discards.
-    return RTCPeerConnection(RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
+def new_peer_connection(ice_servers: Iterable[IceServer] = ()) -> RTCPeerConnection:
+    """Max-bundle, and STUN/TURN servers exactly as configured (none: no server contacted)."""
+    return RTCPeerConnection(rtc_configuration(ice_servers))
 
 
 def add_receiving(pc: RTCPeerConnection, codec: CodecChoice) -> RTCRtpTransceiver:
@@ -34,6 +33,7 @@ def add_sending(
     transceiver.setCodecPreferences(codec.preferences())
     outbound.install_packer(transceiver.sender, codec.mime_type)
     outbound.on_keyframe_request(transceiver.sender, on_keyframe)
+    subscription.bind_sender(transceiver.sender)
     inbound.fix_rtx_routing(pc)
     return transceiver
 

@@ -17,22 +17,74 @@ CLIENT_TYPES = frozenset(
 )
 MAX_CHAT = 2000
 MAX_STROKE = 16384
+# Deeper JSON is no signaling message; Python's parser would hit its recursion limit near 1,000.
+MAX_DEPTH = 32
+# What an error reply may quote of a client's input (a type, a field): never the whole thing.
+MAX_ECHO = 200
+# WebSocket close codes (besides 1000/1009): a policy refusal (token), this participant continues
+# on another socket, this reader fell too far behind its outgoing queue.
+CLOSE_POLICY = 4001
+CLOSE_REPLACED = 4002
+CLOSE_TOO_SLOW = 4003
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKETS = re.compile(r"[\[\]{}]")
 # Control characters other than tab and newlines are not text; PostgreSQL refuses NUL outright.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def short(value: object, limit: int = MAX_ECHO) -> str:
+    """At most `limit` characters of a client's input, for an error reply or a log line."""
+    text_value = value if isinstance(value, str) else repr(value)
+    return text_value if len(text_value) <= limit else text_value[: limit - 1] + "\u2026"
+
+
+def too_deep(raw: str, max_depth: int = MAX_DEPTH) -> bool:
+    """Whether brackets outside strings nest deeper than `max_depth` (checked before parsing)."""
+    depth = 0
+    for bracket in _BRACKETS.findall(_STRINGS.sub("", raw)):
+        depth += 1 if bracket in "[{" else -1
+        if depth > max_depth:
+            return True
+    return False
 
 
 def parse(raw: str | bytes, limit: int) -> dict[str, Any]:
     if len(raw) > limit:
         raise ProtocolError(f"message of {len(raw)} bytes exceeds {limit}", "too_large")
     try:
-        message = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        decoded = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError as exc:
+        raise ProtocolError("message is not UTF-8 JSON", "bad_json") from exc
+    if too_deep(decoded):
+        raise ProtocolError(f"message nests deeper than {MAX_DEPTH} levels", "bad_json")
+    try:
+        message = json.loads(decoded)
+    except (ValueError, RecursionError) as exc:
         raise ProtocolError("message is not JSON", "bad_json") from exc
     if not isinstance(message, dict) or not isinstance(message.get("type"), str):
         raise ProtocolError("message must be an object with a string 'type'")
     if message["type"] not in CLIENT_TYPES:
-        raise ProtocolError(f"unknown message type {message['type']!r}", "unknown_type")
+        raise ProtocolError(f"unknown message type {short(message['type'], 40)!r}", "unknown_type")
     return message
+
+
+def ref(kind: object) -> str:
+    """The `ref` of an error reply: the type of the message that caused it, if it is one of ours."""
+    return kind if isinstance(kind, str) and kind in CLIENT_TYPES else "?"
+
+
+def token(message: dict[str, Any]) -> str:
+    """The join token a `join` or `resume` carries (the first message on every socket)."""
+    value = message.get("token")
+    if not isinstance(value, str) or not value or len(value) > 4096:
+        raise ProtocolError("the first message must carry the join token ('token')", "bad_token")
+    return value
+
+
+def timestamp(message: dict[str, Any]) -> float | None:
+    """A ping's `ts`: echoed only when it is a number (anything else would be an echo channel)."""
+    value = message.get("ts")
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def text(message: dict[str, Any], key: str, max_len: int, *, required: bool = True) -> str | None:
@@ -59,7 +111,7 @@ def chat_text(message: dict[str, Any]) -> str:
 
 def source(message: dict[str, Any]) -> str:
     value = message.get("source")
-    if value not in SOURCES:
+    if not isinstance(value, str) or value not in SOURCES:
         raise ProtocolError(f"'source' must be one of {sorted(SOURCES)}")
     return str(value)
 
@@ -98,6 +150,13 @@ def stroke(message: dict[str, Any]) -> dict[str, Any]:
     if message.get("clear") is True:
         return {"clear": True}
     value = message.get("stroke")
-    if not isinstance(value, dict) or len(json.dumps(value)) > MAX_STROKE:
+    if not isinstance(value, dict):
+        raise ProtocolError(f"'stroke' must be an object of at most {MAX_STROKE} bytes")
+    try:
+        # A lone surrogate is valid JSON but no text: the board is stored with the session.
+        size = len(json.dumps(value, ensure_ascii=False).encode("utf-8"))
+    except UnicodeEncodeError:
+        raise ProtocolError("'stroke' contains characters that are not text") from None
+    if size > MAX_STROKE:
         raise ProtocolError(f"'stroke' must be an object of at most {MAX_STROKE} bytes")
     return {"stroke": value}

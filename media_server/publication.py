@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from aiortc.jitterbuffer import JitterFrame
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.rtp import RtpPacket
 
 from media_server.aiortc_hooks import inbound
 from media_server.codecs import CodecChoice
@@ -110,6 +111,10 @@ class Publication:
         return self.codec.clock_rate
 
     @property
+    def mime_type(self) -> str:
+        return self.codec.mime_type
+
+    @property
     def frames_in(self) -> int:
         return self.forwarder.frames_in
 
@@ -131,7 +136,11 @@ class Publication:
             if generation == self._generation and not self.ended:
                 self._on_source_end(self)
 
-        inbound.tap_receiver(transceiver.receiver, self.kind, on_frame, on_end, forwarder.resync)
+        def on_packet(packet: RtpPacket) -> None:
+            if generation == self._generation:
+                forwarder.on_packet(packet)
+
+        inbound.tap_receiver(transceiver.receiver, self.kind, on_frame, on_end, forwarder.resync, on_packet)
         if self.kind == "audio":
             inbound.watch_audio_level(transceiver.receiver, self._heard)
 
@@ -153,11 +162,17 @@ class Publication:
 
     def add_subscription(self, subscription: Subscription) -> None:
         self.forwarder.add(subscription)
-        if self.kind == "video":
+        if subscription.egress is not None:
+            # A raw subscription asks once its sender has started (sooner, the keyframe
+            # would pass before it can send, and the throttle would delay the next one).
+            self.forwarder.add_raw(subscription.egress)
+        elif self.kind == "video":
             self.request_keyframe()
 
     def remove_subscription(self, subscription: Subscription) -> None:
         self.forwarder.remove(subscription)
+        if subscription.egress is not None:
+            self.forwarder.remove_raw(subscription.egress)
 
     def request_keyframe(self) -> None:
         self.keyframes.request()

@@ -38,6 +38,7 @@ from media_server.events import (
 )
 from media_server.handover import Arrival, RoomSnapshot, next_run
 from media_server.participant import Channel, Participant
+from media_server.protocol import MAX_STROKE
 from media_server.publication import Publication
 from media_server.recording.recorder import Recorder
 from media_server.settings import MediaSettings
@@ -149,9 +150,9 @@ class Room:
                 "participants": self.describe(),
                 "attendees": self.attendees(),
                 "chat": list(self.chat),
-                "whiteboard": list(self.whiteboard),
             }
         )
+        self.send_whiteboard(participant)
         self.send_speaker(participant)
         self.node.emit(ParticipantJoined(self.code, participant.id, claims.user_id, claims.name, claims.role))
         self.broadcast_participants(exclude=participant)
@@ -178,6 +179,10 @@ class Room:
         await asyncio.shield(self.node.spawn(participant.shutdown()))
         if end_if_empty and not self.participants and not self.ended:
             await self.end(self.empty_reason)
+
+    def answer_overdue(self, participant: Participant) -> None:
+        """It let offers go unanswered twice in a row: it leaves, the room carries on."""
+        self.node.spawn(self.leave(participant, "answer_timeout"))
 
     def timeout_callback(self, participant: Participant) -> Callable[[], None]:
         def expire() -> None:
@@ -294,6 +299,41 @@ class Room:
         speaker = self.participants.get(current) if current is not None else None
         self.node.emit(ActiveSpeakerChanged(self.code, current, speaker.user_id if speaker is not None else None))
 
+    def send_whiteboard(self, participant: Participant) -> None:
+        """The board as it stands, in `whiteboard.page` messages after `join`/`resume`.
+
+        The first page goes at once (right behind the join); the others as the socket's queue
+        drains, so a long drawing never fills it. A clear while they are sent stops them (the
+        clear itself reaches the joiner as a `whiteboard` message).
+        """
+        channel = participant.channel
+        if channel is None:
+            return
+        pages = self.whiteboard.pages(self.settings.whiteboard_page_bytes)
+        generation = self.whiteboard.generation
+
+        def page(index: int) -> dict[str, Any]:
+            return {"type": "whiteboard.page", "index": index, "last": index == len(pages) - 1, "entries": pages[index]}
+
+        channel.send(page(0))
+        if len(pages) > 1:
+            self.node.spawn(self._send_pages(participant, channel, page, len(pages), generation))
+
+    async def _send_pages(
+        self,
+        participant: Participant,
+        channel: Channel,
+        page: Callable[[int], dict[str, Any]],
+        count: int,
+        generation: int,
+    ) -> None:
+        for index in range(1, count):
+            if not await channel.room_for_more():
+                return
+            if participant.channel is not channel or self.whiteboard.generation != generation:
+                return
+            channel.send(page(index))
+
     def send_speaker(self, participant: Participant) -> None:
         """A (re)joining participant learns who is speaking now (nothing when nobody is)."""
         if self.speaker.current is not None:
@@ -376,30 +416,106 @@ class Room:
 
 
 class Whiteboard:
-    """The strokes since the last clear, the newest that fit in `max_bytes` of JSON."""
+    """What is on the board since the last clear: a compacted snapshot plus the strokes since,
+    together at most `max_bytes` of JSON (the oldest dropped first).
 
-    def __init__(self, max_bytes: int) -> None:
+    The page sends a stroke as many segments (one per animation frame, sharing an `id`); every
+    `compact_every` entries the segments of one stroke are merged into one entry (up to
+    `protocol.MAX_STROKE` bytes), so a long drawing costs a joiner a few entries, not thousands.
+    Strokes stay opaque otherwise: only entries shaped like the page's ({id, p: [[x, y], ...]})
+    with the same author, id and pen are merged.
+    """
+
+    def __init__(self, max_bytes: int, compact_every: int = 256) -> None:
         self._max_bytes = max_bytes
-        self._entries: deque[tuple[dict[str, Any], int]] = deque()
+        self._compact_every = compact_every
+        self._snapshot: deque[tuple[dict[str, Any], int]] = deque()
+        self._recent: list[tuple[dict[str, Any], int]] = []
         self._bytes = 2  # the list's brackets
+        # +1 at each clear: pages of an older board are not sent any more.
+        self.generation = 0
+
+    @property
+    def size(self) -> int:
+        """Bytes of JSON of the whole board (what `list(board)` would serialise to, about)."""
+        return self._bytes
 
     def append(self, entry: dict[str, Any]) -> None:
-        size = len(json.dumps(entry)) + 2  # and its separator
-        self._entries.append((entry, size))
+        size = _json_size(entry)
+        self._recent.append((entry, size))
         self._bytes += size
-        while self._bytes > self._max_bytes and self._entries:
-            _dropped, dropped_size = self._entries.popleft()
+        if len(self._recent) >= self._compact_every:
+            self.compact()
+        while self._bytes > self._max_bytes and (self._snapshot or self._recent):
+            _dropped, dropped_size = self._snapshot.popleft() if self._snapshot else self._recent.pop(0)
             self._bytes -= dropped_size
 
+    def compact(self) -> None:
+        """Fold the strokes since the snapshot into it, merging segments of one stroke."""
+        for entry, size in self._recent:
+            last = self._snapshot[-1] if self._snapshot else None
+            merged = _merge(last[0], entry) if last is not None else None
+            if last is not None and merged is not None:
+                merged_size = _json_size(merged)
+                if merged_size <= MAX_STROKE:
+                    self._snapshot[-1] = (merged, merged_size)
+                    self._bytes += merged_size - last[1] - size
+                    continue
+            self._snapshot.append((entry, size))
+        self._recent = []
+
     def clear(self) -> None:
-        self._entries.clear()
+        self._snapshot.clear()
+        self._recent = []
         self._bytes = 2
+        self.generation += 1
+
+    def pages(self, page_bytes: int) -> list[list[dict[str, Any]]]:
+        """The entries, oldest first, cut into lists of about `page_bytes` of JSON (at least one list)."""
+        self.compact()
+        pages: list[list[dict[str, Any]]] = [[]]
+        used = 2
+        for entry, size in self._entries():
+            if pages[-1] and used + size > page_bytes:
+                pages.append([])
+                used = 2
+            pages[-1].append(entry)
+            used += size
+        return pages
+
+    def _entries(self) -> Iterator[tuple[dict[str, Any], int]]:
+        yield from self._snapshot
+        yield from self._recent
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        return (entry for entry, _size in self._entries)
+        return (entry for entry, _size in self._entries())
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._snapshot) + len(self._recent)
+
+
+def _json_size(entry: dict[str, Any]) -> int:
+    return len(json.dumps(entry)) + 1  # and its separator
+
+
+def _merge(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any] | None:
+    """One entry for two consecutive segments of the same stroke, or None when they are not."""
+    a, b = first.get("stroke"), second.get("stroke")
+    if not isinstance(a, dict) or not isinstance(b, dict):
+        return None
+    if first.get("participant_id") != second.get("participant_id"):
+        return None
+    stroke_id = a.get("id")
+    if not isinstance(stroke_id, str) or stroke_id != b.get("id") or set(a) != set(b):
+        return None
+    if any(a[key] != b[key] for key in a if key != "p"):
+        return None
+    points_a, points_b = a.get("p"), b.get("p")
+    if not isinstance(points_a, list) or not isinstance(points_b, list) or not points_b:
+        return None
+    # The page repeats the previous segment's last point as the next one's first.
+    tail = points_b[1:] if points_a and points_b[0] == points_a[-1] else points_b
+    return {**first, "stroke": {**a, "p": points_a + tail}}
 
 
 def iso_utc(moment: datetime | None) -> str | None:

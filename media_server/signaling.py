@@ -10,14 +10,16 @@ import asyncio
 import json
 import logging
 import time
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 from aiortc.sdp import candidate_from_sdp
 
 from media_server import protocol
-from media_server.errors import MediaServerError, ProtocolError, RoomClosed, TokenError, TokenExpired
+from media_server.errors import MediaServerError, ProtocolError, Replaced, RoomClosed, TokenError, TokenExpired
 from media_server.participant import ParticipantState
+from media_server.protocol import CLOSE_POLICY, CLOSE_REPLACED, CLOSE_TOO_SLOW
 from media_server.room import iso_utc
 from media_server.tokens import JoinClaims
 
@@ -27,39 +29,81 @@ if TYPE_CHECKING:
     from media_server.room import Room
 
 log = logging.getLogger(__name__)
-CLOSE_POLICY = 4001
+# Limited message kinds that share a bucket: every renegotiation costs the same.
+RATE_BUCKET = {"unpublish": "publish", "join": "restart", "resume": "restart"}
+RATE_LIMITED = "You're sending messages too fast"
 
 
 class SocketChannel:
-    def __init__(self, ws: web.WebSocketResponse, size: int) -> None:
+    """One socket's outgoing messages: bounded in count and in bytes, drained by one writer task."""
+
+    def __init__(self, ws: web.WebSocketResponse, max_messages: int, max_bytes: int) -> None:
         self.ws = ws
-        self._queue: asyncio.Queue[str | None] = asyncio.Queue(size)
+        self._max_messages = max_messages
+        self._max_bytes = max_bytes
+        self._queue: deque[str] = deque()
+        self._bytes = 0
+        self._closing = False
+        self._close_code: int = WSCloseCode.OK
+        self._ready = asyncio.Event()
+        self._drained = asyncio.Event()
+        self._drained.set()
         self._writer = asyncio.create_task(self._write())
 
-    def send(self, payload: dict[str, Any]) -> None:
-        try:
-            self._queue.put_nowait(json.dumps(payload))
-        except asyncio.QueueFull:
-            self.close()
+    @property
+    def queued_bytes(self) -> int:
+        return self._bytes
 
-    def close(self) -> None:
-        # Flush what is queued, then close; never blocks the caller.
-        if not self._writer.done():
-            try:
-                self._queue.put_nowait(None)
-            except asyncio.QueueFull:
-                # Too far behind to flush: drop what is queued; the writer closes the socket.
-                while not self._queue.empty():
-                    self._queue.get_nowait()
-                self._queue.put_nowait(None)
+    @property
+    def closed(self) -> bool:
+        return self._closing
+
+    def send(self, payload: dict[str, Any]) -> None:
+        if self._closing:
+            return
+        item = json.dumps(payload)
+        # One message larger than the budget still goes out alone (a join with a long chat history).
+        if self._queue and (len(self._queue) >= self._max_messages or self._bytes + len(item) > self._max_bytes):
+            self._queue.clear()
+            self._bytes = 0
+            self.close(CLOSE_TOO_SLOW)
+            return
+        self._queue.append(item)
+        self._bytes += len(item)
+        self._drained.clear()
+        self._ready.set()
+
+    def close(self, code: int = WSCloseCode.OK) -> None:
+        """Flush what is queued, then close; never blocks the caller."""
+        if not self._closing:
+            self._closing = True
+            self._close_code = code
+        self._ready.set()
+
+    async def room_for_more(self) -> bool:
+        """Wait until at most half the byte budget is queued; False once the socket is closing."""
+        while not self._closing and self._bytes > self._max_bytes // 2:
+            await self._drained.wait()
+        return not self._closing
 
     async def _write(self) -> None:
         try:
-            while (item := await self._queue.get()) is not None:
-                await self.ws.send_str(item)
+            while True:
+                await self._ready.wait()
+                while self._queue:
+                    item = self._queue.popleft()
+                    self._bytes -= len(item)
+                    if self._bytes <= self._max_bytes // 2:
+                        self._drained.set()
+                    await self.ws.send_str(item)
+                self._drained.set()
+                self._ready.clear()
+                if self._closing:
+                    break
         except (ConnectionError, RuntimeError):
-            pass
-        await self.ws.close()
+            self._closing = True
+            self._drained.set()
+        await self.ws.close(code=self._close_code)
 
     async def wait_closed(self) -> None:
         self.close()
@@ -71,14 +115,22 @@ async def handle_rtc(node: MediaNode, request: web.Request) -> web.WebSocketResp
     # aiohttp itself only cuts off abuse; anything between limit and 4x gets an `error`.
     ws = web.WebSocketResponse(max_msg_size=limit * 4, heartbeat=20)
     await ws.prepare(request)
-    channel = SocketChannel(ws, node.settings.send_queue_messages)
-    try:
-        claims = node.verify(request.query.get("token", ""), allow_expired=True)
-    except TokenError as exc:
-        channel.send({"type": "error", "code": exc.code, "message": str(exc)})
+    channel = SocketChannel(ws, node.settings.send_queue_messages, node.settings.send_queue_bytes)
+    if "token" in request.query:
+        # A token in the URL ends up in access logs and proxies: it travels in `join`/`resume` now.
+        channel.send(
+            {
+                "type": "error",
+                "code": "bad_token",
+                "ref": "?",
+                "message": "send the join token in the first message ('join' or 'resume'), not in the URL",
+            }
+        )
         await channel.wait_closed()
         return ws
-    session = Session(node, claims, channel)
+    session = Session(node, channel)
+    # A socket that never says who it is does not stay open.
+    deadline = asyncio.get_running_loop().call_later(node.settings.join_timeout, session.first_message_late)
     try:
         async for msg in ws:
             if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
@@ -86,51 +138,77 @@ async def handle_rtc(node: MediaNode, request: web.Request) -> web.WebSocketResp
             # A message, once read, is handled to the end even if aiohttp cancels this
             # handler because the client went away (ending a room must not stop halfway).
             await asyncio.shield(node.spawn(session.handle(msg.data)))
+            if session.participant is not None or session.finished:
+                deadline.cancel()
             if session.finished:
                 break
     finally:
+        deadline.cancel()
         await asyncio.shield(node.spawn(session.disconnected()))
         await channel.wait_closed()
     return ws
 
 
 class Session:
-    """One signaling socket's conversation: join or resume first, then room actions."""
+    """One signaling socket's conversation: join or resume (with the token) first, then room actions."""
 
-    def __init__(self, node: MediaNode, claims: JoinClaims, channel: SocketChannel) -> None:
+    def __init__(self, node: MediaNode, channel: SocketChannel) -> None:
         self.node = node
-        self.claims = claims
+        self.claims: JoinClaims | None = None
         self.channel = channel
         self.participant: Participant | None = None
         self.room: Room | None = None
         self.finished = False
 
+    def first_message_late(self) -> None:
+        if self.participant is None and not self.finished:
+            self.finished = True
+            self.channel.send(
+                {
+                    "type": "error",
+                    "code": "bad_token",
+                    "ref": "?",
+                    "message": "no 'join' or 'resume' with the join token arrived in time",
+                }
+            )
+            self.channel.close(CLOSE_POLICY)
+
     async def handle(self, raw: str | bytes) -> None:
-        kind = "?"
+        kind: object = "?"
         try:
             message = protocol.parse(raw, self.node.settings.max_message_bytes)
             kind = message["type"]
-            await self._dispatch(kind, message)
+            await self._dispatch(message["type"], message)
         except MediaServerError as exc:
-            self.channel.send({"type": "error", "code": exc.code, "message": str(exc), "ref": kind})
-            if isinstance(exc, TokenError | RoomClosed):
+            self.channel.send(
+                {"type": "error", "code": exc.code, "message": protocol.short(str(exc)), "ref": protocol.ref(kind)}
+            )
+            if isinstance(exc, TokenError | RoomClosed | Replaced):
                 self.finished = True
+                self.channel.close(CLOSE_REPLACED if isinstance(exc, Replaced) else CLOSE_POLICY)
         except Exception:
             # A bug in one handler answers this client and leaves the room running.
-            log.exception("signaling message %r failed", kind)
-            self.channel.send({"type": "error", "code": "server_error", "message": "internal error", "ref": kind})
+            log.exception("signaling message %r failed", protocol.ref(kind))
+            self.channel.send(
+                {"type": "error", "code": "server_error", "message": "internal error", "ref": protocol.ref(kind)}
+            )
 
     async def _dispatch(self, kind: str, message: dict[str, Any]) -> None:
-        if kind == "ping":
-            self.channel.send({"type": "pong", "ts": message.get("ts"), "server_ts": time.time()})
-            return
         if self.participant is None:
+            if kind not in ("join", "resume"):
+                raise TokenError(f"the first message must be 'join' or 'resume' with the join token, not '{kind}'")
+            self.claims = self.node.verify(protocol.token(message), allow_expired=True)
             if kind == "join":
                 await self._join(message)
-            elif kind == "resume":
-                await self._resume(message)
             else:
-                raise ProtocolError(f"'{kind}' before 'join'", "out_of_order")
+                await self._resume(message)
+            return
+        if self.participant.channel is not self.channel:
+            raise Replaced("this participant continues on another socket")
+        if not self.participant.rates.allow(RATE_BUCKET.get(kind, kind)):
+            raise ProtocolError(RATE_LIMITED, "rate_limited")
+        if kind == "ping":
+            self.channel.send({"type": "pong", "ts": protocol.timestamp(message), "server_ts": time.time()})
             return
         if kind in ("join", "resume") and not message.get("restart_media"):
             raise ProtocolError(f"already joined; '{kind}' is not allowed now", "out_of_order")
@@ -138,33 +216,53 @@ class Session:
         await HANDLERS[kind](self, self.room, self.participant, message)
 
     async def _join(self, message: dict[str, Any]) -> None:
-        if self.node.now() >= self.claims.expires_at:
+        claims = self.claims
+        assert claims is not None  # verified by _dispatch
+        if self.node.now() >= claims.expires_at:
             raise TokenExpired("join token has expired")
         sources = protocol.publish_list(message)
+        if claims.is_observer and sources:
+            raise ProtocolError("observers watch and send no media; join without 'publish'", "forbidden")
         if self.node.closed:
             raise RoomClosed("this media node is shutting down")
-        if self.node.room_ended(self.claims.room):
+        if not self.node.used_tokens.claim(protocol.token(message), claims.expires_at, self.node.now()):
+            # One token, one join: a copied token opens no second socket (a dropped one resumes).
+            raise TokenError("this join token was already used; ask for a new one")
+        if self.node.room_ended(claims.room):
             # A reload after the end (with a token issued before it): show the ended screen.
             self.channel.send(
-                {"type": "join", "participant_id": None, "resume_key": None, "room": self.claims.room,
-                 "role": self.claims.role, "observer": self.claims.is_observer, "started": False,
-                 "started_at": None, "ended": True, "recording": False, "participants": [], "attendees": 0,
-                 "chat": [], "whiteboard": []}
+                {
+                    "type": "join",
+                    "participant_id": None,
+                    "resume_key": None,
+                    "room": claims.room,
+                    "role": claims.role,
+                    "observer": claims.is_observer,
+                    "started": False,
+                    "started_at": None,
+                    "ended": True,
+                    "recording": False,
+                    "participants": [],
+                    "attendees": 0,
+                    "chat": [],
+                }
             )
             self.finished = True
             return
-        room = self.node.room(self.claims.room)
+        room = self.node.room(claims.room)
         self.room = room
-        self.participant = await room.join(self.claims, self.channel, sources)
+        self.participant = await room.join(claims, self.channel, sources)
 
     async def _resume(self, message: dict[str, Any]) -> None:
+        claims = self.claims
+        assert claims is not None  # verified by _dispatch
         participant_id = protocol.text(message, "participant_id", 64)
         key = protocol.text(message, "resume_key", 128)
-        room = self.node.rooms.get(self.claims.room)
+        room = self.node.rooms.get(claims.room)
         participant = room.participants.get(participant_id or "") if room is not None else None
         if room is None or participant is None or participant.resume_key != key:
             raise RoomClosed("nothing to resume: the grace period is over; join again")
-        if participant.user_id != self.claims.user_id:
+        if participant.user_id != claims.user_id:
             raise TokenError("resume key belongs to another user")
         self.room, self.participant = room, participant
         participant.reattach(self.channel)
@@ -178,9 +276,9 @@ class Session:
                 "participants": room.describe(),
                 "attendees": room.attendees(),
                 "chat": list(room.chat),
-                "whiteboard": list(room.whiteboard),
             }
         )
+        room.send_whiteboard(participant)
         room.send_speaker(participant)
         await participant.resume_media(restart_media=message.get("restart_media") is True)
 
@@ -208,15 +306,17 @@ async def _candidate(session: Session, room: Room, p: Participant, message: dict
         return
     if not isinstance(line, str) or len(line) > 1024:
         raise ProtocolError("'candidate' must be an SDP candidate line")
-    try:
-        candidate = candidate_from_sdp(line.removeprefix("candidate:"))
-    except (ValueError, IndexError) as exc:
-        raise ProtocolError("unreadable ICE candidate") from exc
     mid = message.get("sdpMid")
     index = message.get("sdpMLineIndex")
-    candidate.sdpMid = mid if isinstance(mid, str) else None
-    candidate.sdpMLineIndex = index if isinstance(index, int) else 0
-    await p.pc.addIceCandidate(candidate)
+    try:
+        # aiortc's parser answers a line it cannot read with whatever it hits (ValueError,
+        # IndexError, AssertionError...): every one of them is a bad candidate, not our bug.
+        candidate = candidate_from_sdp(line.removeprefix("candidate:"))
+        candidate.sdpMid = mid if isinstance(mid, str) else None
+        candidate.sdpMLineIndex = index if isinstance(index, int) and not isinstance(index, bool) else 0
+        await p.pc.addIceCandidate(candidate)
+    except Exception as exc:
+        raise ProtocolError(f"unreadable ICE candidate: {protocol.short(line, 60)!r}") from exc
 
 
 async def _publish(session: Session, room: Room, p: Participant, message: dict[str, Any]) -> None:

@@ -11,6 +11,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -80,6 +81,8 @@ def sign_join_token(
         "d": node,
         "rec": bool(record),
         "exp": int(now.timestamp()) + int(ttl_seconds),
+        # A token is good for one join (UsedTokens): two issued in the same second must differ.
+        "j": secrets.token_urlsafe(9),
     }
     if url:
         claims["url"] = url
@@ -118,3 +121,34 @@ def verify_join_token(secret: str, token: str, now: datetime, *, allow_expired: 
     if not allow_expired and now >= claims.expires_at:
         raise TokenExpired("join token has expired")
     return claims
+
+
+class UsedTokens:
+    """Join tokens already used for a `join`, each remembered until it expires (at most `capacity`).
+
+    A token is known by a digest of its signature, so the memory per token is small and fixed.
+    Tokens are issued with one lifetime, so the oldest entry expires first; when more than
+    `capacity` are live the oldest is forgotten (it could be replayed until it expires: the
+    price of a bound).
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._seen: dict[bytes, float] = {}
+
+    def claim(self, token: str, expires_at: datetime, now: datetime) -> bool:
+        """True the first time `token` is used; False when it was used before."""
+        moment = now.timestamp()
+        while self._seen:
+            oldest, until = next(iter(self._seen.items()))
+            if until > moment and len(self._seen) < self._capacity:
+                break
+            del self._seen[oldest]
+        key = hashlib.sha256(token.encode()).digest()[:16]
+        if key in self._seen:
+            return False
+        self._seen[key] = expires_at.timestamp()
+        return True
+
+    def __len__(self) -> int:
+        return len(self._seen)

@@ -107,8 +107,13 @@ async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamR
     response = await handler(request)
     if (not had_cookie or request.get(CSRF_ROTATED)) and not response.prepared:
         # Readable by scripts on purpose: pages echo it in the X-CSRF-Token header.
-        response.set_cookie(CSRF_COOKIE, request[CSRF_TOKEN], samesite="Lax", path="/",
-                            secure=secure_cookies(request.app[CONFIG]) if CONFIG in request.app else False)
+        response.set_cookie(
+            CSRF_COOKIE,
+            request[CSRF_TOKEN],
+            samesite="Lax",
+            path="/",
+            secure=secure_cookies(request.app[CONFIG]) if CONFIG in request.app else False,
+        )
     return response
 
 
@@ -193,8 +198,9 @@ async def protect_responses(request: web.Request, response: web.StreamResponse) 
     headers.setdefault("X-Frame-Options", "SAMEORIGIN")
     headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     security = request.app.get(CONTENT_SECURITY)
-    headers.setdefault("Content-Security-Policy",
-                       security.header() if security is not None else "frame-ancestors 'self'")
+    headers.setdefault(
+        "Content-Security-Policy", security.header() if security is not None else "frame-ancestors 'self'"
+    )
     if not request.path.startswith(request.app.get(PUBLIC_PREFIXES, ("/static/",))):
         # Personal JSON and pages (dashboards, bookings, the room) must not outlive the tab in any cache.
         headers["Cache-Control"] = "no-store"

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import inspect
 
-from aiortc import RTCPeerConnection
+from aiortc import RTCConfiguration, RTCPeerConnection
 
-from media_server.aiortc_hooks.ice import GATHERER_CONNECTION, ICE_GATHER_FUNCTION, ICE_SEND
+from media_server.aiortc_hooks.ice import GATHERER_CONNECTION, ICE_GATHER_FUNCTION, ICE_RECV, ICE_SEND
 from media_server.aiortc_hooks.inbound import (
     RECEIVER_DECODER_QUEUE,
     RECEIVER_HANDLE_RTP,
@@ -22,18 +22,37 @@ from media_server.aiortc_hooks.inbound import (
     TRANSPORT_REGISTER_RECEIVER,
     TRANSPORT_ROUTER,
 )
-from media_server.aiortc_hooks.outbound import SENDER_ENCODER, SENDER_RTP_HISTORY, SENDER_SEND_KEYFRAME
+from media_server.aiortc_hooks.outbound import (
+    CONNECTION_NOMINATED,
+    ICE_CONNECTION,
+    SENDER_ENCODER,
+    SENDER_LSR,
+    SENDER_NTP_TIMESTAMP,
+    SENDER_OCTET_COUNT,
+    SENDER_PACKET_COUNT,
+    SENDER_RETRANSMIT,
+    SENDER_RTP_HISTORY,
+    SENDER_RTP_TIMESTAMP,
+    SENDER_RTX_SSRC,
+    SENDER_SEND,
+    SENDER_SEND_KEYFRAME,
+    SENDER_SEND_RTCP,
+    SENDER_SSRC,
+    TRANSPORT_TX_BYTES,
+    TRANSPORT_TX_PACKETS,
+)
 
 
 def check_hooks() -> list[str]:
     """Names this module needs that the installed aiortc/aioice lack (empty when fine)."""
     import aioice.ice
     import aiortc.rtcdtlstransport as transport_module
+    import aiortc.rtcpeerconnection as peer_connection_module
     import aiortc.rtcrtpreceiver as receiver_module
     import aiortc.rtcrtpsender as sender_module
 
     missing: list[str] = []
-    pc = RTCPeerConnection()
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))  # never aiortc's public STUN default
     try:
         transceiver = pc.addTransceiver("audio", "recvonly")
         receiver, sender = transceiver.receiver, transceiver.sender
@@ -52,11 +71,29 @@ def check_hooks() -> list[str]:
             (receiver.transport.transport.iceGatherer, GATHERER_CONNECTION),
             (receiver, RECEIVER_REMOTE_STREAMS),
             (receiver, RECEIVER_HANDLE_RTP),
+            # The raw forwarding path (media_server.raw_egress).
+            (sender, SENDER_SEND),
+            (sender, SENDER_RETRANSMIT),
+            (sender, SENDER_SEND_RTCP),
+            (sender, SENDER_SSRC),
+            (sender, SENDER_RTX_SSRC),
+            (sender, SENDER_PACKET_COUNT),
+            (sender, SENDER_OCTET_COUNT),
+            (sender, SENDER_NTP_TIMESTAMP),
+            (sender, SENDER_RTP_TIMESTAMP),
+            (sender, SENDER_LSR),
+            (sender.transport, TRANSPORT_TX_PACKETS),
+            (sender.transport, TRANSPORT_TX_BYTES),
+            (sender.transport.transport, ICE_CONNECTION),
+            (getattr(sender.transport.transport, ICE_CONNECTION, None), CONNECTION_NOMINATED),
         ):
             if obj is None or not hasattr(obj, name):
                 missing.append(f"{type(obj).__name__}.{name}")
-        if "self._send = " not in inspect.getsource(type(receiver.transport.transport)):
+        ice_source = inspect.getsource(type(receiver.transport.transport))
+        if "self._send = " not in ice_source:
             missing.append(f"RTCIceTransport.{ICE_SEND}")
+        if "self._recv = " not in ice_source:
+            missing.append(f"RTCIceTransport.{ICE_RECV}")
         if not hasattr(aioice.ice.Connection, ICE_GATHER_FUNCTION):
             missing.append(f"aioice.Connection.{ICE_GATHER_FUNCTION}")
     finally:
@@ -99,6 +136,16 @@ def check_hooks() -> list[str]:
         "audio m-lines negotiate ssrc-audio-level": any(
             ext.uri == "urn:ietf:params:rtp-hdrext:ssrc-audio-level" for ext in HEADER_EXTENSIONS["audio"]
         ),
+        "SRTP is protected with the DTLS transport's _tx_srtp in _send_rtp": "self._tx_srtp.protect(data)"
+        in inspect.getsource(transport_module.RTCDtlsTransport._send_rtp),
+        "sender looks NACKs up through self._retransmit": "await self._retransmit(seq)"
+        in inspect.getsource(sender_module.RTCRtpSender._handle_rtcp_packet),
+        "sender reports leave through self._send_rtcp after LSR is set": "await self._send_rtcp(packets)"
+        in inspect.getsource(sender_module.RTCRtpSender._run_rtcp),
+        "peer connection starts senders through sender.send(...)": "await transceiver.sender.send("
+        in inspect.getsource(peer_connection_module.RTCPeerConnection),
+        "aioice sends a nominated pair's data with protocol.send_data": "active_pair.protocol.send_data("
+        in inspect.getsource(aioice.ice.Connection.sendto),
         "aioice gathers hosts through get_component_candidates": "get_component_candidates(component=component"
         in inspect.getsource(aioice.ice.Connection.gather_candidates),
     }

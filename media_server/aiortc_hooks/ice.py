@@ -11,6 +11,7 @@ GATHERER_CONNECTION = "_connection"
 ICE_GATHER_FUNCTION = "get_component_candidates"
 # The ICE transport's datagram send; only media_server.testing's loss injection wraps it.
 ICE_SEND = "_send"
+ICE_RECV = "_recv"
 
 
 def use_ice_hosts(pc: RTCPeerConnection, hosts: Sequence[str]) -> None:

@@ -1,7 +1,9 @@
 """The receive side: a publisher's encoded frames go to the SFU, not to a decoder.
 
 A receiver's decoder queue is replaced by a `FrameTap`, its jitter buffers by ones that
-release a frame as soon as it is whole, and its RTX SSRCs are routed to it. Also
+release a frame as soon as it is whole (and first hand every packet, after SRTP
+unprotect, RTX unwrapping and NACK bookkeeping, to the raw forwarding path), and its
+RTX SSRCs are routed to it. Also
 keyframe (PLI) and NACK requests toward the publisher, the per-SSRC counters the
 quality monitor reads, and the audio level each packet carries (active speaker).
 """
@@ -33,6 +35,7 @@ ROUTER_SSRC_TABLE = "ssrc_table"
 PACKET_DATA = "_data"
 
 FrameSink = Callable[[RTCRtpCodecParameters, JitterFrame], None]
+PacketSink = Callable[[RtpPacket], None]
 
 
 class FrameTap:
@@ -73,10 +76,13 @@ class ImmediateAudioBuffer:
 
     capacity = 16
 
-    def __init__(self) -> None:
+    def __init__(self, on_packet: PacketSink | None = None) -> None:
         self._last: int | None = None
+        self.on_packet = on_packet
 
     def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
+        if self.on_packet is not None:
+            self.on_packet(packet)
         seq = packet.sequence_number
         if self._last is not None and not uint16_gt(seq, self._last):
             return False, None
@@ -103,8 +109,10 @@ class MarkerJitterBuffer(JitterBuffer):
         renack: Callable[[int], None] | None = None,
         stall_after: float = 1.0,
         renack_every: float = 0.1,
+        on_packet: PacketSink | None = None,
     ) -> None:
         super().__init__(capacity=512, is_video=True)
+        self.on_packet = on_packet
         self.on_skip = on_skip
         self.renack = renack
         self.stall_after = stall_after
@@ -113,6 +121,8 @@ class MarkerJitterBuffer(JitterBuffer):
         self._last_renack = 0.0
 
     def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
+        if self.on_packet is not None:
+            self.on_packet(packet)
         pli_flag, frame = super().add(packet)
         if frame is not None:
             self._waiting_since = None
@@ -176,8 +186,10 @@ def tap_receiver(
     on_frame: FrameSink,
     on_end: Callable[[], None],
     on_skip: Callable[[], None] | None = None,
+    on_packet: PacketSink | None = None,
 ) -> FrameTap:
-    """Route a receiver's encoded frames to `on_frame`; call before it starts receiving."""
+    """Route a receiver's encoded frames to `on_frame` (and each packet to `on_packet`);
+    call before it starts receiving."""
     tap = FrameTap(on_frame, on_end)
     setattr(receiver, RECEIVER_DECODER_QUEUE, tap)
     tasks: set[asyncio.Future[None]] = set()
@@ -189,7 +201,9 @@ def tap_receiver(
             tasks.add(task)
             task.add_done_callback(tasks.discard)
 
-    buffer = ImmediateAudioBuffer() if kind == "audio" else MarkerJitterBuffer(on_skip, renack)
+    buffer = (
+        ImmediateAudioBuffer(on_packet) if kind == "audio" else MarkerJitterBuffer(on_skip, renack, on_packet=on_packet)
+    )
     setattr(receiver, RECEIVER_JITTER_BUFFER, buffer)
     return tap
 

@@ -26,10 +26,11 @@ import aiohttp
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 from aiortc.jitterbuffer import JitterFrame
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.rtp import RtpPacket
 
-from media_server import peer
+from media_server import ice_servers, peer
 from media_server.aiortc_hooks import inbound, outbound
-from media_server.testing.loss import drop_outgoing_rtp
+from media_server.testing.loss import drop_incoming_rtp, drop_outgoing_rtp
 
 
 @dataclass
@@ -43,6 +44,8 @@ class Received:
     arrivals: list[float] = field(default_factory=list)
     count: int = 0
     first_at: float | None = None
+    # (sequence number, timestamp, ssrc) of every media packet, after RTX unwrapping.
+    packets: list[tuple[int, int, int]] = field(default_factory=list)
 
     def add(self, data: bytes) -> None:
         now = time.time()
@@ -59,6 +62,8 @@ class Leg:
     """One signaling socket and its peer connection."""
 
     ws: aiohttp.ClientWebSocketResponse
+    # The join token this leg's `join` (and any `resume`) carries.
+    token: str = ""
     reader: asyncio.Task[None] | None = None
     pc: RTCPeerConnection | None = None
     by_mid: dict[str, Received] = field(default_factory=dict)
@@ -96,10 +101,12 @@ class SfuClient:
     def __init__(
         self, url: str, token: str, *, ice_hosts: tuple[str, ...] = ("127.0.0.1",), keep_bytes: bool = True,
         recover: Callable[[], Awaitable[tuple[str, str]]] | None = None,
+        ice_servers: tuple[ice_servers.IceServer, ...] = (),
     ) -> None:
         self.url = url
         self.token = token
         self.ice_hosts = ice_hosts
+        self.ice_servers = ice_servers
         self.keep_bytes = keep_bytes
         self.tracks: dict[str, MediaStreamTrack] = {}
         self.codecs: dict[str, str] = {}
@@ -113,6 +120,7 @@ class SfuClient:
         self.closing = False
         self._leg: Leg | None = None
         self._background: set[asyncio.Task[Any]] = set()
+        self.downlink_loss = 0.0
         self.offers = 0
         # Called with each received frame's bytes (e.g. a benchmark probe that decodes).
         self.frame_hook: Callable[[Received, bytes], None] | None = None
@@ -143,7 +151,7 @@ class SfuClient:
 
     async def _join(self, leg: Leg) -> dict[str, Any]:
         leg.joined = asyncio.get_running_loop().create_future()
-        await leg.ws.send_str(json.dumps({"type": "join", "publish": [
+        await leg.ws.send_str(json.dumps({"type": "join", "token": leg.token, "publish": [
             {"source": s, "codec": self.codecs[s]} if s != "microphone" else s for s in leg.tracks]}))
         reply = await asyncio.wait_for(asyncio.shield(leg.joined), 10)
         self.participant_id = reply["participant_id"]
@@ -151,18 +159,19 @@ class SfuClient:
         return reply
 
     async def _open_leg(self, url: str, token: str, tracks: dict[str, MediaStreamTrack]) -> Leg:
+        # The join token travels in the first message (`join`/`resume`), never in the URL.
         if self._session is None:
             self._session = aiohttp.ClientSession()
-        ws = await self._session.ws_connect(f"{url}?token={token}", max_msg_size=0)
-        leg = Leg(ws, tracks=tracks)
+        ws = await self._session.ws_connect(url, max_msg_size=0)
+        leg = Leg(ws, token=token, tracks=tracks)
         leg.reader = asyncio.create_task(self._read(leg))
         return leg
 
-    async def _open_socket(self, token: str | None = None) -> None:
+    async def _open_socket(self) -> None:
         """A new socket for the current leg (resume keeps the peer connection)."""
         assert self._session is not None and self._leg is not None
         leg = self._leg
-        leg.ws = await self._session.ws_connect(f"{self.url}?token={token or self.token}", max_msg_size=0)
+        leg.ws = await self._session.ws_connect(self.url, max_msg_size=0)
         leg.reader = asyncio.create_task(self._read(leg))
 
     async def drop_socket(self) -> None:
@@ -174,7 +183,7 @@ class SfuClient:
 
     async def resume(self, restart_media: bool = False) -> dict[str, Any]:
         await self._open_socket()
-        await self.send({"type": "resume", "participant_id": self.participant_id,
+        await self.send({"type": "resume", "token": self.token, "participant_id": self.participant_id,
                          "resume_key": self.resume_key, "restart_media": restart_media})
         return await self.wait_for("resume")
 
@@ -182,6 +191,21 @@ class SfuClient:
         self.tracks[source] = track
         self.codecs[source] = codec if source != "microphone" else "opus"
         await self.send({"type": "publish", "source": source, "codec": codec})
+
+    async def unpublish(self, source: str) -> None:
+        self.tracks.pop(source, None)
+        await self.send({"type": "unpublish", "source": source})
+
+    @property
+    def whiteboard(self) -> list[dict[str, Any]]:
+        """The board as the last `whiteboard.page` messages (after join or resume) drew it."""
+        board: list[dict[str, Any]] = []
+        for message in self.messages:
+            if message["type"] == "whiteboard.page":
+                if message["index"] == 0:
+                    board = []
+                board.extend(message["entries"])
+        return board
 
     async def send(self, payload: dict[str, Any]) -> None:
         assert self._ws is not None
@@ -319,7 +343,7 @@ class SfuClient:
             try:
                 await self._open_socket()
                 since = len(self.messages)
-                await self.send({"type": "resume", "participant_id": self.participant_id,
+                await self.send({"type": "resume", "token": self.token, "participant_id": self.participant_id,
                                  "resume_key": self.resume_key, "restart_media": True})
                 await self.wait_for("resume", within=2, since=since)
                 move.finished, move.completed = time.time(), True
@@ -357,7 +381,7 @@ class SfuClient:
         if message.get("restart") or leg.pc is None:
             if leg.pc is not None:
                 await leg.pc.close()
-            leg.pc = peer.new_peer_connection()
+            leg.pc = peer.new_peer_connection(self.ice_servers)
             leg.tapped.clear()
             leg.by_mid.clear()
         pc = leg.pc
@@ -369,7 +393,8 @@ class SfuClient:
         for transceiver in pc.getTransceivers():
             mid = transceiver.mid
             source = next((s for s, m in publish.items() if m == mid), None)
-            if source is not None and source in leg.tracks and transceiver.sender.track is None:
+            if source is not None and source in leg.tracks and transceiver.sender.track is not leg.tracks[source]:
+                # A reused m-line (a source published again) still holds the old track: swap it.
                 track = leg.tracks[source]
                 transceiver.sender.replaceTrack(track)
                 transceiver.direction = "sendonly"
@@ -390,12 +415,22 @@ class SfuClient:
                     if self.frame_hook is not None:
                         self.frame_hook(r, frame.data)
 
-                inbound.tap_receiver(transceiver.receiver, transceiver.kind, on_frame, lambda: None)
+                def on_packet(packet: RtpPacket, r: Received = received) -> None:
+                    if r.keep_bytes:
+                        r.packets.append((packet.sequence_number, packet.timestamp, packet.ssrc))
+
+                inbound.tap_receiver(transceiver.receiver, transceiver.kind, on_frame, lambda: None, None, on_packet)
         if self.loss:
             self.set_uplink_loss(self.loss)
         peer.prepare_local_description(pc, self.ice_hosts)
         await pc.setLocalDescription(await pc.createAnswer())
         await leg.ws.send_str(json.dumps({"type": "answer", "sdp": pc.localDescription.sdp}))
+
+    def set_downlink_loss(self, probability: float) -> None:
+        """Lose this share of the RTP packets arriving here (test aid; call once connected)."""
+        self.downlink_loss = probability
+        if self.pc is not None:
+            drop_incoming_rtp(self.pc, lambda data: random.random() < self.downlink_loss)
 
     def set_uplink_loss(self, probability: float) -> None:
         """Drop this share of our outgoing RTP packets (test aid)."""

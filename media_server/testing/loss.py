@@ -7,12 +7,15 @@ from typing import Any
 
 from aiortc import RTCPeerConnection
 
-from media_server.aiortc_hooks.ice import ICE_SEND
+from media_server.aiortc_hooks.ice import ICE_RECV, ICE_SEND
+from media_server.aiortc_hooks.outbound import datagram_path
 
 
 def drop_outgoing_rtp(pc: RTCPeerConnection, should_drop: Callable[[bytes], bool]) -> None:
-    """Test and benchmark aid: lose outgoing SRTP packets chosen by `should_drop`."""
+    """Test and benchmark aid: lose outgoing SRTP packets chosen by `should_drop`
+    (both aiortc's own sends and the raw forwarding path's)."""
     for transceiver in pc.getTransceivers():
+        datagram_path(transceiver.sender.transport).drop = should_drop
         ice = transceiver.sender.transport.transport
         if getattr(ice, "_mentorlive_loss", False):
             continue
@@ -26,3 +29,26 @@ def drop_outgoing_rtp(pc: RTCPeerConnection, should_drop: Callable[[bytes], bool
 
         setattr(ice, ICE_SEND, send)
         setattr(ice, "_mentorlive_loss", True)  # noqa: B010
+
+
+def drop_incoming_rtp(pc: RTCPeerConnection, should_drop: Callable[[bytes], bool]) -> None:
+    """Test aid: lose arriving SRTP packets chosen by `should_drop` (a lossy downlink).
+
+    Wraps the ICE transport's receive, which aiortc binds when ICE starts: call it once the
+    connection is up.
+    """
+    for transceiver in pc.getTransceivers():
+        ice = transceiver.receiver.transport.transport
+        if getattr(ice, "_mentorlive_downlink_loss", False):
+            continue
+        original = getattr(ice, ICE_RECV)
+
+        async def recv(_o: Any = original) -> bytes:
+            while True:
+                data: bytes = await _o()
+                if 127 < data[0] < 192 and not 192 <= data[1] <= 223 and should_drop(data):
+                    continue
+                return data
+
+        setattr(ice, ICE_RECV, recv)
+        setattr(ice, "_mentorlive_downlink_loss", True)  # noqa: B010

@@ -11,8 +11,9 @@ from tests.browser.conftest import CspWatch
 pytestmark = pytest.mark.browser
 
 
-async def test_an_inline_script_is_refused_and_reported(browser: Browser, live_server: str,
-                                                        csp_watch: CspWatch) -> None:
+async def test_an_inline_script_is_refused_and_reported(
+    browser: Browser, live_server: str, csp_watch: CspWatch
+) -> None:
     page = await browser.new_page()
     await page.goto(live_server + "/")
     await page.evaluate("""() => {

@@ -25,7 +25,7 @@ from web.accounts import service as accounts
 from web.accounts import signup as signup_steps
 from web.accounts.profile import read_profile_form, update_mentor_profile
 from web.accounts.schemas import mentor_json, mentor_profile_json, mentor_rating_summary, public_user
-from web.accounts.sessions import revoke_user_sessions
+from web.accounts.sessions import revoke_user_sessions, wall_now
 from web.accounts.unlock import UNLOCK_COOKIE, UNLOCK_LIFETIME, UNLOCK_PATH, send_unlock_link, token_user, unlocked_user
 from web.errors import ApiError, bad_request, not_found, unauthorized
 from web.http import fields as v
@@ -195,7 +195,7 @@ async def change_password(request: web.Request) -> web.Response:
         row.password_hash = new_hash
         s.add(row)
         await s.commit()
-    ended = await revoke_user_sessions(db, identity.user_id, request.app[CLOCK].now(),
+    ended = await revoke_user_sessions(db, identity.user_id, wall_now(),
                                        keep_token=await current_session_token(request))
     return web.json_response({"ok": True, "signed_out_sessions": ended})
 
@@ -203,7 +203,7 @@ async def change_password(request: web.Request) -> web.Response:
 @routes.post("/api/auth/signout-everywhere")
 async def sign_out_everywhere_else(request: web.Request) -> web.Response:
     identity = await require_identity(request)
-    ended = await revoke_user_sessions(request.app[DB], identity.user_id, request.app[CLOCK].now(),
+    ended = await revoke_user_sessions(request.app[DB], identity.user_id, wall_now(),
                                        keep_token=await current_session_token(request))
     return web.json_response({"signed_out_sessions": ended})
 
@@ -214,7 +214,7 @@ async def _admin_sign_out(request: web.Request) -> tuple[User, int]:
     user = await accounts.get_user(request.app[DB], user_id) if user_id is not None else None
     if user is None or user.id is None:
         raise not_found("No such user.")
-    return user, await revoke_user_sessions(request.app[DB], user.id, request.app[CLOCK].now())
+    return user, await revoke_user_sessions(request.app[DB], user.id, wall_now())
 
 
 @routes.post("/api/admin/users/{id:[0-9]+}/signout")

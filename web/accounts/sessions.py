@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, or_, update
 from sqlmodel import col, select
@@ -26,6 +26,13 @@ from models.tables import AuthSession
 SESSION_LIFETIME = timedelta(days=14)
 
 
+def wall_now() -> datetime:
+    """Session lifetimes run on the wall clock, not the app's clock: the cookie's own 14-day max-age is
+    checked by aiohttp_session against the wall clock, and both must agree (a test's clock moved by
+    months to reach a session's end must not sign its users out)."""
+    return datetime.now(UTC)
+
+
 def session_key(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -34,9 +41,12 @@ async def open_session(db: Database, user_id: int, now: datetime, lifetime: time
     """A new session row for `user_id`; returns the token the cookie carries."""
     token = secrets.token_urlsafe(32)
     async with db.session() as s:
-        await s.execute(delete(AuthSession).where(
-            col(AuthSession.user_id) == user_id,
-            or_(col(AuthSession.revoked_at).is_not(None), col(AuthSession.expires_at) <= now)))
+        await s.execute(
+            delete(AuthSession).where(
+                col(AuthSession.user_id) == user_id,
+                or_(col(AuthSession.revoked_at).is_not(None), col(AuthSession.expires_at) <= now),
+            )
+        )
         s.add(AuthSession(id=session_key(token), user_id=user_id, created_at=now, expires_at=now + lifetime))
         await s.commit()
     return token
@@ -47,8 +57,9 @@ async def session_user(db: Database, token: str, now: datetime) -> int | None:
 
     One primary-key SELECT on a pooled connection (no ORM session: this runs on every signed-in request,
     before and apart from the transactions a service opens)."""
-    query = (select(AuthSession.user_id, AuthSession.expires_at, AuthSession.revoked_at)  # type: ignore[call-overload]
-             .where(col(AuthSession.id) == session_key(token)))
+    query = select(AuthSession.user_id, AuthSession.expires_at, AuthSession.revoked_at).where(  # type: ignore[call-overload]
+        col(AuthSession.id) == session_key(token)
+    )
     async with db.engine.connect() as conn:
         row = (await conn.execute(query)).first()
     if row is None:
@@ -61,15 +72,21 @@ async def session_user(db: Database, token: str, now: datetime) -> int | None:
 
 async def revoke_session(db: Database, token: str, now: datetime) -> None:
     async with db.session() as s:
-        await s.execute(update(AuthSession).where(col(AuthSession.id) == session_key(token),
-                                                  col(AuthSession.revoked_at).is_(None)).values(revoked_at=now))
+        await s.execute(
+            update(AuthSession)
+            .where(col(AuthSession.id) == session_key(token), col(AuthSession.revoked_at).is_(None))
+            .values(revoked_at=now)
+        )
         await s.commit()
 
 
 async def revoke_user_sessions(db: Database, user_id: int, now: datetime, *, keep_token: str | None = None) -> int:
     """Revoke every live session of a user (but `keep_token`'s); returns how many were ended."""
-    conditions = [col(AuthSession.user_id) == user_id, col(AuthSession.revoked_at).is_(None),
-                  col(AuthSession.expires_at) > now]
+    conditions = [
+        col(AuthSession.user_id) == user_id,
+        col(AuthSession.revoked_at).is_(None),
+        col(AuthSession.expires_at) > now,
+    ]
     if keep_token is not None:
         conditions.append(col(AuthSession.id) != session_key(keep_token))
     async with db.session() as s:
@@ -80,7 +97,13 @@ async def revoke_user_sessions(db: Database, user_id: int, now: datetime, *, kee
 
 async def live_session_count(db: Database, user_id: int, now: datetime) -> int:
     async with db.session() as s:
-        rows = (await s.exec(select(AuthSession.id).where(  # type: ignore[call-overload]
-            col(AuthSession.user_id) == user_id, col(AuthSession.revoked_at).is_(None),
-            col(AuthSession.expires_at) > now))).all()
+        rows = (
+            await s.exec(
+                select(AuthSession.id).where(  # type: ignore[call-overload]
+                    col(AuthSession.user_id) == user_id,
+                    col(AuthSession.revoked_at).is_(None),
+                    col(AuthSession.expires_at) > now,
+                )
+            )
+        ).all()
     return len(rows)

@@ -40,8 +40,15 @@ def unlock_token(secret: str, user_id: int, now: datetime, lifetime: timedelta =
 def token_user(secret: str, token: str, now: datetime) -> int | None:
     """The user an unexpired, genuine token was made for, else None."""
     parts = token.split(".")
-    if len(parts) != 3 or not parts[0].isascii() or not parts[0].isdigit() or not parts[1].isascii() \
-            or not parts[1].isdigit() or len(parts[0]) > 12 or len(parts[1]) > 12:
+    if (
+        len(parts) != 3
+        or not parts[0].isascii()
+        or not parts[0].isdigit()
+        or not parts[1].isascii()
+        or not parts[1].isdigit()
+        or len(parts[0]) > 12
+        or len(parts[1]) > 12
+    ):
         return None
     user_id, expires = int(parts[0]), int(parts[1])
     if expires <= now.timestamp():
@@ -64,11 +71,15 @@ async def send_unlock_link(app: web.Application, user: User) -> bool:
     token = unlock_token(app[SECRET], user.id, app[CLOCK].now())
     async with app[DB].session() as s:
         sent = await email_user(
-            s, app, user_id=user.id, subject="Sign-in attempts on your MentorLive account",
+            s,
+            app,
+            user_id=user.id,
+            subject="Sign-in attempts on your MentorLive account",
             text="Someone tried to sign in to your account several times with a wrong password, so sign-ins "
-                 "to it are being slowed down.\n\nIf that was you, the link below lets this browser sign in "
-                 "without waiting for the next hour. If it was not you, your password kept them out; "
-                 "consider changing it.",
-            link=("Sign in without waiting", f"{UNLOCK_PATH}?token={token}"))
+            "to it are being slowed down.\n\nIf that was you, the link below lets this browser sign in "
+            "without waiting for the next hour. If it was not you, your password kept them out; "
+            "consider changing it.",
+            link=("Sign in without waiting", f"{UNLOCK_PATH}?token={token}"),
+        )
         await s.commit()
     return sent

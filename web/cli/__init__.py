@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
+from media_server.event_loop import loop_kind, new_event_loop
 from models.clock import SystemClock
 from models.db import Database
 from models.migrate import upgrade
@@ -157,7 +158,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         app = create_app(config)
         # The nightly training and pruning keep themselves going; the first night's are planted here.
         app.on_startup.append(ensure_nightly)
-        web.run_app(app, host=host, port=port, print=None)
+        loop = new_event_loop(config.str("media", "event_loop"))
+        logging.getLogger(__name__).info("event loop: %s", loop_kind(loop))
+        web.run_app(app, host=host, port=port, print=None, loop=loop)
         return 0
     return 2
 

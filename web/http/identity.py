@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from aiohttp import web
 from aiohttp_session import get_session, new_session
 
-from web.accounts.sessions import open_session, revoke_session, session_user
+from web.accounts.sessions import open_session, revoke_session, session_user, wall_now
 from web.errors import unauthorized
-from web.keys import CLOCK, DB
+from web.keys import DB
 from web.middlewares import rotate_csrf
 
 SESSION_TOKEN = "sid"
@@ -40,7 +40,7 @@ async def _read_identity(request: web.Request) -> Identity | None:
     user_id, role, token = session.get("uid"), session.get("role"), session.get(SESSION_TOKEN)
     if not isinstance(user_id, int) or not isinstance(role, str) or not isinstance(token, str):
         return None
-    if await session_user(request.app[DB], token, request.app[CLOCK].now()) != user_id:
+    if await session_user(request.app[DB], token, wall_now()) != user_id:
         # Revoked, expired or never ours: the cookie is dropped so the browser stops sending it.
         session.invalidate()
         return None
@@ -57,8 +57,8 @@ async def remember(request: web.Request, user_id: int, role: str) -> None:
     # token for the same reason (a token an attacker planted or read before sign-in stops working).
     old = await current_session_token(request)
     if old is not None:
-        await revoke_session(request.app[DB], old, request.app[CLOCK].now())
-    token = await open_session(request.app[DB], user_id, request.app[CLOCK].now())
+        await revoke_session(request.app[DB], old, wall_now())
+    token = await open_session(request.app[DB], user_id, wall_now())
     session = await new_session(request)
     session["uid"] = user_id
     session["role"] = role
@@ -70,7 +70,7 @@ async def remember(request: web.Request, user_id: int, role: str) -> None:
 async def forget(request: web.Request) -> None:
     token = await current_session_token(request)
     if token is not None:
-        await revoke_session(request.app[DB], token, request.app[CLOCK].now())
+        await revoke_session(request.app[DB], token, wall_now())
     session = await get_session(request)
     session.invalidate()
     request[_IDENTITY] = None

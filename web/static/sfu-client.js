@@ -18,17 +18,18 @@ const RESUMES_BEFORE_REJOIN = 2;
 const REJOIN_MS = 1000;
 const REJOIN_TRIES = 30;
 
-export function rtcUrl(token, base = window.location) {
+// The join token travels in the first message (`join`/`resume`), never in the URL (logs, proxies).
+export function rtcUrl(base = window.location) {
   const scheme = base.protocol === "https:" ? "wss:" : "ws:";
-  return `${scheme}//${base.host}/rtc?token=${encodeURIComponent(token)}`;
+  return `${scheme}//${base.host}/rtc`;
 }
 
 export class SfuClient extends EventTarget {
   constructor({ token, url = null, iceServers = [], codec = "VP8", refreshGrant = null } = {}) {
     super();
     this.token = token;
-    // `url`: a node's signaling URL (ws://host/rtc), with or without the token; none: this page's origin.
-    this.url = url ? signalingUrl(url, token) : rtcUrl(token);
+    // `url`: a node's signaling URL (ws://host/rtc), the token goes in the first message; none: this page's origin.
+    this.url = url ? signalingUrl(url) : rtcUrl();
     // async () => ({token, url}): a fresh grant from the web app, after the node is lost (sfu-migration.js).
     this.refreshGrant = refreshGrant;
     this._next = null;
@@ -58,7 +59,7 @@ export class SfuClient extends EventTarget {
       source === "microphone" ? source : { source, codec: this.codec });
     return new Promise((resolve, reject) => {
       this._joined = { resolve, reject };
-      this._open(() => this._send({ type: "join", publish }));
+      this._open(() => this._send({ type: "join", token: this.token, publish }));
     });
   }
 
@@ -174,7 +175,7 @@ export class SfuClient extends EventTarget {
     }
     this._emit("reconnecting", { attempt });
     setTimeout(() => this._open(() => this._send({
-      type: "resume", participant_id: this.participantId, resume_key: this.resumeKey,
+      type: "resume", token: this.token, participant_id: this.participantId, resume_key: this.resumeKey,
       restart_media: this.pc ? ["failed", "closed"].includes(this.pc.connectionState) : true,
     })), RETRY_MS[attempt]);
   }
@@ -336,8 +337,8 @@ export class SfuClient extends EventTarget {
       this._emit("connectionstate", { state: pc.connectionState });
       if (pc === this.pc && pc.connectionState === "failed" && !this.left) {
         // aiortc cannot restart ICE: ask the server for a new peer connection.
-        this._send({ type: "resume", participant_id: this.participantId, resume_key: this.resumeKey,
-          restart_media: true });
+        this._send({ type: "resume", token: this.token, participant_id: this.participantId,
+          resume_key: this.resumeKey, restart_media: true });
       }
     };
   }

@@ -12,13 +12,14 @@
 
 const POLL_MS = 100;
 
-/** `ws://host/rtc` + token -> the signaling URL to open; null -> the page's own origin. */
-export function signalingUrl(url, token, base = window.location) {
+/** `ws://host/rtc` -> the signaling URL to open (never with a token: it goes in `join`/`resume`);
+ * null -> the page's own origin. */
+export function signalingUrl(url, base = window.location) {
   if (!url) {
     const scheme = base.protocol === "https:" ? "wss:" : "ws:";
-    return `${scheme}//${base.host}/rtc?token=${encodeURIComponent(token)}`;
+    return `${scheme}//${base.host}/rtc`;
   }
-  return `${url.split("?")[0]}?token=${encodeURIComponent(token)}`;
+  return url.split("?")[0];
 }
 
 /** Publication ids the leg's peer connection has received media for (RTP packets in). */
@@ -37,7 +38,7 @@ async function receivedIds(leg) {
 
 export async function migrate(client, message, makeLeg) {
   const deadline = Number(message.deadline) * 1000 || Date.now() + 10000;
-  const leg = makeLeg({ token: message.token, url: signalingUrl(message.url, message.token) });
+  const leg = makeLeg({ token: message.token, url: signalingUrl(message.url) });
   client._next = leg;
   let joined = null;
   try {
@@ -67,8 +68,8 @@ export async function rejoin(client) {
   for (const id of [...client.remote.keys()]) client._dropRemote(id);
   client.byMid.clear();
   client.token = grant.token;
-  client.url = signalingUrl(grant.url, grant.token);
+  client.url = signalingUrl(grant.url);
   const publish = [...client.local.keys()].map((source) =>
     source === "microphone" ? source : { source, codec: client.codec });
-  client._open(() => client._send({ type: "join", publish }));
+  client._open(() => client._send({ type: "join", token: client.token, publish }));
 }

@@ -15,8 +15,7 @@ from web.jobs import JOB_RUNNER
 from web.keys import CONFIG
 
 
-async def test_the_emailed_link_lets_the_owner_in_while_the_account_is_slowed(api: ApiClient,
-                                                                              smtp: SmtpServer) -> None:
+async def test_the_emailed_link_lets_the_owner_in_while_the_account_is_slowed(api: ApiClient, smtp: SmtpServer) -> None:
     await sign_up(api, "learner", "owner@example.com")
     await api.post("/api/auth/logout")
     free = api.app[CONFIG].int("auth", "account_free_failures")
@@ -31,8 +30,9 @@ async def test_the_emailed_link_lets_the_owner_in_while_the_account_is_slowed(ap
     try:
         for i in range(free):
             guesser = await browser(f"127.0.3.{i + 1}")
-            await guesser.json("POST", "/api/auth/login", 401,
-                               json={"email": "owner@example.com", "password": f"guess{i:03d}x"})
+            await guesser.json(
+                "POST", "/api/auth/login", 401, json={"email": "owner@example.com", "password": f"guess{i:03d}x"}
+            )
         owner = await browser("127.0.4.1")
         credentials = {"email": "owner@example.com", "password": "learn1234"}
         await owner.json("POST", "/api/auth/login", 429, json=credentials)

@@ -105,13 +105,15 @@ async def test_password_change_signs_out_every_other_browser(api: ApiClient, bro
     await sign_up(api, "learner", "l@example.com")
     laptop = await browser_at("127.0.0.4")
     await laptop.json("POST", "/api/auth/login", 200, json={"email": "l@example.com", "password": "learn1234"})
-    wrong = await api.json("POST", "/api/me/password", 400,
-                           json={"current_password": "nope12345", "new_password": "fresh12345"})
+    wrong = await api.json(
+        "POST", "/api/me/password", 400, json={"current_password": "nope12345", "new_password": "fresh12345"}
+    )
     assert wrong["field"] == "current_password"
     weak = await api.json("POST", "/api/me/password", 400, json={"current_password": "learn1234", "new_password": "x"})
     assert weak["field"] == "new_password"
-    body = await api.json("POST", "/api/me/password", 200,
-                          json={"current_password": "learn1234", "new_password": "fresh12345"})
+    body = await api.json(
+        "POST", "/api/me/password", 200, json={"current_password": "learn1234", "new_password": "fresh12345"}
+    )
     assert body["signed_out_sessions"] == 1
     assert (await laptop.get("/api/me")).status == 401
     assert (await api.get("/api/me")).status == 200
@@ -124,8 +126,13 @@ async def test_admin_signs_a_user_out_everywhere_by_api_and_by_the_dashboard_but
     api: ApiClient, browser_at: Browser
 ) -> None:
     app = api.app
-    await create_account(app[DB], app[CLOCK], app[PASSWORDS], "admin",
-                         {"email": "root@example.com", "name": "Root", "password": "admin12345"})
+    await create_account(
+        app[DB],
+        app[CLOCK],
+        app[PASSWORDS],
+        "admin",
+        {"email": "root@example.com", "name": "Root", "password": "admin12345"},
+    )
     phone, laptop = await browser_at("127.0.0.5"), await browser_at("127.0.0.6")
     await sign_up(phone, "mentor", "m@example.com")
     user_id = (await phone.json("GET", "/api/me", 200))["id"]
@@ -143,16 +150,18 @@ async def test_admin_signs_a_user_out_everywhere_by_api_and_by_the_dashboard_but
     await phone.json("POST", "/api/auth/login", 200, json={"email": "m@example.com", "password": "mentor1234"})
     page = await (await api.get("/dashboard/admin")).text()
     assert f'action="/admin/users/{user_id}/signout"' in page and "Sign out everywhere" in page
-    done = await api.client.post(f"/admin/users/{user_id}/signout", data={"csrf_token": api.csrf()},
-                                 allow_redirects=False)
+    done = await api.client.post(
+        f"/admin/users/{user_id}/signout", data={"csrf_token": api.csrf()}, allow_redirects=False
+    )
     assert done.status == 303
     assert (await phone.get("/api/me")).status == 401
     shown = await (await api.get(done.headers["Location"])).text()
     assert "1 session(s) ended" in shown
 
 
-async def test_revocation_is_seen_by_another_process(api: ApiClient, new_api: Callable[[], Awaitable[ApiClient]],
-                                                     aiohttp_client: Any) -> None:
+async def test_revocation_is_seen_by_another_process(
+    api: ApiClient, new_api: Callable[[], Awaitable[ApiClient]], aiohttp_client: Any
+) -> None:
     """Two app instances on one database (two `serve` processes): a logout on one ends the cookie on both."""
     from web.accounts.passwords import fast_test_hasher
     from web.app import create_app

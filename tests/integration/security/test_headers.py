@@ -54,8 +54,12 @@ async def test_every_response_carries_the_protective_headers(
         ("GET", "/no-such-page", 404, {}),
         ("GET", "/api/no-such-thing", 404, {}),
         ("GET", "/api/auth/login", 405, {}),
-        ("POST", "/api/auth/login", 413, {"data": b"x" * (9 * 1024 * 1024),
-                                          "headers": {"Content-Type": "application/json"}}),
+        (
+            "POST",
+            "/api/auth/login",
+            413,
+            {"data": b"x" * (9 * 1024 * 1024), "headers": {"Content-Type": "application/json"}},
+        ),
         ("GET", "/api/test-boom", 500, {}),
         ("GET", "/test-boom", 500, {}),
         ("POST", "/api/auth/logout", 403, {"headers": {"X-CSRF-Token": "forged"}}),
@@ -73,20 +77,26 @@ async def test_every_response_carries_the_protective_headers(
 
 
 async def test_cookies_are_secure_when_the_site_is_served_over_https(
-    tmp_path: Path, clock: ManualClock, database: Database,
+    tmp_path: Path,
+    clock: ManualClock,
+    database: Database,
     aiohttp_client: Callable[..., Awaitable[TestClient[Any, Any]]],
 ) -> None:
     config = make_config(tmp_path, web={"public_url": "https://mentorlive.example"})
-    api = ApiClient(await aiohttp_client(create_app(config, clock=clock, passwords=fast_test_hasher(),
-                                                    database=database)))
+    api = ApiClient(
+        await aiohttp_client(create_app(config, clock=clock, passwords=fast_test_hasher(), database=database))
+    )
     first = await api.client.get("/healthz")
     assert "Secure" in first.headers.getone("Set-Cookie") and CSRF_COOKIE in first.headers.getone("Set-Cookie")
     # Client cookie jars do not send Secure cookies over http: the test echoes them by hand.
     token = first.cookies[CSRF_COOKIE].value
     from tests.support.api import LEARNER_FIELDS
 
-    signup = await api.client.post("/api/auth/signup", json={**LEARNER_FIELDS, "email": "l@example.com"},
-                                   headers={"X-CSRF-Token": token, "Cookie": f"{CSRF_COOKIE}={token}"})
+    signup = await api.client.post(
+        "/api/auth/signup",
+        json={**LEARNER_FIELDS, "email": "l@example.com"},
+        headers={"X-CSRF-Token": token, "Cookie": f"{CSRF_COOKIE}={token}"},
+    )
     assert signup.status == 201
     cookies = {c.split("=", 1)[0]: c for c in signup.headers.getall("Set-Cookie")}
     assert "Secure" in cookies[SESSION_COOKIE] and "HttpOnly" in cookies[SESSION_COOKIE]

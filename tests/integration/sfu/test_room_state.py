@@ -163,8 +163,8 @@ async def test_an_admin_observes_without_publishing_or_being_counted(sfu, clips)
 
     # Asking to publish while joining is refused, and nobody joins.
     async with aiohttp.ClientSession() as session:
-        async with session.ws_connect(f"{sfu.url}?token={sfu.token('olga', role='admin')}") as ws:
-            await ws.send_json({"type": "join", "publish": ["camera"]})
+        async with session.ws_connect(sfu.url) as ws:
+            await ws.send_json({"type": "join", "token": sfu.token("olga", role="admin"), "publish": ["camera"]})
             refused = await ws.receive_json(timeout=5)
     assert refused["type"] == "error" and refused["code"] == "forbidden"
     assert len(sfu.node.rooms["room1"].participants) == 2

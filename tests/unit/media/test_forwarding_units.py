@@ -31,6 +31,7 @@ class CameraSource:
     muted: bool = False
     clock_rate: int = 90000
     frames_in: int = 0
+    mime_type: str = "video/VP8"
 
     def request_keyframe(self) -> None:
         self.asks.append(1)

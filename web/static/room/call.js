@@ -220,8 +220,19 @@ export async function joinCall({ context, media, choices, onFinished }) {
     metrics.setParticipants(state.participants);
   });
   on("speaker", (m) => grid.setSpeaker(m.participant_id || null));
+  // Congestion response (docs/signaling.md): our downlink cannot carry video, so the server
+  // paused the video it sends us (audio continues) until the connection recovers.
+  const pausedNote = h("div", { class: "video-paused-note", role: "status", hidden: true }, "Video paused: poor connection");
+  document.getElementById("call-grid")?.before(pausedNote);
+  on("video_paused", (m) => {
+    pausedNote.textContent = m.message || "Video paused: poor connection";
+    pausedNote.hidden = false;
+  });
+  on("video_resumed", () => { pausedNote.hidden = true; });
   on("chat", (m) => chat.add(m));
   on("whiteboard", (m) => board.receive(m));
+  // The board's history comes in pages after `join` and `resume` (the first one starts afresh).
+  on("whiteboard.page", (m) => board.page(m));
   on("start", (m) => {
     metrics.setRecording(!!m.recording);
     metrics.setStartedAt(m.started_at || (metrics.hasStart() ? null : Date.now()));
@@ -234,7 +245,6 @@ export async function joinCall({ context, media, choices, onFinished }) {
     connectionDown("rtc", false);
     showParticipants(m.participants);
     chat.history(m.chat);
-    board.history(m.whiteboard);
   });
   // The media node was lost and the room reopened elsewhere: same tiles by user, the chat and board
   // this page already shows are kept (a room that starts empty knows nothing of them), mutes re-sent.
@@ -252,7 +262,8 @@ export async function joinCall({ context, media, choices, onFinished }) {
     finish("lost");
   });
   on("error", (m) => {
-    if (m.code && !QUIET_ERRORS.has(m.code) && m.code !== "room_closed") toast(m.message || "Something went wrong in the call.", "error");
+    if (m.code === "rate_limited") toast("You're sending messages too fast", "error");
+    else if (m.code && !QUIET_ERRORS.has(m.code) && m.code !== "room_closed") toast(m.message || "Something went wrong in the call.", "error");
   });
   let firstAnswer = true;
   on("negotiated", () => {
@@ -316,7 +327,6 @@ export async function joinCall({ context, media, choices, onFinished }) {
   window.addEventListener("pagehide", onPageHide);
   showParticipants(joined.participants);
   chat.history(joined.chat);
-  board.history(joined.whiteboard);
   metrics.setRecording(!!joined.recording);
   metrics.setStartedAt(joined.started_at || context.went_live_at);
   metrics.show();

@@ -141,9 +141,10 @@ export function whiteboardPanel({ panel, canClear, send, clear }) {
       if (message.clear) wipe();
       else if (message.stroke) record(message.stroke);
     },
-    history(entries) {
-      wipe();
-      for (const entry of entries || []) {
+    /** One `whiteboard.page` of the board's history: the first (index 0) starts from a blank board. */
+    page(message) {
+      if (message.index === 0) wipe();
+      for (const entry of message.entries || []) {
         if (entry.clear) wipe();
         else if (entry.stroke) record(entry.stroke);
       }
