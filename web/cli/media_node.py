@@ -20,6 +20,7 @@ from typing import Any
 
 from media_server import MediaNode
 from media_server.agent import NodeAgent
+from media_server.event_loop import new_event_loop
 from media_server.placement import DRAINING, SERVING
 from media_server.standalone import run_node
 from web.config import Config, ensure_secret
@@ -66,7 +67,9 @@ def media_node(config: Config, args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     if processes == 1:
-        return asyncio.run(_run_one(config, host, port, node_id, url))
+        # The media process's loop: uvloop where installed ([media] event_loop), as `serve` does.
+        with asyncio.Runner(loop_factory=lambda: new_event_loop(config.str("media", "event_loop"))) as runner:
+            return runner.run(_run_one(config, host, port, node_id, url))
     if url and "{port}" not in url:
         print("error: with --processes N, --public-url must contain {port} (each process has its own)",
               file=sys.stderr)
