@@ -72,10 +72,10 @@ def setup_rtc(app: web.Application, settings: MediaSettings | None = None) -> No
     app.router.add_get("/rtc/{name:sfu-client\\.js|sfu-test\\.js|sfu-migration\\.js}", client_module)
     # The test page's script and styles are files (the CSP allows no inline ones), served beside it.
     app.router.add_get("/rtc/sfu-test.css", test_styles)
-    _connect_bus(app, node)
     if not embedded(config):
         # A web-only process: rooms run on `mentorlive media-node` processes. The node object stays,
         # never started, as the point where their events (web.room.allocation) reach the listeners.
+        _connect_bus(app, node)
         return
     app.router.add_get("/rtc", rtc)
 
@@ -88,6 +88,7 @@ def setup_rtc(app: web.Application, settings: MediaSettings | None = None) -> No
     app.cleanup_ctx.append(_node_lifetime)
     if keys.METRICS in app:
         app[keys.METRICS].append(node.metrics_text)
+    _connect_bus(app, node)
 
 
 async def _node_lifetime(app: web.Application) -> AsyncIterator[None]:
