@@ -91,6 +91,17 @@ class MediaNode:
             if inspect.isawaitable(result):
                 self.spawn(result)
 
+    async def deliver(self, event: NodeEvent) -> None:
+        """An event of a node in another process (web.room.allocation): every listener runs to the
+        end before this returns, so the stream entry is acknowledged only once it was handled."""
+        for listener in list(self._listeners):
+            try:
+                result = listener(event)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                log.exception("listener failed on %s", type(event).__name__)
+
     def spawn(self, coro: Coroutine[Any, Any, Any] | Any) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)

@@ -61,6 +61,7 @@ from web.room import archive_endpoints as room_archive_endpoints
 from web.room import endpoints as room_endpoints
 from web.room import page as room_page
 from web.room import tasks as room_tasks
+from web.room.allocation import setup_allocation
 from web.room.archive import setup_room_archive
 from web.room.ending import setup_room_ending
 from web.room.presence import setup_room_presence
@@ -138,6 +139,7 @@ def create_app(
     setup_payments(app)
     setup_recommend(app)
     setup_mail(app)
+    setup_allocation(app)
     if config.str("redis", "url"):
         app[READINESS_CHECKS]["redis"] = app[BUS].ping
 

@@ -18,6 +18,7 @@ from web.accounts import signup as signup_steps
 from web.accounts.service import safe_next
 from web.http.identity import Identity, current_identity
 from web.keys import CLOCK, CONFIG, DB
+from web.room.allocation import nodes_overview
 from web.templating import forbidden_page, page, with_article
 
 routes = web.RouteTableDef()
@@ -130,4 +131,5 @@ async def admin_dashboard(request: web.Request) -> dict[str, Any]:
         sessions = (await s.exec(select(MentorSession).order_by(col(MentorSession.start_at).desc()).limit(50))).all()
     ended = request.query.get("sessions", "")
     return {"users": users, "sessions": sessions,
-            "signed_out_sessions": int(ended) if ended.isascii() and ended.isdigit() and len(ended) < 6 else None}
+            "signed_out_sessions": int(ended) if ended.isascii() and ended.isdigit() and len(ended) < 6 else None,
+            "media": await nodes_overview(request.app)}

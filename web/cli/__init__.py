@@ -1,4 +1,4 @@
-"""The `mentorlive` command: serve, migrate, demo-data, create-admin, worker, recommend train."""
+"""The `mentorlive` command: serve, migrate, demo-data, create-admin, worker, recommend train, media-node, nodes."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ from models.migrate import upgrade
 from web.accounts.passwords import Passwords
 from web.accounts.service import create_account, email_taken
 from web.cli.demo_data import DEMO_PASSWORD, load_demo_data
+from web.cli.media_node import add_commands as add_media_commands
+from web.cli.media_node import media_node, nodes
 from web.config import Config, load_config
 from web.errors import ApiError
 from web.http.fields import email as check_email
@@ -37,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     recommend = sub.add_parser("recommend", help="the Recommended tab's model")
     recommend_sub = recommend.add_subparsers(dest="recommend_command", required=True)
     recommend_sub.add_parser("train", help="train on the database's interactions and store a new model version")
+    add_media_commands(sub)
     admin = sub.add_parser("create-admin", help="create an administrator account")
     admin.add_argument("--email", required=True)
     admin.add_argument("--name", default="Administrator")
@@ -132,6 +135,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_create_admin(config, args.email, args.name, password))
     if args.command == "worker":
         return _worker(config)
+    if args.command == "media-node":
+        return media_node(config, args)
+    if args.command == "nodes":
+        return nodes(config, args.json)
     if args.command == "recommend":
         return asyncio.run(_recommend_train(config))
     if args.command == "serve":

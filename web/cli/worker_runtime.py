@@ -16,7 +16,9 @@ from web.jobs import DISPATCHER, JOBS
 class WorkerRuntime:
     def __init__(self, config: Config) -> None:
         # This process only runs what Celery hands it; the serving process owns the dispatcher.
-        self.config = config.with_overrides({"workers": {"dispatcher": False}})
+        # Nor is it a media node or a reader of the media nodes' events (web nodes are: web.room.allocation).
+        self.config = config.with_overrides({"workers": {"dispatcher": False}, "media": {"embedded": False},
+                                             "scale": {"consume_node_events": False}})
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name="mentorlive-worker-loop", daemon=True)
         self._runner: web.AppRunner | None = None

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from aiohttp import web
+from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, select
 
@@ -29,6 +30,7 @@ from models.tables import MentorSession, ScheduledJob
 from web.http.identity import Identity
 from web.jobs import JOBS
 from web.keys import CLOCK, DB
+from web.room.allocation import end_remote_room, forget_remote_ended, room_node_report
 from web.room.keys import MEDIA_NODE
 from web.room.service import check_can_end, empty_room_grace, mark_ended, session_view
 from web.room.tasks import EMPTY_ROOM_CHECK, schedule_empty_room_check
@@ -57,6 +59,8 @@ async def stop_media(app: web.Application, room_code: str, reason: str) -> None:
     node = app[MEDIA_NODE]
     # A node task: a caller that goes away (a closed HTTP request) must not leave the room half closed.
     await asyncio.shield(node.spawn(node.end_room(room_code, reason)))
+    # The room may run on a standalone media node (web.room.allocation): it gets the same order.
+    await end_remote_room(app, room_code, reason)
 
 
 async def end_by_mentor(app: web.Application, identity: Identity, session_id: int) -> SessionView:
@@ -67,11 +71,15 @@ async def end_by_mentor(app: web.Application, identity: Identity, session_id: in
     return await session_view(app, identity, session_id)
 
 
-def room_occupants(app: web.Application, room_code: str) -> int:
+async def room_occupants(app: web.Application, room_code: str) -> int:
     room = app[MEDIA_NODE].rooms.get(room_code)
-    if room is None:
-        return 0
-    return sum(1 for p in room.participants.values() if p.role not in _NOT_COUNTED)
+    if room is not None:
+        return sum(1 for p in room.participants.values() if p.role not in _NOT_COUNTED)
+    try:
+        remote = await room_node_report(app, room_code)
+    except (RedisError, OSError):
+        return 1  # cannot tell: an empty-room check must not end a session it cannot see
+    return remote.room_participants.get(room_code, 0) if remote is not None else 0
 
 
 async def _session_of_room(app: web.Application, room_code: str) -> int | None:
@@ -94,6 +102,7 @@ def setup_room_ending(app: web.Application) -> None:
                 if row is not None and row.status == SessionStatus.SCHEDULED:
                     # Ended before Go Live: only that room closed; the session goes live later.
                     node.forget_ended(room_code)
+                    await forget_remote_ended(app, room_code)
         except SQLAlchemyError:
             # The room is closed either way; the empty-room job ends the session later.
             log.exception("ending the session of room %s failed", room_code)
@@ -113,7 +122,7 @@ def setup_room_ending(app: web.Application) -> None:
             return
         now, grace = app[CLOCK].now(), empty_room_grace(app)
         due = end_of(row) + grace
-        if now >= due and room_occupants(app, row.room_code) == 0:
+        if now >= due and await room_occupants(app, row.room_code) == 0:
             await end_live_session(app, session_id, reason=EMPTY_ROOM)
             return
         # Not over yet, or people are still talking: look again later.

@@ -1,4 +1,5 @@
-"""/api/sessions/{id}/go-live, /join and /end: entering and leaving the live part of a session."""
+"""/api/sessions/{id}/go-live, /join and /end: entering and leaving the live part of a session; the admins'
+view of the media nodes (/api/admin/media-nodes)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from aiohttp import web
 
 from models.enums import Role
 from web.http.identity import require_identity
+from web.room.allocation import nodes_overview
 from web.room.ending import end_by_mentor
 from web.room.service import authorize_join, go_live, room_url
 from web.sessions.paths import SESSION_ID, session_id_of
@@ -35,3 +37,10 @@ async def end(request: web.Request) -> web.Response:
     identity = await require_identity(request, Role.MENTOR)
     view = await end_by_mentor(request.app, identity, session_id_of(request))
     return web.json_response({"session": session_body(request.app, view, identity)})
+
+
+@routes.get("/api/admin/media-nodes")
+async def media_nodes(request: web.Request) -> web.Response:
+    """The media nodes as the registry knows them (the admin dashboard's table, `mentorlive nodes` in JSON)."""
+    await require_identity(request, Role.ADMIN)
+    return web.json_response(await nodes_overview(request.app))

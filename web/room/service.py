@@ -25,6 +25,7 @@ from web.http.identity import Identity
 from web.keys import CLOCK, CONFIG, DB, SECRET
 from web.realtime.channels import room_channel
 from web.realtime.outbox import unit_of_work
+from web.room.allocation import place_room
 from web.room.keys import ENDING_HOOKS
 from web.room.tasks import schedule_empty_room_check, schedule_feedback_reminders
 from web.sessions.queries import confirmed_counts, get_session_row, get_view
@@ -76,13 +77,17 @@ async def authorize_join(app: web.Application, identity: Identity, session_id: i
     if not decision:
         raise conflict(decision.reason)
     ttl = config.int("sessions", "join_token_ttl_seconds")
+    # With a registry, the room's media node (chosen now on its first join); without, this process's own.
+    placed = await place_room(app, row.room_code)
+    node_id, node_url = (placed.node_id, placed.url) if placed else (config.str("media", "node_id"), "")
     token = sign_join_token(
         app[SECRET],
         user_id=identity.user_id,
         name=user.name,
         role=str(role),
         room=row.room_code,
-        node=config.str("media", "node_id"),
+        node=node_id,
+        url=node_url,
         # Only the mentor's connection starts a recording; learners never decide that.
         record=row.record and role == Role.MENTOR,
         ttl_seconds=ttl,
@@ -93,6 +98,9 @@ async def authorize_join(app: web.Application, identity: Identity, session_id: i
         "token": token,
         "expires_at": iso_utc(now + timedelta(seconds=ttl)),
         "role": str(role),
+        # Where the browser's signaling socket goes: null means this site's own /rtc.
+        "node": node_id,
+        "rtc_url": node_url or None,
     }
 
 
