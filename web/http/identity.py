@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from aiohttp import web
 from aiohttp_session import get_session, new_session
 
+from models.db import Database
 from web.accounts.sessions import open_session, revoke_session, session_user, wall_now
 from web.errors import unauthorized
 from web.keys import DB
@@ -45,6 +46,12 @@ async def _read_identity(request: web.Request) -> Identity | None:
         session.invalidate()
         return None
     return Identity(user_id=user_id, role=role)
+
+
+async def still_signed_in(db: Database, token: str, user_id: int) -> bool:
+    """Whether a sign-in read earlier (a WebSocket's, at its upgrade) is still live: not logged out,
+    not revoked by a password change or "sign out everywhere", not expired."""
+    return await session_user(db, token, wall_now()) == user_id
 
 
 async def current_session_token(request: web.Request) -> str | None:

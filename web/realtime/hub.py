@@ -44,6 +44,11 @@ its bound (a client too slow to read) is closed with code 4008 and forgotten at 
 never holds memory or slows the publisher and the other sockets. When the process-wide bound
 would be passed, the socket holding the most queued bytes is closed the same way. One socket
 holds at most `max_subscriptions` channels (one more gets the error "too many subscriptions").
+
+A signed-in socket is re-checked with its subscriptions (`reauthorize`, every
+`reauthorize_seconds`): once the sign-in it was opened with has ended (logout, a password
+change, "sign out everywhere"), it gets `{"type": "error", "error": "signed_out"}` and is
+closed with code 4401.
 """
 
 from __future__ import annotations
@@ -61,7 +66,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from models.db import Database
 from web.http.body import client_address
-from web.http.identity import Identity, current_identity
+from web.http.identity import Identity, current_identity, current_session_token, still_signed_in
 from web.middlewares import refuse_cross_site
 from web.realtime.authz import can_subscribe
 from web.realtime.bus import BusUnavailable, EventBus
@@ -73,6 +78,8 @@ from web.realtime.presence import PresenceHook
 log = logging.getLogger(__name__)
 
 CLOSE_SLOW_CONSUMER = 4008
+# The sign-in the socket was opened with ended (logout, password change, sign out everywhere).
+CLOSE_SIGNED_OUT = 4401
 CLOSE_GOING_AWAY = 1001
 _CLOSE_TIMEOUT = 2.0
 _MAX_CHANNEL_LENGTH = 200
@@ -113,6 +120,8 @@ class Connection:
     writer: asyncio.Task[None] | None = None
     closed: bool = False
     presence: PresenceHook | None = None
+    # The server-side sign-in the upgrade carried; re-checked with the subscriptions.
+    session_token: str | None = None
     # Channels whose presence hook heard `arrived` and not yet `departed`.
     present: set[str] = field(default_factory=set)
 
@@ -195,7 +204,8 @@ class Hub:
             heartbeat=self.settings.heartbeat_seconds, max_msg_size=self.settings.max_message_bytes
         )
         await ws.prepare(request)
-        conn = Connection(ws=ws, identity=identity, queue=asyncio.Queue(), presence=request.app.get(PRESENCE))
+        conn = Connection(ws=ws, identity=identity, queue=asyncio.Queue(), presence=request.app.get(PRESENCE),
+                          session_token=await current_session_token(request) if identity is not None else None)
         conn.writer = asyncio.create_task(self._write(conn))
         self._connections.add(conn)
         try:
@@ -313,6 +323,13 @@ class Hub:
         revoked = 0
         for conn in list(self._connections):
             if conn.closed or conn.identity is None:
+                continue
+            if conn.session_token is not None and not await self._still_signed_in(conn):
+                # A copied cookie dies at logout: the socket it opened goes too.
+                revoked += len(conn.subscriptions)
+                emptied = self._detach(conn)
+                farewell = {"type": "error", "error": "signed_out"}
+                self._spawn(self._close(conn, emptied, CLOSE_SIGNED_OUT, b"signed out", farewell))
                 continue
             for channel in [c for c in conn.subscriptions if _is_session_channel(c)]:
                 try:
@@ -466,14 +483,28 @@ class Hub:
         emptied = self._detach(conn)
         self._spawn(self._close_slow(conn, emptied))
 
+    async def _still_signed_in(self, conn: Connection) -> bool:
+        assert conn.session_token is not None and conn.identity is not None
+        try:
+            return await still_signed_in(self.db, conn.session_token, conn.identity.user_id)
+        except SQLAlchemyError:
+            return True  # checked again next round
+
     async def _close_slow(self, conn: Connection, emptied: list[str]) -> None:
+        await self._close(conn, emptied, CLOSE_SLOW_CONSUMER, b"too slow to read")
+
+    async def _close(
+        self, conn: Connection, emptied: list[str], code: int, reason: bytes, farewell: dict[str, Any] | None = None
+    ) -> None:
         for channel in emptied:
             await self._release(channel)
         await self._depart_all(conn)
         # The close frame may never drain to a client that does not read: wait_for's
         # cancellation makes aiohttp drop the transport instead.
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(conn.ws.close(code=CLOSE_SLOW_CONSUMER, message=b"too slow to read"), _CLOSE_TIMEOUT)
+            if farewell is not None:
+                await asyncio.wait_for(conn.ws.send_str(_dumps(farewell)), _CLOSE_TIMEOUT)
+            await asyncio.wait_for(conn.ws.close(code=code, message=reason), _CLOSE_TIMEOUT)
 
     async def _forget(self, conn: Connection) -> None:
         """Release everything the socket holds; safe to call more than once."""

@@ -126,6 +126,12 @@ export function connectRealtime({
       }
       case "error":
         onError(message.error, message.channel);
+        if (message.error === "signed_out") {
+          // This sign-in ended (logout elsewhere, password change, sign out everywhere): no reconnecting.
+          closedByUser = true;
+          if (typeof window !== "undefined") window.location.assign("/login");
+          break;
+        }
         if (entry && FINAL_ERRORS.has(message.error)) {
           channels.delete(message.channel);
         } else if (entry && message.error !== "already subscribed") {

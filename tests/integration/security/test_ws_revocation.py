@@ -47,3 +47,22 @@ async def test_a_cancelled_booking_stops_the_session_feed(
         await ws.send_json({"type": "ping"})
         # The next thing on the socket is the pong: the event after the revocation never arrived.
         assert await ws.receive_json(timeout=5) == {"type": "pong"}
+
+
+async def test_a_socket_opened_with_a_cookie_closes_once_that_sign_in_is_logged_out(api: ApiClient) -> None:
+    learner = (await sign_up(api, "learner", "thief-target@example.com"))["user"]
+    channel = f"notifications:{learner['id']}"
+    async with api.client.ws_connect("/ws") as ws:
+        await ws.send_json({"type": "subscribe", "channel": channel})
+        assert (await ws.receive_json(timeout=5))["type"] == "subscribed"
+        assert await api.app[HUB].reauthorize() == 0  # still signed in: the socket stays
+        await ws.send_json({"type": "ping"})
+        assert await ws.receive_json(timeout=5) == {"type": "pong"}
+
+        logout = await api.post("/api/auth/logout")
+        assert logout.status == 200
+        assert await api.app[HUB].reauthorize() == 1
+        assert await ws.receive_json(timeout=5) == {"type": "error", "error": "signed_out"}
+        closing = await ws.receive(timeout=5)
+        assert closing.type.name in ("CLOSE", "CLOSING", "CLOSED")
+        assert ws.close_code == 4401
