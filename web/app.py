@@ -111,8 +111,11 @@ def create_app(
     app[CONTENT_SECURITY] = ContentSecurity()
     app[PUBLIC_PREFIXES] = ("/static/", thumbnails.URL_PREFIX, PHOTO_URL_PREFIX)
     app.on_response_prepare.append(protect_responses)
-    if config.str("media", "public_url"):
-        app[CONTENT_SECURITY].allow("connect-src", *socket_origins(config.str("media", "public_url")))
+    # Pages may open signaling to this node's public URL and to the media nodes listed in
+    # `[media] node_origins` (standalone nodes on other origins); the CSP refuses any other.
+    for media_origin in [config.str("media", "public_url"), *config.list("media", "node_origins")]:
+        if media_origin:
+            app[CONTENT_SECURITY].allow("connect-src", *socket_origins(str(media_origin)))
     # Inside the cookie session, so a 404 page shows who is signed in like every other page.
     app.middlewares.append(html_error_pages)
     # After routing, before any handler: query parameters and path segments get the body's text check.

@@ -36,7 +36,9 @@ def make_celery(broker_url: str) -> MentorLiveCelery:
         worker_hijack_root_logger=False,
     )
 
-    @app.task(name=RUN_JOB, bind=True, ignore_result=True)
+    # shared=False: a shared task is added to every Celery app finalized later in the process, so a
+    # second app (another web app or test in the same process) would see two callables for one name.
+    @app.task(name=RUN_JOB, bind=True, ignore_result=True, shared=False)
     def run_job(self: Task, job_id: int) -> bool:
         executor = getattr(self.app, "executor", None)
         if executor is None:

@@ -239,6 +239,7 @@ OPERATIONS = [
         example={"current_password": "wrong-password1", "new_password": "fresh-password1"},
     ),
     op("POST", "/api/admin/users/{id}/signout", "Sign a user out everywhere.", ADMIN),
+    op("GET", "/api/admin/media-nodes", "The media nodes as the registry knows them (state, rooms, load).", ADMIN),
     op("GET", "/api/me", "Who is signed in.", ALL_ROLES),
     op("GET", "/api/mentors/{id}", "A mentor's public profile.", ALL_ROLES),
     op(

@@ -127,7 +127,7 @@ async def test_a_network_drop_shows_one_reconnecting_toast_and_the_call_resumes(
         return connect
 
     await learner.route_web_socket(re.compile(r"/ws$"), relay("ws"))
-    await learner.route_web_socket(re.compile(r"/rtc\?"), relay("rtc"))
+    await learner.route_web_socket(re.compile(r"/rtc$"), relay("rtc"))
     await join_as_learner(room.learners[0], room)
     await wait_for_frames(mentor)
     await learner.evaluate("""() => { window.__toasts = [];

@@ -16,6 +16,7 @@ from media_server.testing.nodes import OtherNode, RunningNode, start_node
 from tests.browser.room.conftest import Room
 from tests.browser.room.test_room_call import decoded_frames, enter_as_mentor, join_as_learner, wait_for_frames
 from web import keys
+from web.middlewares import CONTENT_SECURITY, socket_origins
 from web.room.keys import MEDIA_NODE
 
 pytestmark = pytest.mark.browser
@@ -27,6 +28,8 @@ OpenRoom = Callable[..., Awaitable[Room]]
 async def second_node(browser_app: web.Application, live_server: str, tmp_path: Path) -> AsyncIterator[RunningNode]:
     settings = MediaSettings(ice_hosts=("127.0.0.1",), recordings_dir=tmp_path / "node-b")
     node = await start_node("node-b", browser_app[keys.SECRET], settings)
+    # As an operator lists its media nodes in `[media] node_origins`: the pages' CSP lets them connect.
+    browser_app[CONTENT_SECURITY].allow("connect-src", *socket_origins(node.url))
     try:
         yield node
     finally:
