@@ -494,6 +494,13 @@ class Participant:
             return
         if subscription.transceiver is not None:
             subscription.rebind()
+        transceivers = self.pc.getTransceivers()
+        if len(transceivers) >= self.settings.max_mlines and any(t.direction == "inactive" for t in transceivers):
+            # Churn from others' publish/unpublish would grow this connection without bound: a fresh
+            # one binds every live subscription after its first answer, and nothing retired.
+            if not self._replacing_media:
+                self._spawn(self.restart_media())
+            return
         subscription.transceiver = peer.add_sending(
             self.pc, subscription, publication.codec, publication.request_keyframe
         )

@@ -82,6 +82,10 @@ class MediaSettings:
     used_tokens_kept: int = 65_536
     # Live publications per participant, and the per-participant message rates.
     max_publications: int = 3
+    # m-lines one participant's media connection may carry: sources published and unpublished by the
+    # others leave inactive ones behind (aiortc cannot reuse a stopped sender), so past this the
+    # connection is replaced by a fresh one carrying only what is live.
+    max_mlines: int = 64
     rates: dict[str, Rate] = field(default_factory=_default_rates)
     # Active speaker: how often the room reads its microphones' levels, the level (RFC 6464,
     # -dBov) a voice must beat to count, and how long the floor is held through pauses.

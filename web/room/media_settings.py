@@ -53,5 +53,6 @@ def _signaling_limits(config: Config) -> dict[str, Any]:
         "used_tokens_kept": config.int("media", "used_tokens_kept"),
         "answer_timeout": config.float("media", "answer_timeout_seconds"),
         "max_publications": config.int("media", "max_publications"),
+        "max_mlines": config.int("media", "max_mlines"),
         "rates": rates,
     }

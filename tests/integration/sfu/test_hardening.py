@@ -298,3 +298,26 @@ async def test_memory_six_sockets_on_one_token_flooding_huge_types_stays_bounded
     assert peak < 64 * 2**20, f"peak grew by {peak} bytes (was 708 MiB)"
     for session, _ws in sockets:
         await session.close()
+
+
+async def test_a_viewers_connection_stays_bounded_through_another_participants_publish_churn(sfu, clips) -> None:
+    """Each new publication adds an m-line to every viewer (a stopped aiortc sender cannot be reused):
+    past `max_mlines` the viewer's connection is replaced by one carrying only the live tracks."""
+    sfu.node.settings.rates["publish"] = Rate(10_000.0, 10_000)
+    object.__setattr__(sfu.node.settings, "max_mlines", 4)  # frozen settings; a small bound to reach quickly
+    viewer = sfu.client("viewer")
+    await viewer.connect()
+    lena = sfu.client("lena")
+    await lena.connect({"camera": clips.camera()})
+    await viewer.wait_until(lambda: any(r.count > 5 for r in viewer.received.values()), within=15)
+    room = sfu.node.rooms["room1"]
+    watcher = room.participants[viewer.participant_id]
+    await cycle(lena, clips, 8)
+    camera = room.participants[lena.participant_id].publications["camera"]
+    await viewer.wait_until(
+        lambda: any(r.count > 5 for r in viewer.received.values() if r.publication_id == camera.id), within=20
+    )
+    assert watcher.pc is not None
+    assert len(watcher.pc.getTransceivers()) <= 4
+    # Plus the data channel's m-line, which every connection of a participant that publishes nothing opens with.
+    assert max(m_lines(viewer)) <= 4 + 1, "no offer to the viewer carried more than the bound"
