@@ -51,6 +51,11 @@ _pack_ssrc = struct.Struct(">I").pack_into
 MAX_SOCKET_BACKLOG = 256 * 1024
 
 
+# Video packets skipped while waiting for a start point before the keyframe is asked for again
+# (about a second of a 1 Mbps camera).
+_ASK_AGAIN_EVERY = 100
+
+
 class RawEgress:
     def __init__(
         self,
@@ -178,11 +183,17 @@ class RawEgress:
                 return
             if not key or self.paused:
                 self.skipped += 1
+                if not self.paused and self.kind == "video" and self.skipped % _ASK_AGAIN_EVERY == 0:
+                    # Still no start point: the keyframe asked for was lost, or came before this
+                    # subscriber's transport was up. Ask again (PLIs are throttled per publication).
+                    self._request_keyframe()
                 return
             srtp = self._srtp
             if srtp is None:
                 srtp = self._srtp = outbound.srtp_session(self._sender.transport) if self._sender else None
                 if srtp is None:
+                    if self.kind == "video":
+                        self._request_keyframe()  # too early for this subscriber: the next one starts it
                     return
             self._offset = (self._next_seq - seq) & 0xFFFF
             self._start_in = seq
