@@ -31,7 +31,7 @@ async def test_recommended_cards_explain_themselves_and_opening_one_is_logged(
         async with browser_db.session() as s:
             return list((await s.exec(select(RecEvent).where(RecEvent.kind == "open"))).all())
 
-    for _ in range(50):  # written in batches about once a second
+    for _ in range(200):  # written in batches about once a second; a loaded machine may take longer
         if await opened():
             break
         await page.wait_for_timeout(100)
