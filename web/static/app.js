@@ -42,7 +42,16 @@ export async function api(method, url, body, { form = false } = {}) {
 export function toast(message, kind = "info", { timeout = 5000 } = {}) {
   const area = document.getElementById("toasts");
   if (!area) return null;
+  // The same words already showing (a repeated refusal, a flood): keep that one up longer, not a stack.
+  const same = [...area.children].find((t) => t.dataset.message === message && t.dataset.kind === kind);
+  if (same) {
+    clearTimeout(same._removeTimer);
+    if (timeout) same._removeTimer = setTimeout(() => same.remove(), timeout);
+    return same;
+  }
   const el = document.createElement("div");
+  el.dataset.message = message;
+  el.dataset.kind = kind;
   el.className = `toast ${kind}`;
   el.setAttribute("role", kind === "error" ? "alert" : "status");
   el.textContent = message;
@@ -53,7 +62,7 @@ export function toast(message, kind = "info", { timeout = 5000 } = {}) {
   close.addEventListener("click", () => el.remove());
   el.appendChild(close);
   area.appendChild(el);
-  if (timeout) setTimeout(() => el.remove(), timeout);
+  if (timeout) el._removeTimer = setTimeout(() => el.remove(), timeout);
   return el;
 }
 

@@ -263,3 +263,23 @@ async def test_the_phone_layout_stacks_the_videos(open_room: OpenRoom) -> None:
     await expect(learner.get_by_role("heading", name="Rate Your Mentor")).to_be_visible()
     await screenshot(learner, "ended-learner-390")
     assert room.page_errors == []
+
+
+async def test_a_chat_flood_shows_one_too_fast_toast_and_the_others_keep_the_call(open_room: OpenRoom) -> None:
+    room = await open_room(learners=1)
+    await room.go_live()
+    mentor = await enter_as_mentor_live(room)
+    learner = await join_as_learner(room.learners[0], room)
+    await expect(tile(mentor, "Lena Learner")).to_be_visible()
+    await learner.get_by_role("button", name="Chat").click()
+    box = learner.get_by_label("Message", exact=True)
+    for n in range(40):  # faster than the chat rate's burst and refill
+        await box.fill(f"line {n}")
+        await box.press("Enter")
+    refusal = learner.locator(".toast").filter(has_text="You're sending messages too fast")
+    await expect(refusal).to_have_count(1)  # one toast kept up, not one per refused line
+    # The mentor was not disconnected by the flood: the call and the accepted lines are there.
+    await mentor.get_by_role("button", name="Chat").click()
+    await expect(mentor.locator(".chat-msg").filter(has_text="line 0")).to_be_visible()
+    await expect(tile(mentor, "Lena Learner")).to_be_visible()
+    await expect(mentor.get_by_text("Disconnected")).to_have_count(0)
