@@ -60,6 +60,9 @@ async def segments(db: Database) -> list[RecordingSegment]:
         return sorted((await s.exec(select(RecordingSegment))).all(), key=lambda r: r.index)
 
 
+# Two Celery worker processes encode real video: about 20 s alone, several times that while the media and
+# browser tests share the machine's two cores.
+@pytest.mark.timeout(420)
 async def test_a_worker_killed_mid_composition_is_resumed_by_another(tmp_path: Path) -> None:
     flush = aioredis.from_url(REDIS_URL)
     await flush.flushdb()
