@@ -193,6 +193,10 @@ async def nodes_overview(app: web.Application) -> dict[str, Any]:
     return {"registry": True, "nodes": describe_nodes(reports, time.time(), dead_after), "error": None}
 
 
+# How long each part of this web node's scale-out machinery may take to stop.
+SHUTDOWN_SECONDS = 5.0
+
+
 class NodeEventConsumer:
     """At-least-once delivery of the standalone nodes' events to this web node's listeners."""
 
@@ -277,12 +281,16 @@ def setup_allocation(app: web.Application) -> None:
         if agent is not None:
             await agent.start()
         yield
+        # Shutdown is bounded: a Redis that stopped answering (or a listener stuck in a write) must not
+        # hold the process past its stop.
         if consuming is not None:
             consuming.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await consuming
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(consuming, SHUTDOWN_SECONDS)
         if agent is not None:
-            await agent.stop()
-        await registry.redis.aclose()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(agent.stop(), SHUTDOWN_SECONDS)
+        with contextlib.suppress(TimeoutError, OSError, redis_errors.RedisError):
+            await asyncio.wait_for(registry.redis.aclose(), SHUTDOWN_SECONDS)
 
     app.cleanup_ctx.append(lifecycle)
