@@ -15,6 +15,7 @@ the target keeps publication ids. With `recover` set, a lost socket whose resume
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import time
@@ -322,11 +323,10 @@ class SfuClient:
                 return False
             return wanted <= leg.got
 
-        try:
+        # Past the deadline the source drops us anyway: carry on with what the new leg has.
+        with contextlib.suppress(TimeoutError):
             await self.wait_until(carried, within=within)
             move.completed = True
-        except TimeoutError:
-            pass  # the source drops us at its deadline anyway: carry on with what the new leg has
         self._leg, self.url, self.token, self.tracks = leg, url, token, tracks
         if not old.ws.closed:
             await old.ws.send_str(json.dumps({"type": "leave"}))
@@ -424,12 +424,10 @@ class SfuClient:
             self.set_uplink_loss(self.loss)
         peer.prepare_local_description(pc, self.ice_hosts)
         await pc.setLocalDescription(await pc.createAnswer())
-        try:
+        # The socket may close while we answer (replaced, or the node went away): the messages already
+        # received behind this offer are still read; resume or recovery takes it from there.
+        with contextlib.suppress(ConnectionError, aiohttp.ClientError):
             await leg.ws.send_str(json.dumps({"type": "answer", "sdp": pc.localDescription.sdp}))
-        except (ConnectionError, aiohttp.ClientError):
-            # The socket closed while we answered (replaced, or the node went away): the messages
-            # already received behind this offer are still read; resume or recovery takes it from there.
-            pass
 
     def set_downlink_loss(self, probability: float) -> None:
         """Lose this share of the RTP packets arriving here (test aid; call once connected)."""
