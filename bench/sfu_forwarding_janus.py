@@ -59,9 +59,13 @@ def others(folder: Path, keep: str) -> str:
     return ",".join(sorted(p.name for p in folder.glob("libjanus_*.so") if p.name != keep))
 
 
-def write_config(folder: Path, *, ws_port: int, media_address: str, rtp_ports: tuple[int, int]) -> Path:
-    """A private configuration folder: only what this benchmark needs, nothing reaching out."""
-    lib = library_folder()
+def write_config(
+    folder: Path, *, ws_port: int, media_address: str, rtp_ports: tuple[int, int], lib: Path | None = None
+) -> Path:
+    """A private configuration folder: only what this benchmark needs, nothing reaching out.
+
+    `lib` is Janus's library folder (plugins/, transports/, ...): the installed one by default."""
+    lib = lib or library_folder()
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "janus.jcfg").write_text(f"""general: {{
 	configs_folder = "{folder}"

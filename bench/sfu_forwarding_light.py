@@ -1,17 +1,22 @@
 """The benchmark's light subscriber: counts forwarded media from RTP headers, decodes nothing.
 
-aiortc's DTLS transport still does the real work of a receiver up to SRTP (ICE, DTLS,
-SRTP unprotect with authentication, RTCP), then hands each RTP packet to
-`RTCDtlsTransport._handle_rtp_data`, which parses an RtpPacket and feeds the receiver's
-jitter buffer and decoder queue. In light mode the load process replaces that one method:
-the packet is classified by payload type (the kind of the receiver registered for it),
-counted, and for VP8 a frame is counted on its marker bit; the frame's first packet is
-matched to the clip frame it carries (the first bytes after the VP8 payload descriptor are
+aiortc's transports still do the real work of a receiver up to DTLS (ICE with its consent
+checks, the DTLS handshake, SRTCP and RTCP). RTP is taken off the socket before aiortc sees
+it: in light mode the load process wraps aioice's `StunProtocol.datagram_received`, and once a
+transport has delivered its first RTP packet through aiortc (which names the transport, its SRTP
+session and its payload types), every later RTP datagram on that ICE connection is counted from
+its header, which SRTP leaves in the clear: kind by payload type, a frame on the marker bit. Only
+a frame's first packet (a new RTP timestamp) is unprotected, with the transport's own SRTP
+session, to match the clip frame it carries (the first bytes after the VP8 payload descriptor are
 the frame's first bytes), so latency is publisher hand-off to last packet received, with no
-decoder in the way. Nothing else reaches aiortc's receivers (no jitter buffer, NACK or PLI
-from these subscribers), which is what lets one load process hold 64+ subscribers on 2 cores.
+decoder in the way. The rest (SRTP for three packets in four, aioice's queue, aiortc's receive
+task, RtpPacket parsing) is skipped: a light subscriber costs the load process a few µs per packet,
+so that the load clients leave the cores to the SFUs under test. Nothing reaches aiortc's
+receivers (no jitter buffer, NACK or PLI from these subscribers).
 
-The same hook serves every mode: the SFU behind it (ours or Janus) never knows.
+The same hook serves every mode: the SFU behind it (ours or Janus) never knows. Transports the
+`full` predicate claims (the struggling viewers, bench.sfu_forwarding_struggling) keep aiortc's
+own handling.
 """
 
 from __future__ import annotations
@@ -22,11 +27,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import pylibsrtp
+from aioice.ice import StunProtocol
 from aiortc.rtcdtlstransport import RTCDtlsTransport
 
 # How many of a frame's first bytes identify it among the clip's frames.
 PREFIX = 24
 LIGHT_ATTRIBUTE = "_bench_light"
+# LIGHT_ATTRIBUTE's value on a transport that keeps aiortc's receiving (a full receiver).
+FULL = "full"
 RECEIVER_KIND = "_RTCRtpReceiver__kind"
 
 
@@ -89,6 +98,9 @@ class LightStats:
     audio_packets: int = 0
     frames: int = 0
     kinds: dict[int, str] = field(default_factory=dict)
+    # Set when the transport's RTP is taken off the socket (`on_srtp`).
+    srtp: pylibsrtp.Session | None = None
+    router: Any = None
     _timestamp: int = -1
     _frame: int | None = None
 
@@ -96,20 +108,46 @@ class LightStats:
     def packets(self) -> int:
         return self.video_packets + self.audio_packets
 
+    def kind_of(self, pt: int) -> str | None:
+        kind = self.kinds.get(pt)
+        if kind is None and self.router is not None:
+            receivers = self.router.payload_type_table.get(pt)
+            if receivers:
+                kind = self.kinds[pt] = str(getattr(next(iter(receivers)), RECEIVER_KIND))
+        return kind
+
     def on_rtp(self, data: bytes, kind: str) -> None:
+        """An RTP packet in the clear (aiortc unprotected it)."""
+        self._count(data, kind, None)
+
+    def on_srtp(self, data: bytes) -> None:
+        """An SRTP packet straight off the socket: its header is in the clear, its payload not."""
+        kind = self.kind_of(data[1] & 0x7F)
+        if kind is not None:
+            self._count(data, kind, self.srtp)
+
+    def _count(self, data: bytes, kind: str, srtp: pylibsrtp.Session | None) -> None:
         if kind == "audio":
             self.audio_packets += 1
             return
         self.video_packets += 1
         (timestamp,) = struct.unpack_from("!I", data, 4)
-        payload_at = rtp_payload_offset(data)
         if timestamp != self._timestamp:
+            # A new frame's first packet (loopback does not reorder): which clip frame is it?
             self._timestamp = timestamp
             self._frame = None
-        start = vp8_frame_start(data[payload_at : payload_at + 8])
-        if start is not None:
-            at = payload_at + start
-            self._frame = self.index.get(data[at : at + PREFIX])
+            plain = data
+            if srtp is not None:
+                try:
+                    plain = srtp.unprotect(data)
+                except pylibsrtp.Error:
+                    plain = b""
+            if plain:
+                payload_at = rtp_payload_offset(plain)
+                start = vp8_frame_start(plain[payload_at : payload_at + 8])
+                if start is not None:
+                    at = payload_at + start
+                    self._frame = self.index.get(plain[at : at + PREFIX])
         if data[1] & 0x80:  # marker: the frame's last packet
             self.frames += 1
             samples = self.sink.samples
@@ -121,26 +159,49 @@ class LightStats:
                         samples.append(delay)
 
 
+def never(transport: RTCDtlsTransport) -> bool:
+    return False
+
+
+def is_rtp(data: bytes) -> bool:
+    """RTP (version 2), not RTCP (packet types 192-223 where RTP has its payload type)."""
+    return 127 < data[0] < 192 and not 191 < data[1] < 224
+
+
 def install_light_receiving(
     make_stats: Callable[[], LightStats],
+    full: Callable[[RTCDtlsTransport], bool] = never,
 ) -> Callable[[RTCDtlsTransport], LightStats | None]:
-    """Replaces RTP handling in this process (light mode); returns the per-transport lookup."""
+    """Replaces RTP handling in this process (light mode), except on the transports `full`
+    claims (asked once per transport, at its first RTP packet); returns the per-transport lookup."""
+    original = RTCDtlsTransport._handle_rtp_data
+    original_datagram = StunProtocol.datagram_received
 
     async def handle(self: RTCDtlsTransport, data: bytes, arrival_time_ms: int) -> None:
-        stats: LightStats | None = getattr(self, LIGHT_ATTRIBUTE, None)
+        stats: LightStats | str | None = getattr(self, LIGHT_ATTRIBUTE, None)
         if stats is None:
-            stats = make_stats()
+            stats = FULL if full(self) else make_stats()
             setattr(self, LIGHT_ATTRIBUTE, stats)
-        pt = data[1] & 0x7F
-        kind = stats.kinds.get(pt)
-        if kind is None:
-            receivers = self._rtp_router.payload_type_table.get(pt)
-            if not receivers:
-                return
-            kind = stats.kinds[pt] = str(getattr(next(iter(receivers)), RECEIVER_KIND))
-        stats.on_rtp(data, kind)
+            if isinstance(stats, LightStats):
+                # From the next datagram on, this ICE connection's RTP skips aiortc (`datagram`).
+                stats.srtp, stats.router = self._rx_srtp, self._rtp_router
+                setattr(self.transport._connection, LIGHT_ATTRIBUTE, stats)
+        if not isinstance(stats, LightStats):  # FULL
+            await original(self, data, arrival_time_ms)
+            return
+        kind = stats.kind_of(data[1] & 0x7F)
+        if kind is not None:
+            stats.on_rtp(data, kind)
+
+    def datagram(self: StunProtocol, data: bytes | str, addr: tuple[Any, ...]) -> None:
+        stats = getattr(self.receiver, LIGHT_ATTRIBUTE, None)
+        if stats is not None and isinstance(data, bytes) and len(data) > 12 and is_rtp(data):
+            stats.on_srtp(data)
+            return
+        original_datagram(self, data, addr)
 
     RTCDtlsTransport._handle_rtp_data = handle  # type: ignore[method-assign]
+    StunProtocol.datagram_received = datagram  # type: ignore[method-assign]
 
     def lookup(transport: RTCDtlsTransport) -> LightStats | None:
         found: Any = getattr(transport, LIGHT_ATTRIBUTE, None)

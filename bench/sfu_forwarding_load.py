@@ -5,6 +5,8 @@ The same clients drive every SFU; only the signaling differs: media_server's /rt
 (`--signaling janus`). Subscribers are either full aiortc receivers (jitter buffer, one
 probe subscriber decoding each frame's index for latency) or, with `--light`, counters on
 the RTP headers (bench.sfu_forwarding_light), which is what reaches 64+ subscribers.
+`--struggling K` adds K full receivers whose downlink loses 20 % once every subscriber has
+video (bench.sfu_forwarding_struggling): the SFU's congestion response, measured.
 
 Prints one JSON line with the measurements.
 """
@@ -18,6 +20,7 @@ import os
 import pickle
 import random
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -32,7 +35,15 @@ from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 
 from bench.sfu_forwarding_janus import JanusError, JanusSession
 from bench.sfu_forwarding_light import LatencySink, LightStats, clip_index, install_light_receiving
-from media_server import peer, sign_join_token
+from bench.sfu_forwarding_struggling import (
+    FrameAges,
+    Struggler,
+    Strugglers,
+    summary,
+    tap_full_receiving,
+    video_packets_sent,
+)
+from media_server import event_loop, peer, sign_join_token
 from media_server.aiortc_hooks import outbound
 from media_server.codecs import codec_for
 from media_server.testing.client import Received, SfuClient
@@ -61,6 +72,10 @@ def percentile(sorted_values: list[float], share: float) -> float | None:
     if not sorted_values:
         return None
     return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * share))]
+
+
+async def read_line() -> str:
+    return await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
 
 
 class Probe:
@@ -132,8 +147,9 @@ class RtcLoad:
     """media_server's /rtc signaling (and the relay's, which speaks the same subset)."""
 
     def __init__(self, args: argparse.Namespace, publisher: Publisher) -> None:
-        self.url = f"http://127.0.0.1:{args.port}/rtc"
+        self.url = args.url or f"http://127.0.0.1:{args.port}/rtc"
         self.secret = args.secret
+        self.room, self.node = args.room, args.node
         self.hosts = (args.ice_host,)
         self.light = args.light
         self.publisher = publisher
@@ -147,8 +163,8 @@ class RtcLoad:
             user_id=user,
             name=user,
             role=role,
-            room="bench",
-            node="local",
+            room=self.room,
+            node=self.node,
             record=False,
             ttl_seconds=3600,
             now=self.now,
@@ -168,6 +184,22 @@ class RtcLoad:
             subscribers.append(Subscriber(partial(getattr, client, "pc"), None if self.light else client))
         return subscribers
 
+    async def add_struggling(self, count: int, strugglers: Strugglers) -> None:
+        """Full receivers (whatever --light says), registered before they connect: the light
+        hook asks `strugglers` at each transport's first packet."""
+        for i in range(count):
+            client = SfuClient(self.url, self.token(f"struggling{i}"), ice_hosts=self.hosts, keep_bytes=False)
+            self.clients.append(client)
+
+            def video_frames(c: SfuClient = client) -> int:
+                return sum(r.count for r in c.received.values() if r.kind == "video")
+
+            strugglers.viewers.append(Struggler(partial(getattr, client, "pc"), video_frames, client.messages))
+            await client.connect()
+
+    def publisher_pc(self) -> RTCPeerConnection | None:
+        return self.clients[0].pc if self.clients else None
+
     def restarts(self) -> int:
         return sum(sum(1 for m in c.messages if m.get("type") == "offer" and m.get("restart")) for c in self.clients)
 
@@ -184,6 +216,8 @@ class JanusLoad:
         self.hosts = (args.ice_host,)
         self.publisher = publisher
         self.pcs: list[RTCPeerConnection] = []
+        self.room = 0
+        self.feed = 0
 
     async def start(self, count: int) -> list[Subscriber]:
         await self.session.open()
@@ -203,6 +237,7 @@ class JanusLoad:
             },
         )
         feed = await self._publish(room)
+        self.room, self.feed = room, feed
         subscribers = []
         for _ in range(count):
             pc = await self._subscribe(room, feed)
@@ -250,7 +285,22 @@ class JanusLoad:
             if feed is not None and pc.remoteDescription is not None:
                 return feed
 
-    async def _subscribe(self, room: int, feed: int) -> RTCPeerConnection:
+    async def add_struggling(self, count: int, strugglers: Strugglers) -> None:
+        """Full receivers of the same feed; Janus has no pause message, so no messages to watch."""
+
+        def prepare(pc: RTCPeerConnection) -> None:
+            frames = tap_full_receiving(pc)
+            strugglers.viewers.append(Struggler(partial(same, pc), partial(getattr, frames, "count")))
+
+        for _ in range(count):
+            await self._subscribe(self.room, self.feed, prepare)
+
+    def publisher_pc(self) -> RTCPeerConnection | None:
+        return self.pcs[0] if self.pcs else None
+
+    async def _subscribe(
+        self, room: int, feed: int, prepare: Callable[[RTCPeerConnection], None] | None = None
+    ) -> RTCPeerConnection:
         handle = await self.session.attach()
         deadline = time.monotonic() + 60
         while True:
@@ -270,6 +320,8 @@ class JanusLoad:
         pc = peer.new_peer_connection()
         self.pcs.append(pc)
         await pc.setRemoteDescription(RTCSessionDescription(**event["jsep"]))
+        if prepare is not None:
+            prepare(pc)
         peer.prepare_local_description(pc, self.hosts)
         await pc.setLocalDescription(await pc.createAnswer())
         await self.session.message(
@@ -291,35 +343,54 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     clip = load_clip()
     publisher = Publisher(clip)
     sink = LatencySink()
+    index = clip_index(clip)
+    strugglers = Strugglers(FrameAges(index, publisher.send_times))
     if args.light:
-        index = clip_index(clip)
-        install_light_receiving(lambda: LightStats(index, publisher.send_times, sink))
+        install_light_receiving(lambda: LightStats(index, publisher.send_times, sink), strugglers.owns)
     load: RtcLoad | JanusLoad = JanusLoad(args, publisher) if args.signaling == "janus" else RtcLoad(args, publisher)
     subscribers = await load.start(args.subscribers)
+    await load.add_struggling(args.struggling, strugglers)
+    everyone: list[Subscriber | Struggler] = [*subscribers, *strugglers.viewers]
     deadline = time.monotonic() + 60
-    while not all(s.frames() for s in subscribers):
+    while not all(s.frames() for s in everyone):
         if time.monotonic() > deadline:
-            missing = sum(1 for s in subscribers if not s.frames())
-            raise TimeoutError(f"{missing} of {len(subscribers)} subscribers received no video within 60 s")
+            missing = sum(1 for s in everyone if not s.frames())
+            raise TimeoutError(f"{missing} of {len(everyone)} subscribers received no video within 60 s")
         await asyncio.sleep(0.05)
+    # The struggling viewers' links start losing now: the warm-up shows the SFU's first response.
+    strugglers.start_loss()
     await asyncio.sleep(args.warmup)
+    publisher_pc = load.publisher_pc()
 
-    stats_url = f"http://127.0.0.1:{args.port}/bench/stats" if args.signaling == "rtc" else None
+    stats_url = f"http://127.0.0.1:{args.port}/bench/stats" if args.signaling == "rtc" and args.port else None
     async with aiohttp.ClientSession() as http:
         before = await (await http.get(stats_url)).json() if stats_url else {}
+        if args.go:
+            # Every room's load process measures the orchestrator's window: from its "GO" line to its
+            # "END" line, while it reads the SFU processes' CPU (stats requests stay outside).
+            print("WARM", flush=True)
+            await read_line()
         sink.samples = []
+        strugglers.ages.samples = []
         restarts0 = load.restarts()
         cpu0, t0, sent0 = cpu_seconds(args.pid), time.monotonic(), len(publisher.camera.sent)
         frames0, packets0 = [s.frames() for s in subscribers], [s.packets() for s in subscribers]
+        struggling0, audio0 = strugglers.counts(), len(publisher.microphone.sent)
+        keyframes0 = publisher.camera.keyframe_requests
+        video_packets0 = await video_packets_sent(publisher_pc) if publisher_pc else 0
         own0 = time.process_time()
         if isinstance(load, RtcLoad):
             load.probe.recording = True
-        await asyncio.sleep(args.seconds)
+        await (read_line() if args.go else asyncio.sleep(args.seconds))
         if isinstance(load, RtcLoad):
             load.probe.recording = False
         cpu1, t1, sent1 = cpu_seconds(args.pid), time.monotonic(), len(publisher.camera.sent)
         frames1, packets1 = [s.frames() for s in subscribers], [s.packets() for s in subscribers]
+        struggling1, audio1 = strugglers.counts(), len(publisher.microphone.sent)
+        keyframes1 = publisher.camera.keyframe_requests
+        struggling_ages, strugglers.ages.samples = strugglers.ages.samples or [], None
         own1 = time.process_time()
+        video_packets1 = await video_packets_sent(publisher_pc) if publisher_pc else 0
         restarts1 = load.restarts()
         states = sorted(s.state() for s in subscribers)
         after = await (await http.get(stats_url)).json() if stats_url else {}
@@ -327,12 +398,25 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     sink.samples = None
     if not args.light and isinstance(load, RtcLoad):
         latencies = sorted(load.probe.latencies)
+    struggling = summary(
+        struggling0,
+        struggling1,
+        published_frames=sent1 - sent0,
+        published_audio_packets=audio1 - audio0,
+        published_video_packets=video_packets1 - video_packets0,
+        paused=[v.paused_after() for v in strugglers.viewers] if args.signaling == "rtc" else None,
+        resumes=sum(len(v.resumed_at) for v in strugglers.viewers) if args.signaling == "rtc" else None,
+        ages=struggling_ages,
+    )
+    await strugglers.close()
     await load.close()
     elapsed = t1 - t0
     published = sent1 - sent0
     delivered = [b - a for a, b in zip(frames0, frames1, strict=True)]
+    healthy_packets = sum(b - a for a, b in zip(packets0, packets1, strict=True))
     if args.light:
-        packets = sum(b - a for a, b in zip(packets0, packets1, strict=True))
+        # The struggling viewers' full receivers are not counted by the light hook: their links are.
+        packets = healthy_packets + struggling["struggling_link_packets"]
     else:
         packets = after["packets_sent"] - before["packets_sent"]
     cpu = cpu1 - cpu0
@@ -361,13 +445,27 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "subscriber_states": {state: states.count(state) for state in sorted(set(states))},
         "decode_calls": after.get("decode_calls"),
         "encode_calls": after.get("encode_calls"),
+        **struggling,
+        # What a subscriber's link carries (light: RTP per healthy subscriber per second) and how
+        # often the SFU made the publisher restart at a keyframe: a viewer's PLIs passed on cost every
+        # subscriber bandwidth.
+        "healthy_packets_per_s": round(healthy_packets / len(delivered) / elapsed, 1)
+        if args.light and delivered
+        else None,
+        "keyframe_requests": keyframes1 - keyframes0,
     }
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser()
-    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--port", type=int, default=0, help="the bench SFU's or Janus's port (stats, signaling)")
+    p.add_argument("--url", default="", help="/rtc URL (default: the bench SFU's on --port)")
+    p.add_argument("--room", default="bench", help="the room the join tokens name")
+    p.add_argument("--node", default="local", help="the media node the join tokens name")
     p.add_argument("--pid", type=int, required=True, help="the SFU process whose CPU is measured")
+    p.add_argument(
+        "--go", action="store_true", help='print "WARM" after warm-up; measure from a line on stdin to the next'
+    )
     p.add_argument("--secret", default="")
     p.add_argument("--signaling", choices=["rtc", "janus"], default="rtc")
     p.add_argument("--ice-host", default="127.0.0.1", help="the clients' ICE host address")
@@ -375,11 +473,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--subscribers", type=int, required=True)
     p.add_argument("--warmup", type=float, default=2.0)
     p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument("--struggling", type=int, default=0, help="full receivers behind a downlink losing 20 %%")
     return p
 
 
 def main() -> None:
-    print(json.dumps(asyncio.run(run(parser().parse_args()))), flush=True)
+    # uvloop where installed: its UDP receive path costs the load clients less (the same in every mode).
+    with asyncio.Runner(loop_factory=partial(event_loop.new_event_loop, "uvloop")) as runner:
+        print(json.dumps(runner.run(run(parser().parse_args()))), flush=True)
 
 
 if __name__ == "__main__":

@@ -100,6 +100,7 @@ async def serve(args: argparse.Namespace) -> None:
         running = {
             "forwarding": forwarding_of(settings) if args.mode != "relay" else "relay",
             "loop": loop_kind(asyncio.get_running_loop()),
+            "node": settings.node_id,  # what the load's join tokens must name
         }
         print(f"READY {port} {json.dumps(running)}", flush=True)
         try:

@@ -70,12 +70,17 @@ class CongestionRule:
         p = self.policy
         return reading.effective_loss < p.resume_loss and (reading.rtt is None or reading.rtt < p.pause_rtt)
 
-    def observe(self, reading: Downlink) -> str | None:
-        """PAUSED or RESUMED when this reading changes the decision, else None."""
+    def observe(self, reading: Downlink | None) -> str | None:
+        """PAUSED or RESUMED when this reading changes the decision, else None.
+
+        None: nothing flows to measure the link with (a paused viewer whose room sends no
+        audio). No sign of trouble either, so a pause ends after the resume hold: the video
+        itself probes the link, and a relapse doubles the next hold.
+        """
         now = self._clock()
         p = self.policy
         if not self.paused:
-            if not self._bad(reading):
+            if reading is None or not self._bad(reading):
                 self._bad_since = None
                 return None
             if self._bad_since is None:
@@ -88,7 +93,7 @@ class CongestionRule:
             relapse = self._resumed_at is not None and now - self._resumed_at < p.relapse_window
             self.resume_after = min(self.resume_after * 2, p.max_resume_after) if relapse else p.resume_after
             return PAUSED
-        if not self._good(reading):
+        if reading is not None and not self._good(reading):
             self._good_since = None
             return None
         if self._good_since is None:

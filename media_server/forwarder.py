@@ -5,8 +5,8 @@ path) get each depacketized frame as one av.Packet all of them share (pack() onl
 it). Raw sinks (`add_raw()`: `raw_egress.RawEgress`, the default for subscriptions) get
 each ingress RTP packet (`on_packet`, after SRTP unprotect and RTX unwrapping) with what
 is the same for every subscriber computed once: the timestamp (kept continuous across a
-publisher reconnect), whether a decoder can start here (a keyframe's first packet),
-abs-send-time, and the audio level byte.
+publisher reconnect), whether a decoder can start here (a keyframe's first packet the
+publisher just sent, not a late repair), abs-send-time, and the audio level byte.
 
 The forwarder owns its sinks: they join with `add()`/`add_raw()` and leave with
 `remove()`/`remove_raw()`, and `close()` (the publication ended) closes every one of
@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 
 class Sink(Protocol):
     """What a forwarder delivers frames to (a Subscription, a recording track)."""
+
+    # False while the sink takes nothing from the frame path (a subscription on the raw path):
+    # no frame object is built for it.
+    uses_frames: bool
 
     def offer(self, packet: av.Packet, keyframe: bool) -> None:
         """Take one frame; called on the event loop per frame, so it must not block or log."""
@@ -76,6 +80,8 @@ class Forwarder:
         self._raw_offset = 0
         self._raw_last: tuple[int, float] | None = None
         self._raw_rebase = False
+        # The publisher's newest sequence number: a late repair of an old keyframe is no start point.
+        self._raw_newest: int | None = None
         self._video = codec.kind == "video"
         self._codec_name = codec.name
         self.packets_in = 0
@@ -123,15 +129,13 @@ class Forwarder:
         """The publisher reconnected: its timestamps restart, ours must not jump back."""
         self._rebase = True
         self._raw_rebase = True
+        self._raw_newest = None
         for sink in self._raw:
             sink.restart()
 
     def on_packet(self, packet: RtpPacket) -> None:
         """One ingress RTP packet (after SRTP unprotect and RTX unwrapping) to every raw sink."""
         self.packets_in += 1
-        raw = self._raw
-        if not raw:
-            return
         now = time.monotonic()
         timestamp = packet.timestamp
         if self._raw_rebase:
@@ -141,26 +145,39 @@ class Forwarder:
                 gap = max(int((now - last_at) * self.codec.clock_rate), 1)
                 self._raw_offset = (last_ts + gap - timestamp) & 0xFFFFFFFF
         out = (timestamp + self._raw_offset) & 0xFFFFFFFF
-        self._raw_last = (out, now)
+        seq, marker = packet.sequence_number, packet.marker
+        # Tracked with or without raw sinks: a newest number left behind while nobody subscribed
+        # would, half the sequence space later, make every new packet look old to the next one.
+        # A packet reordered behind a newer one counts as old too (no start point).
+        newest = self._raw_newest
+        fresh = newest is None or (seq - newest) & 0xFFFF < 0x8000
+        if fresh:
+            self._raw_newest = seq
+            self._raw_last = (out, now)
+        raw = self._raw
+        if not raw:
+            return
         payload = packet.payload
-        key = starts_keyframe(self._codec_name, payload) if self._video else True
+        # A subscriber waiting for a start point starts at a keyframe the publisher just sent, never
+        # at a retransmission of an older one: the packets between were never sent to it.
+        key = fresh and starts_keyframe(self._codec_name, payload) if self._video else True
         send_time = self.clock.abs_send_time(now)
         audio_level = packet.extensions.audio_level
         level = SILENT_LEVEL_BYTE if audio_level is None else (0x80 if audio_level[0] else 0) | audio_level[1]
-        seq, marker = packet.sequence_number, packet.marker
-        failed: list[RawSink] | None = None
+        failed: list[tuple[RawSink, Exception]] | None = None
         for sink in raw:
             try:
                 sink.forward(seq, out, marker, payload, key, send_time, level)
-            except Exception:  # one subscriber's failure must not stop the publisher's receive loop
-                failed = [*(failed or []), sink]
+            except Exception as exc:  # one subscriber's failure must not stop the publisher's receive loop
+                failed = [*(failed or []), (sink, exc)]
         if failed:
             self._drop_failed(failed)
 
-    def _drop_failed(self, failed: list[RawSink]) -> None:
-        """Not the hot path: a raw sink raised; it is closed and the error recorded once."""
-        log.exception("raw forwarding to a subscriber failed; that subscription stops")
-        for sink in failed:
+    def _drop_failed(self, failed: list[tuple[RawSink, Exception]]) -> None:
+        """Not the hot path: a raw sink raised; it is closed and the error recorded once
+        (with its traceback: the handler has exited, so it is passed on explicitly)."""
+        log.error("raw forwarding to a subscriber failed; that subscription stops", exc_info=failed[0][1])
+        for sink, _ in failed:
             self._raw.pop(sink, None)
             sink.close()
         self.raw_failures += len(failed)
@@ -185,8 +202,11 @@ class Forwarder:
         self.last_frame_at = now
         if key and self.codec.kind == "video":
             self.keyframes_in += 1
-        packet = av.Packet(data)
-        packet.pts = out
-        packet.time_base = self.time_base
+        packet: av.Packet | None = None
         for sink in self._sinks:
-            sink.offer(packet, key)
+            if sink.uses_frames:  # most subscribers are on the raw path: build the frame only if taken
+                if packet is None:
+                    packet = av.Packet(data)
+                    packet.pts = out
+                    packet.time_base = self.time_base
+                sink.offer(packet, key)

@@ -381,8 +381,6 @@ class Participant:
         it (media_server.congestion); audio keeps flowing and keeps measuring the link."""
         flowing = [s for s in self.subscriptions.values() if s.flowing]
         reading = self._downlink.measure([(s.id, s.fraction_lost, s.rtt, s.packets_sent, s.nacks) for s in flowing])
-        if reading is None:
-            return
         change = self.congestion.observe(reading)
         if change is None:
             return
@@ -398,8 +396,8 @@ class Participant:
                 "reason": congestion.REASON,
                 "message": congestion.MESSAGE if change == congestion.PAUSED else "",
                 "publication_ids": [s.publication_id for s in videos],
-                "loss": round(reading.effective_loss, 3),
-                "rtt": None if reading.rtt is None else round(reading.rtt, 3),
+                "loss": 0.0 if reading is None else round(reading.effective_loss, 3),
+                "rtt": None if reading is None or reading.rtt is None else round(reading.rtt, 3),
             }
         )
 

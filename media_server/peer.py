@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from aiortc import RTCPeerConnection, RTCRtpTransceiver, sdp
 
-from media_server.aiortc_hooks import ice, inbound, outbound
+from media_server.aiortc_hooks import ice, inbound, outbound, srtp
 from media_server.codecs import CodecChoice
 from media_server.ice_servers import IceServer, rtc_configuration
 from media_server.subscription import Subscription
@@ -20,7 +20,7 @@ def new_peer_connection(ice_servers: Iterable[IceServer] = ()) -> RTCPeerConnect
 def add_receiving(pc: RTCPeerConnection, codec: CodecChoice) -> RTCRtpTransceiver:
     transceiver = pc.addTransceiver(codec.kind, direction="recvonly")
     transceiver.setCodecPreferences(codec.preferences())
-    inbound.fix_rtx_routing(pc)
+    _hook_transports(pc)
     return transceiver
 
 
@@ -34,8 +34,14 @@ def add_sending(
     outbound.install_packer(transceiver.sender, codec.mime_type)
     outbound.on_keyframe_request(transceiver.sender, on_keyframe)
     subscription.bind_sender(transceiver.sender)
-    inbound.fix_rtx_routing(pc)
+    _hook_transports(pc)
     return transceiver
+
+
+def _hook_transports(pc: RTCPeerConnection) -> None:
+    """Each of `pc`'s transports, once: RTX routed to its receiver, RTP unprotected without overhead."""
+    inbound.fix_rtx_routing(pc)
+    srtp.fast_unprotect(pc)
 
 
 def prepare_local_description(pc: RTCPeerConnection, ice_hosts: Sequence[str]) -> None:

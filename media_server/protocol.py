@@ -32,10 +32,24 @@ _BRACKETS = re.compile(r"[\[\]{}]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+def _wire_size(char: str) -> int:
+    """How many characters `char` takes in JSON as the server sends it (ASCII-escaped)."""
+    return 1 if " " <= char <= "~" and char not in '"\\' else len(json.dumps(char)) - 2
+
+
 def short(value: object, limit: int = MAX_ECHO) -> str:
-    """At most `limit` characters of a client's input, for an error reply or a log line."""
+    """A client's input cut to at most `limit` characters as they go out in JSON, for an error reply
+    or a log line. Counted escaped: outside ASCII a character takes up to 12 (an emoji is a
+    surrogate pair), so 40 emoji would be 480 bytes on the wire."""
     text_value = value if isinstance(value, str) else repr(value)
-    return text_value if len(text_value) <= limit else text_value[: limit - 1] + "\u2026"
+    size, cut = 0, 0
+    for i, char in enumerate(text_value):
+        size += _wire_size(char)
+        if size <= limit - 6:  # what fits beside the ellipsis (6 escaped)
+            cut = i + 1
+        elif size > limit:
+            return text_value[:cut] + "\u2026"
+    return text_value
 
 
 def too_deep(raw: str, max_depth: int = MAX_DEPTH) -> bool:

@@ -34,12 +34,12 @@ import random
 import struct
 import time
 from collections.abc import Callable
-from typing import Any
 
 from aiortc import RTCRtpSender
 from aiortc.rtcrtpparameters import RTCRtpSendParameters
+from aiortc.rtp import RtcpReceiverInfo
 
-from media_server.aiortc_hooks import outbound
+from media_server.aiortc_hooks import outbound, srtp
 from media_server.rtp_bytes import HeaderTemplate, SendClock, header_template
 
 _PENDING, _WAITING, _FORWARDING, _CLOSED = "pending", "waiting", "forwarding", "closed"
@@ -54,6 +54,9 @@ MAX_SOCKET_BACKLOG = 256 * 1024
 # Video packets skipped while waiting for a start point before the keyframe is asked for again
 # (about a second of a 1 Mbps camera).
 _ASK_AGAIN_EVERY = 100
+# How far (in packets) the start point may trail the newest packet before it moves up; a
+# retransmission older than that is long past the history and every receiver's buffer.
+_START_TRAILS_BY = 0x4000
 
 
 class RawEgress:
@@ -77,12 +80,19 @@ class RawEgress:
             size <<= 1
         self._mask = size - 1
         self._history: list[bytes | None] = [None] * size
+        # Sequence numbers of packets sent late (a hole the publisher's retransmission filled),
+        # by history slot: a subscriber's NACK for one crossed it in flight (not downlink loss).
+        self._late: list[int] = [-1] * size
+        # How late (in packets behind the newest) a packet may still be sent: within the history
+        # (an older one would overwrite a newer packet's slot) and within the subscriber
+        # transport's SRTP replay window (libsrtp refuses to protect an older index).
+        self._late_limit = min(size, outbound.SRTP_TX_WINDOW)
         self._template: HeaderTemplate | None = None
         self._header = b""
         self._pt = 0
         self._abs_at = 0
         self._level_at = 0
-        self._srtp: Any = None
+        self._srtp: srtp.SrtpProtector | None = None
         self._path: outbound.DatagramPath | None = None
         self._counters: outbound.SenderCounters | None = None
         self._sender: RTCRtpSender | None = None
@@ -97,10 +107,21 @@ class RawEgress:
         self._last_sent_at: float | None = None
         # Statistics (read by the subscription, the congestion rule and tests).
         self.packets = 0
+        self.octets = 0  # payload bytes, as a sender report counts them
         self.frames = 0
         self.skipped = 0
         self.nacks = 0
         self.retransmitted = 0
+        # The subscriber's downlink alone: its receiver reports less the holes the publisher's
+        # uplink left (those are the publisher's to hear of, not this subscriber's).
+        self.downlink_fraction = 0.0
+        self.downlink_lost = 0
+        self._report: tuple[int, int] | None = None  # (extended highest seq, cumulative lost)
+
+    @property
+    def closed(self) -> bool:
+        """Ended for good (the source ended, a fallback to frames, or a failure): never reused."""
+        return self.state is _CLOSED
 
     @property
     def active(self) -> bool:
@@ -127,10 +148,17 @@ class RawEgress:
         self._abs_at = template.abs_send_time_at
         self._level_at = template.audio_level_at
         self._sender = sender
-        self._counters = outbound.SenderCounters(sender)
+        self._release_counters()
+        self._counters = outbound.SenderCounters(sender, self._sent)
         self._path = outbound.datagram_path(sender.transport)
         outbound.answer_nacks_with(sender, self.retransmit)
-        outbound.fill_sender_reports(sender, self.report_mapping)
+        # The old sender's report loop may still wake while its connection closes: only the
+        # current sender's reports go out through the current path.
+        outbound.fill_sender_reports(
+            sender, self.report_mapping, lambda compound: self._sender is sender and self.send_rtcp(compound)
+        )
+        outbound.on_receiver_reports(sender, self.receiver_report)
+        self._report = None
         self._template = template
         if self.state is _PENDING:
             self.state = _WAITING
@@ -148,6 +176,7 @@ class RawEgress:
         self._path = None
         self._sender = None
         self._history = [None] * (self._mask + 1)
+        self._release_counters()
 
     def restart(self) -> None:
         """The publisher's stream restarts (a reconnect): the next start point re-bases."""
@@ -168,6 +197,7 @@ class RawEgress:
             self._request_keyframe()
 
     def close(self) -> None:
+        self._release_counters()
         self.state = _CLOSED
         self._template = None
         self._history = [None] * (self._mask + 1)
@@ -188,10 +218,10 @@ class RawEgress:
                     # subscriber's transport was up. Ask again (PLIs are throttled per publication).
                     self._request_keyframe()
                 return
-            srtp = self._srtp
-            if srtp is None:
-                srtp = self._srtp = outbound.srtp_session(self._sender.transport) if self._sender else None
-                if srtp is None:
+            if self._srtp is None:
+                session = outbound.srtp_session(self._sender.transport) if self._sender else None
+                self._srtp = srtp.SrtpProtector(session) if session is not None else None
+                if self._srtp is None:
                     if self.kind == "video":
                         self._request_keyframe()  # too early for this subscriber: the next one starts it
                     return
@@ -207,6 +237,14 @@ class RawEgress:
             self._next_seq = (out_seq + 1) & 0xFFFF
             self._last_ts = out_ts
             self._last_sent_at = time.monotonic()
+            if (seq - self._start_in) & 0xFFFF >= _START_TRAILS_BY:
+                # Keep the start point within reach behind the newest packet: half the sequence
+                # space after it, every packet would look older than it and be dropped.
+                self._start_in = (seq - _START_TRAILS_BY // 2) & 0xFFFF
+        elif (self._next_seq - out_seq) & 0xFFFF > self._late_limit:
+            return  # past the history, every receiver's buffer and the SRTP replay window
+        else:
+            self._late[out_seq & self._mask] = out_seq
         header = bytearray(self._header)
         header[1] = self._pt | 0x80 if marker else self._pt
         _pack_seq_ts(header, 2, out_seq, out_ts)
@@ -217,22 +255,30 @@ class RawEgress:
             header[self._level_at] = level
         plain = b"".join((header, payload))
         self._history[out_seq & self._mask] = plain
-        assert self._path is not None and self._counters is not None
+        assert self._path is not None and self._srtp is not None
         if self._path.send(self._srtp.protect(plain)) > MAX_SOCKET_BACKLOG and self.kind == "video":
             # The subscriber's socket cannot drain: restart it at the next keyframe.
             self.state = _WAITING
             self._request_keyframe()
-        self._counters.count(len(payload))
+        self.octets += len(payload)
         self.packets += 1
         if marker or self.kind == "audio":
             self.frames += 1
 
     # -- feedback ------------------------------------------------------------------------
     async def retransmit(self, seq: int) -> None:
-        """A NACKed sequence number: the same packet again (as RTX when negotiated)."""
-        self.nacks += 1
+        """A NACKed sequence number: the same packet again (as RTX when negotiated).
+
+        Only NACKs for packets this subscription sent in order count (`nacks`, read as
+        downlink loss): a hole the publisher's uplink left is NACKed by every subscriber, and
+        its late repair may cross their NACKs; neither is their downlink's doing.
+        """
         plain = self._history[seq & self._mask]
-        if plain is None or int.from_bytes(plain[2:4], "big") != seq or self._srtp is None or self._path is None:
+        if plain is None or int.from_bytes(plain[2:4], "big") != seq:
+            return
+        if self._late[seq & self._mask] != seq:
+            self.nacks += 1
+        if self._srtp is None or self._path is None:
             return
         if self._rtx_pt is not None:
             length = len(self._header)
@@ -245,11 +291,66 @@ class RawEgress:
         self.retransmitted += 1
         self._path.send(self._srtp.protect(plain))
 
+    def receiver_report(self, report: RtcpReceiverInfo) -> None:
+        """A subscriber's report on this stream: how much of the loss since its previous
+        report happened on its downlink (not off the history)."""
+        if self._counters is not None:  # aiortc derives remote-inbound-rtp's packetsReceived from them
+            self._counters.sync()
+        previous = self._report
+        self._report = (report.highest_sequence, report.packets_lost)
+        if previous is None:
+            return
+        expected = (report.highest_sequence - previous[0]) & 0xFFFFFFFF
+        if expected == 0 or expected >= 0x80000000:
+            self.downlink_fraction = 0.0
+            return
+        holes = self._holes_up_to(report.highest_sequence & 0xFFFF, expected)
+        lost = max(report.packets_lost - previous[1] - holes, 0)
+        self.downlink_lost += lost
+        self.downlink_fraction = min(lost / max(expected - holes, 1), 1.0)
+
+    def _holes_up_to(self, highest: int, count: int) -> int:
+        """Of the `count` sequence numbers up to `highest`, how many this subscription never
+        sent (read off the history; scaled up when the history no longer covers them all)."""
+        newer = (self._next_seq - 1 - highest) & 0xFFFF
+        span = min(count, self._mask + 1 - newer) if newer < 0x8000 else 0
+        if span <= 0:
+            return 0
+        history, mask = self._history, self._mask
+        holes = 0
+        for seq in range(highest - span + 1, highest + 1):
+            seq &= 0xFFFF
+            plain = history[seq & mask]
+            if plain is None or (plain[2] << 8 | plain[3]) != seq:
+                holes += 1
+        return holes * count // span
+
+    def _sent(self) -> tuple[int, int]:
+        return self.packets, self.octets
+
+    def _release_counters(self) -> None:
+        """The sender goes (another connection, or the end): it keeps the counts sent through it."""
+        if self._counters is not None:
+            self._counters.detach()
+            self._counters = None
+
     def report_mapping(self) -> tuple[int, int] | None:
-        """(NTP time now, the RTP timestamp that corresponds to it) for a sender report."""
+        """(NTP time now, the RTP timestamp that corresponds to it) for a sender report, whose
+        counts are brought up to date first."""
+        if self._counters is not None:
+            self._counters.sync()
         sent_at = self._last_sent_at
         if sent_at is None:
             return None
         now = time.monotonic()
         rtp = (self._last_ts + int((now - sent_at) * self.clock_rate)) & 0xFFFFFFFF
         return self._clock.ntp64(now), rtp
+
+    def send_rtcp(self, compound: bytes) -> bool:
+        """Send a sender report now through the subscriber's path; False before DTLS is up."""
+        path, sender = self._path, self._sender
+        session = outbound.srtp_session(sender.transport) if sender is not None else None
+        if path is None or session is None:
+            return False
+        path.send(session.protect_rtcp(compound))
+        return True

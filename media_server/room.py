@@ -155,7 +155,7 @@ class Room:
         self.send_whiteboard(participant)
         self.send_speaker(participant)
         self.node.emit(ParticipantJoined(self.code, participant.id, claims.user_id, claims.name, claims.role))
-        self.broadcast_participants(exclude=participant)
+        self.announce(participant, exclude=participant)
         await participant.start_media(sources)
         if self.on_joined is not None:
             self.on_joined(participant)
@@ -173,7 +173,7 @@ class Room:
                 self.code, participant.id, participant.user_id, participant.name, participant.role, reason
             )
         )
-        self.broadcast_participants()
+        self.broadcast({"type": "participant_left", "participant_id": participant.id, "attendees": self.attendees()})
         # As a node task: the socket handler that asked may be cancelled when its
         # client goes away, and a half-closed peer connection would leak its transports.
         await asyncio.shield(self.node.spawn(participant.shutdown()))
@@ -247,7 +247,7 @@ class Room:
                 participant.subscribe(publication)
         if self.recorder is not None:
             self.recorder.add(publication)
-        self.broadcast_participants()
+        self._announce_owner(publication)
         self._watch_speaker()
 
     async def publication_ended(self, publication: Publication) -> None:
@@ -255,7 +255,7 @@ class Room:
             participant.unsubscribe(publication)
         if self.recorder is not None:
             self.recorder.remove(publication)
-        self.broadcast_participants()
+        self._announce_owner(publication)
         self._watch_speaker()
 
     # -- active speaker ------------------------------------------------------------------
@@ -352,14 +352,22 @@ class Room:
         """Everyone in the room but observers."""
         return sum(1 for p in self.participants.values() if not p.observer)
 
-    def broadcast_participants(self, exclude: Participant | None = None) -> None:
+    def announce(self, participant: Participant, exclude: Participant | None = None) -> None:
+        """One participant joined or changed: the others get its entry, not the whole list. A list
+        per change would cost every join in a room of N the encoding and sending of N lists of N:
+        O(N³) bytes while a large room fills, enough to overflow the sockets' queues."""
         self.broadcast(
-            {"type": "participants", "participants": self.describe(), "attendees": self.attendees()}, exclude
+            {"type": "participant", "participant": participant.describe(), "attendees": self.attendees()}, exclude
         )
+
+    def _announce_owner(self, publication: Publication) -> None:
+        owner = self.participants.get(publication.participant_id)
+        if owner is not None:  # gone: its `participant_left` says it all
+            self.announce(owner)
 
     def participant_changed(self, participant: Participant) -> None:
         """Its connection state changed (reconnecting <-> connected): everyone sees it."""
-        self.broadcast_participants()
+        self.announce(participant)
 
     def quality_changed(self, participant: Participant) -> None:
         quality = participant.quality

@@ -331,7 +331,7 @@ async def _mute(session: Session, room: Room, p: Participant, message: dict[str,
     source, muted = protocol.source(message), protocol.flag(message, "muted")
     p.set_muted(source, muted)
     room.broadcast({"type": "mute", "participant_id": p.id, "source": source, "muted": muted})
-    room.broadcast_participants()
+    room.announce(p)
 
 
 async def _participants(session: Session, room: Room, p: Participant, message: dict[str, Any]) -> None:

@@ -160,13 +160,13 @@ class Subscription:
     def bind_sender(self, sender: RTCRtpSender) -> None:
         """The subscriber's sender (a new one per peer connection): raw or frames is decided
         when it starts with its negotiated parameters."""
-        if self.egress is None:
-            return
         outbound.on_send_parameters(sender, lambda parameters: self._sender_started(sender, parameters))
 
     def _sender_started(self, sender: RTCRtpSender, parameters: RTCRtpSendParameters) -> None:
+        # Whichever path feeds it, what waits on the subscriber's socket is bounded.
+        outbound.bound_sends(sender.transport)
         egress = self.egress
-        if egress is None or self.state is _CLOSED:
+        if egress is None or self.state is _CLOSED or egress.closed:
             return
         if egress.compatible(parameters):
             egress.configure(sender, parameters)
@@ -239,8 +239,13 @@ class Subscription:
         if self.kind == "video" and self.state is not _CLOSED:
             self._move_to(_WAITING)
         if self.egress is not None and self.state is not _CLOSED:
-            self.egress.unbind()
-            self.uses_frames = False
+            if self.egress.closed:
+                # The raw path ended for good (a codec fallback, a failure): frames on the new
+                # connection, whose fresh sender has its own sequence and SRTP state.
+                self.uses_frames = True
+            else:
+                self.egress.unbind()
+                self.uses_frames = False
         return self.track
 
     def close(self) -> None:
@@ -265,6 +270,10 @@ class Subscription:
                 jitter = stats.jitter / source.clock_rate
                 rtt = stats.roundTripTime
                 self.fraction_lost = stats.fractionLost / 256
+        egress = self.egress
+        if egress is not None and not self.uses_frames:
+            # The raw path keeps the publisher's holes; they are the publisher's loss, not ours.
+            lost, self.fraction_lost = egress.downlink_lost, egress.downlink_fraction
         self.packets_sent = sent
         self.rtt = rtt
         sample = Sample(now, sent, lost, jitter, rtt, self.forwarded, source.frames_in)

@@ -41,6 +41,8 @@ missing=()
 if ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/lib/chromium/chromium ]; then missing+=(chromium); fi
 if ! port_open "$PG_HOST" "$PG_PORT" && ! command -v pg_ctlcluster >/dev/null 2>&1; then missing+=(postgresql); fi
 if ! port_open "$REDIS_HOST" "$REDIS_PORT" && ! command -v redis-server >/dev/null 2>&1; then missing+=(redis-server); fi
+# `ip` and `tc`: the tests that build network namespaces (no-egress, lossy and narrow links).
+if ! command -v ip >/dev/null 2>&1 || ! command -v tc >/dev/null 2>&1; then missing+=(iproute2); fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing Debian's ${missing[*]}"
   as_root apt-get update -qq

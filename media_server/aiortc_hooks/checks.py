@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import inspect
 
+import pylibsrtp
 from aiortc import RTCConfiguration, RTCPeerConnection
 
 from media_server.aiortc_hooks.ice import GATHERER_CONNECTION, ICE_GATHER_FUNCTION, ICE_RECV, ICE_SEND
@@ -26,7 +27,9 @@ from media_server.aiortc_hooks.outbound import (
     CONNECTION_NOMINATED,
     ICE_CONNECTION,
     SENDER_ENCODER,
+    SENDER_HANDLE_RTCP,
     SENDER_LSR,
+    SENDER_LSR_TIME,
     SENDER_NTP_TIMESTAMP,
     SENDER_OCTET_COUNT,
     SENDER_PACKET_COUNT,
@@ -38,8 +41,16 @@ from media_server.aiortc_hooks.outbound import (
     SENDER_SEND_KEYFRAME,
     SENDER_SEND_RTCP,
     SENDER_SSRC,
+    SRTP_TX_WINDOW,
     TRANSPORT_TX_BYTES,
     TRANSPORT_TX_PACKETS,
+)
+from media_server.aiortc_hooks.srtp import (
+    SESSION_BUFFER,
+    SESSION_CDATA,
+    SESSION_HANDLE,
+    TRANSPORT_RX_SRTP,
+    TRANSPORT_SETUP_SRTP,
 )
 
 
@@ -75,6 +86,7 @@ def check_hooks() -> list[str]:
             (sender, SENDER_SEND),
             (sender, SENDER_RETRANSMIT),
             (sender, SENDER_SEND_RTCP),
+            (sender, SENDER_HANDLE_RTCP),
             (sender, SENDER_SSRC),
             (sender, SENDER_RTX_SSRC),
             (sender, SENDER_PACKET_COUNT),
@@ -82,13 +94,20 @@ def check_hooks() -> list[str]:
             (sender, SENDER_NTP_TIMESTAMP),
             (sender, SENDER_RTP_TIMESTAMP),
             (sender, SENDER_LSR),
+            (sender, SENDER_LSR_TIME),
             (sender.transport, TRANSPORT_TX_PACKETS),
+            (sender.transport, TRANSPORT_SETUP_SRTP),
+            (sender.transport, TRANSPORT_RX_SRTP),
             (sender.transport, TRANSPORT_TX_BYTES),
             (sender.transport.transport, ICE_CONNECTION),
             (getattr(sender.transport.transport, ICE_CONNECTION, None), CONNECTION_NOMINATED),
         ):
             if obj is None or not hasattr(obj, name):
                 missing.append(f"{type(obj).__name__}.{name}")
+        srtp_probe = pylibsrtp.Session()  # SrtpProtector calls libsrtp on the session's own handle and buffer
+        for name in (SESSION_HANDLE, SESSION_CDATA, SESSION_BUFFER):
+            if not hasattr(srtp_probe, name):
+                missing.append(f"pylibsrtp.Session.{name}")
         ice_source = inspect.getsource(type(receiver.transport.transport))
         if "self._send = " not in ice_source:
             missing.append(f"RTCIceTransport.{ICE_SEND}")
@@ -125,6 +144,10 @@ def check_hooks() -> list[str]:
         in inspect.getsource(sender_module.RTCRtpSender._handle_rtcp_packet),
         "receive() registers through the transport": "_register_rtp_receiver(self, parameters)"
         in inspect.getsource(receiver_module.RTCRtpReceiver.receive),
+        "transport unprotects with self._rx_srtp.unprotect/unprotect_rtcp, keys set by _setup_srtp": all(
+            call in inspect.getsource(transport_module.RTCDtlsTransport)
+            for call in ("self._rx_srtp.unprotect(data)", "self._rx_srtp.unprotect_rtcp(data)", "self._setup_srtp()")
+        ),
         "transport hands each RTP packet to receiver._handle_rtp_packet (looked up per packet)": (
             "await receiver._handle_rtp_packet(packet, arrival_time_ms=arrival_time_ms)"
             in inspect.getsource(transport_module.RTCDtlsTransport._handle_rtp_data)
@@ -136,10 +159,16 @@ def check_hooks() -> list[str]:
         "audio m-lines negotiate ssrc-audio-level": any(
             ext.uri == "urn:ietf:params:rtp-hdrext:ssrc-audio-level" for ext in HEADER_EXTENSIONS["audio"]
         ),
+        "outbound SRTP replay window is SRTP_TX_WINDOW": f"tx_policy.window_size = {SRTP_TX_WINDOW}"
+        in inspect.getsource(transport_module.RTCDtlsTransport._setup_srtp),
         "SRTP is protected with the DTLS transport's _tx_srtp in _send_rtp": "self._tx_srtp.protect(data)"
         in inspect.getsource(transport_module.RTCDtlsTransport._send_rtp),
         "sender looks NACKs up through self._retransmit": "await self._retransmit(seq)"
         in inspect.getsource(sender_module.RTCRtpSender._handle_rtcp_packet),
+        "transport hands RTCP to recipient._handle_rtcp_packet (looked up per packet)": (
+            "await recipient._handle_rtcp_packet(packet)"
+            in inspect.getsource(transport_module.RTCDtlsTransport._handle_rtcp_data)
+        ),
         "sender reports leave through self._send_rtcp after LSR is set": "await self._send_rtcp(packets)"
         in inspect.getsource(sender_module.RTCRtpSender._run_rtcp),
         "peer connection starts senders through sender.send(...)": "await transceiver.sender.send("

@@ -10,12 +10,15 @@ the node, the room nor the participant.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from media_server.quality.scoring import Smoothed, StatsSample, TrackWindow, Verdict, level_for
+
+log = logging.getLogger(__name__)
 
 
 class Rated(Protocol):
@@ -64,7 +67,12 @@ class QualityMonitor:
         present: set[str] = set()
         for participant in list(self._participants()):
             present.add(participant.id)
-            await self._sample(participant)
+            try:
+                await self._sample(participant)
+            except Exception:
+                # One participant's failure must not end scoring (and the congestion response
+                # it drives) for everyone on the node, silently.
+                log.exception("quality sampling failed for participant %s", participant.id)
         for gone in set(self._state) - present:
             del self._state[gone]
 

@@ -34,6 +34,8 @@ TICK_SECONDS = 0.5
 class TrackRecording:
     """The forwarder sink of one recorded publication."""
 
+    uses_frames = True
+
     def __init__(self, inbox: queue.Queue[tuple[Any, ...]], publication_id: str) -> None:
         self._inbox = inbox
         self._id = publication_id

@@ -74,6 +74,9 @@ class Leg:
     got: set[str] = field(default_factory=set)
     joined: asyncio.Future[dict[str, Any]] | None = None
     retired: bool = False
+    # The room's list as this leg's node tells it: whole from join, resume and `participants`,
+    # merged from `participant` and `participant_left` (as web/static/sfu-client.js keeps it).
+    participants: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -136,6 +139,11 @@ class SfuClient:
     @property
     def by_mid(self) -> dict[str, Received]:
         return self._leg.by_mid if self._leg is not None else {}
+
+    @property
+    def participants(self) -> list[dict[str, Any]]:
+        """The room's list as the page shows it: the current leg's (a migration adopts the new one's)."""
+        return self._leg.participants if self._leg is not None else []
 
     @property
     def _ws(self) -> aiohttp.ClientWebSocketResponse | None:
@@ -264,6 +272,28 @@ class SfuClient:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
+    @staticmethod
+    def _merge_participants(leg: Leg, message: dict[str, Any]) -> dict[str, Any] | None:
+        kind = message["type"]
+        if kind in ("join", "resume", "participants") and isinstance(message.get("participants"), list):
+            leg.participants = message["participants"]
+            return None
+        if kind == "participant":
+            entry = message["participant"]
+            known = any(p["participant_id"] == entry["participant_id"] for p in leg.participants)
+            leg.participants = (
+                [entry if p["participant_id"] == entry["participant_id"] else p for p in leg.participants]
+                if known
+                else [*leg.participants, entry]
+            )
+        elif kind == "participant_left":
+            leg.participants = [p for p in leg.participants if p["participant_id"] != message["participant_id"]]
+        else:
+            return None
+        # Marked: the client's own view, not a message the server sent.
+        return {"type": "participants", "participants": leg.participants, "attendees": message["attendees"],
+                "merged": True}
+
     # -- signaling ----------------------------------------------------------------------------
     async def _read(self, leg: Leg) -> None:
         ws = leg.ws
@@ -285,6 +315,10 @@ class SfuClient:
                 self._spawn(self._migrate(message))
             async with self._changed:
                 self.messages.append(message)
+                merged = self._merge_participants(leg, message)
+                if merged is not None and leg is self._leg:
+                    # What the page's client emits on a change: the merged list, as `participants`.
+                    self.messages.append(merged)
                 self._changed.notify_all()
         if (self.recover is not None and leg is self._leg and ws is leg.ws and not leg.retired
                 and not self.closing and self.participant_id is not None):

@@ -13,17 +13,21 @@ from media_server.aiortc_hooks.outbound import datagram_path
 
 def drop_outgoing_rtp(pc: RTCPeerConnection, should_drop: Callable[[bytes], bool]) -> None:
     """Test and benchmark aid: lose outgoing SRTP packets chosen by `should_drop`
-    (both aiortc's own sends and the raw forwarding path's)."""
+    (both aiortc's own sends and the raw forwarding path's, which sends sender reports too)."""
+
+    def drop_rtp(data: bytes) -> bool:
+        # SRTP (not SRTCP, not DTLS/STUN): RTP version bits and a non-RTCP type.
+        return 127 < data[0] < 192 and not 192 <= data[1] <= 223 and should_drop(data)
+
     for transceiver in pc.getTransceivers():
-        datagram_path(transceiver.sender.transport).drop = should_drop
+        datagram_path(transceiver.sender.transport).drop = drop_rtp
         ice = transceiver.sender.transport.transport
         if getattr(ice, "_mentorlive_loss", False):
             continue
         original = getattr(ice, ICE_SEND)
 
         async def send(data: bytes, _o: Any = original) -> None:
-            # SRTP (not SRTCP, not DTLS/STUN): RTP version bits and a non-RTCP type.
-            if 127 < data[0] < 192 and not 192 <= data[1] <= 223 and should_drop(data):
+            if drop_rtp(data):
                 return
             await _o(data)
 

@@ -39,12 +39,16 @@ class NamespaceUnavailable(RuntimeError):
     pass
 
 
-def _ip(*args: str, namespace: str | None = None) -> str:
-    command = ["ip", *(["netns", "exec", namespace, "ip"] if namespace else []), *args]
+def run_checked(*command: str) -> str:
+    """Runs a network set-up command (`ip`, `tc`); its output, or NamespaceUnavailable saying why not."""
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         raise NamespaceUnavailable(f"{' '.join(command)}: {done.stderr.strip()}")
     return done.stdout
+
+
+def _ip(*args: str, namespace: str | None = None) -> str:
+    return run_checked("ip", *(["netns", "exec", namespace, "ip"] if namespace else []), *args)
 
 
 def check_available() -> None:

@@ -30,11 +30,18 @@ from web.app import create_app
 BROWSER_TESTS = Path(__file__).parent
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # A conftest's collection hook sees the whole session's items: mark only this folder's tests.
+    # A conftest's collection hook sees the whole session's items: mark only this folder's tests. Every test
+    # here drives Chromium, so every one is `browser` (whether or not its module says so): `--fast` leaves it
+    # out, and tests/conftest.py (which runs after this hook) keeps it on the one media-and-browser worker.
     on_session_loop = pytest.mark.asyncio(loop_scope="session")
     for item in items:
-        if pytest_asyncio.is_async_test(item) and item.path.is_relative_to(BROWSER_TESTS):
+        if not item.path.is_relative_to(BROWSER_TESTS):
+            continue
+        if not item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.browser)
+        if pytest_asyncio.is_async_test(item):
             item.add_marker(on_session_loop, append=False)
 
 

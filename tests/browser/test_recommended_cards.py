@@ -25,7 +25,10 @@ async def test_recommended_cards_explain_themselves_and_opening_one_is_logged(
     await expect(card(page, "Python for the web", "#browse-sessions").get_by_test_id("rec-reason")).to_have_count(0)
 
     await page.get_by_role("tab", name="Recommended").click()
-    await card(page, "Python for the web", "#browse-sessions").get_by_role("heading").click()
+    # The Scheduled tab's card (not a recommendation, so not logged) stays until the Recommended list arrives.
+    recommended = card(page, "Python for the web", "#browse-sessions")
+    await expect(recommended.get_by_test_id("rec-reason")).to_have_text("Because you're into python")
+    await recommended.get_by_role("heading").click()
 
     async def opened() -> list[RecEvent]:
         async with browser_db.session() as s:

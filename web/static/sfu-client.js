@@ -274,6 +274,20 @@ export class SfuClient extends EventTarget {
       case "participants":
         this.participants = message.participants;
         break;
+      case "participant": {
+        // One entry joined or changed: the whole list comes only with join, resume and a request.
+        const entry = message.participant;
+        const known = this.participants.some((p) => p.participant_id === entry.participant_id);
+        this.participants = known
+          ? this.participants.map((p) => (p.participant_id === entry.participant_id ? entry : p))
+          : [...this.participants, entry];
+        this._emit("participants", { participants: this.participants, attendees: message.attendees });
+        break;
+      }
+      case "participant_left":
+        this.participants = this.participants.filter((p) => p.participant_id !== message.participant_id);
+        this._emit("participants", { participants: this.participants, attendees: message.attendees });
+        break;
       case "error":
         if (this._joined && !this.participantId) this._joined.reject(new Error(message.message));
         if (message.code === "room_closed" && this._next) break; // moved: the new leg takes over

@@ -35,7 +35,8 @@ class Person:
 
 @dataclass
 class Room:
-    """A free session starting in ten minutes (Go Live is open), its mentor and booked learners."""
+    """A free session starting in ten minutes (Go Live is open), its mentor and booked learners
+    (`seats` more places are left for learners the test books itself)."""
 
     base: str
     session: dict[str, Any]
@@ -100,13 +101,13 @@ async def people(browser: Browser, browser_db: Database, live_server: str) -> As
 @pytest.fixture
 def open_room(people: PersonFactory, live_server: str) -> Callable[..., Awaitable[Room]]:
     async def build(learners: int = 1, *, record: bool = False, learner_options: dict[str, Any] | None = None,
-                    learner_browser: Browser | None = None) -> Room:
+                    learner_browser: Browser | None = None, seats: int = 0) -> Room:
         mentor = await people(Role.MENTOR, "maya@example.com", "Maya Mentor")
         start = (datetime.now(UTC) + timedelta(minutes=10)).replace(microsecond=0)
         body = {
             "title": "Async Python in practice", "domain_tags": ["python"], "description": "A room test.",
             "start_at": start.isoformat().replace("+00:00", "Z"), "timezone": "UTC", "duration_minutes": 60,
-            "price_paise": 0, "capacity": max(learners, 1), "record": record,
+            "price_paise": 0, "capacity": max(learners + seats, 1), "record": record,
         }
         session = (await api(mentor.context, live_server, "POST", "/api/sessions", body, expect=201))["session"]
         names = ["Lena Learner", "Ravi Rao", "Asha Iyer"]

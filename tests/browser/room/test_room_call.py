@@ -48,7 +48,8 @@ async def join_as_learner(learner: Person, room: Room) -> Page:
     page = learner.page
     await page.goto(room.url)
     await page.get_by_role("button", name="Join now").click()
-    await expect(page.locator("#call")).to_be_visible()
+    # A join is a socket, an offer and ICE: on a loaded CI machine with three Chromiums, over 5 s.
+    await expect(page.locator("#call")).to_be_visible(timeout=20_000)
     return page
 
 
@@ -220,6 +221,30 @@ async def test_end_session_ends_everyones_call_and_shows_the_after_screens(open_
 async def api_get(room: Room, path: str) -> Any:
     response = await room.mentor.context.request.get(f"{room.base}{path}")
     return await response.json()
+
+
+async def test_a_third_person_joining_and_leaving_shows_on_everyone_elses_page(open_room: OpenRoom) -> None:
+    """Arrivals and departures reach the others one participant at a time; the pages keep the room's
+    list from those (tiles and the attendee count), as they did from whole lists."""
+    room = await open_room(learners=2)
+    await room.go_live()
+    mentor = await enter_as_mentor_live(room)
+    lena = await join_as_learner(room.learners[0], room)
+    ravi = await join_as_learner(room.learners[1], room)
+    for page, others in ((mentor, ("Lena Learner", "Ravi Rao")), (lena, ("Maya Mentor", "Ravi Rao"))):
+        for name in others:
+            await expect(tile(page, name)).to_be_visible()
+        await expect(page.locator("#attendee-count")).to_have_attribute("aria-label", "3 attendees")
+    await expect(tile(ravi, "Lena Learner")).to_be_visible()
+    await screenshot(mentor, "call-three-people-1280")
+
+    await ravi.get_by_role("button", name="Leave").click()
+    for page in (mentor, lena):
+        await expect(tile(page, "Ravi Rao")).to_be_hidden()
+        await expect(page.locator("#attendee-count")).to_have_attribute("aria-label", "2 attendees")
+    await expect(tile(mentor, "Lena Learner")).to_be_visible()
+    await wait_for_frames(mentor, more_than=await decoded_frames(mentor) + 10)
+    assert room.page_errors == []
 
 
 async def test_a_reload_during_the_call_goes_straight_back_in(open_room: OpenRoom) -> None:

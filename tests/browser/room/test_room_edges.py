@@ -1,5 +1,5 @@
 """The room's edges: lobby presence, permission denied, a device lost mid-call, a network drop,
-recording, observers, the after-the-end forms. Some need server parts listed in each docstring."""
+recording, observers, the after-the-end forms."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ async def test_permission_denied_falls_back_to_audio_only(
 
 
 async def test_mentor_sees_waiting_learners_from_the_page_alone(open_room: OpenRoom) -> None:
-    """Needs the server's lobby presence: learner.join when a learner opens the page (not yet built)."""
+    """The server's lobby presence: `learner.join` when a learner opens the page."""
     room = await open_room(learners=1)
     mentor = room.mentor.page
     await mentor.goto(room.url)
@@ -161,7 +161,7 @@ async def test_everyone_sees_rec_while_the_session_records(open_room: OpenRoom) 
 
 
 async def test_the_server_highlights_the_active_speaker(open_room: OpenRoom) -> None:
-    """Needs the server's `speaker` message from the audio-level header extension (not yet built)."""
+    """The server decides the active speaker from the audio-level header extension (`speaker` message)."""
     room = await open_room(learners=1)
     await room.go_live()
     mentor = await enter_as_mentor_live(room)
@@ -172,7 +172,7 @@ async def test_the_server_highlights_the_active_speaker(open_room: OpenRoom) -> 
 async def test_an_admin_observes_without_being_seen_or_counted(
     open_room: OpenRoom, people: PersonFactory
 ) -> None:
-    """Needs the join endpoint to admit admins and `observer: true` in participants (not yet built)."""
+    """The join endpoint admits admins, shown with `observer: true` in participants."""
     room = await open_room(learners=1)
     await room.go_live()
     mentor = await enter_as_mentor_live(room)
@@ -188,7 +188,7 @@ async def test_an_admin_observes_without_being_seen_or_counted(
 
 
 async def test_after_the_end_the_learner_rates_and_the_mentor_uploads(open_room: OpenRoom) -> None:
-    """Needs the feedback and resources APIs (built in parallel, /work/wt-feedback)."""
+    """The after-the-end forms, through the feedback and resources APIs."""
     room = await open_room(learners=1)
     await room.go_live()
     mentor = await enter_as_mentor_live(room)

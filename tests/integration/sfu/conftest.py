@@ -76,6 +76,17 @@ class Sfu:
         self.clients.append(client)
         return client
 
+    async def mentor_and_learner(self, camera: ClipTrack, microphone: ClipTrack) -> tuple[SfuClient, SfuClient]:
+        """The mentor publishing `camera` and `microphone`, and a learner receiving both."""
+        mentor = self.client("mentor", role="mentor")
+        await mentor.connect({"camera": camera, "microphone": microphone})
+        learner = self.client("learner")
+        await learner.connect()
+        await learner.wait_until(
+            lambda: len(learner.received) == 2 and all(r.count > 10 for r in learner.received.values())
+        )
+        return mentor, learner
+
 
 @pytest.fixture
 async def sfu(tmp_path: Path, sfu_settings: MediaSettings) -> AsyncIterator[Sfu]:

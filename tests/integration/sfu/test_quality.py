@@ -54,3 +54,27 @@ async def test_quality_degrades_with_nobody_subscribed(sfu, clips) -> None:
     message = await mentor.wait_for("quality", lambda m: m["level"] != "excellent", within=6)
     assert message["participant_id"] == mentor.participant_id
     assert "packet loss on your upload" in message["reason"]
+
+
+
+async def test_a_publisher_whose_uplink_fails_is_told_so_and_its_viewers_are_not_blamed(sfu, clips) -> None:
+    mentor, learner = await sfu.mentor_and_learner(clips.camera(), clips.microphone())
+    before = len(mentor.messages)
+    mentor.set_uplink_loss(1.0)  # every RTP packet the mentor sends is lost (RTCP and ICE still pass)
+    message = await mentor.wait_for(
+        "quality",
+        lambda m: m["participant_id"] == mentor.participant_id and m["level"] == "lost",
+        within=6,
+        since=before,
+    )
+    assert message["reason"] in ("no video from your camera is arriving", "no audio from your microphone is arriving")
+    room = sfu.node.rooms["room1"]
+    assert room.participants[learner.participant_id].quality["level"] == "excellent", "the viewers' links are fine"
+    assert not [m for m in learner.messages if m["type"] == "video_paused"]
+    mentor.set_uplink_loss(0.0)
+    await mentor.wait_for(
+        "quality",
+        lambda m: m["participant_id"] == mentor.participant_id and m["level"] == "excellent",
+        within=10,
+        since=before,
+    )

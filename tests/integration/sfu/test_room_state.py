@@ -4,6 +4,7 @@ observers, and whether the session has started or ended (real aiortc peers, real
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -236,3 +237,51 @@ async def test_a_room_that_only_emptied_opens_again_but_one_ended_by_the_web_doe
     late = sfu.client("lena", room="room2")
     assert (await late.connect())["ended"] is True
     assert "room2" not in sfu.node.rooms
+
+
+# -- a room filling up ------------------------------------------------------------------------------
+
+async def test_a_filling_room_tells_everyone_of_each_arrival_alone_and_their_lists_stay_right(sfu, clips) -> None:
+    """A join used to send every present participant the whole list: in a room of N that is N lists
+    of N, and a room of a hundred filling up overflowed the sockets' queues (4 MiB) of the first."""
+    maya = sfu.client("maya", role="mentor")
+    await maya.connect({"camera": clips.camera()})
+    learners = []
+    for i in range(12):
+        learner = sfu.client(f"learner{i}")
+        await learner.connect()
+        learners.append(learner)
+    last = learners[-1]
+    await maya.wait_until(lambda: any(p["participant_id"] == last.participant_id for p in maya.participants))
+
+    arrivals = [m for m in maya.messages if m["type"] == "participant"]
+    told = [m["participant"]["participant_id"] for m in arrivals]
+    assert all(told.count(learner.participant_id) >= 1 for learner in learners)
+    assert max(len(json.dumps(m)) for m in arrivals) < 1024, "each arrival carries one participant"
+
+    async def lists(client: SfuClient) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The list the client merged, and the server's (asked for). Quality is left out: its own
+        `quality` messages keep changing it."""
+        mark = len(client.messages)
+        await client.send({"type": "participants"})
+        asked = await client.wait_for("participants", lambda m: "merged" not in m, since=mark)
+
+        def plain(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            return [{k: v for k, v in p.items() if k != "quality"} for p in entries]
+
+        return plain(client.participants), plain(asked["participants"])
+
+    # The list each page keeps, merged from the arrivals, is the server's, in the same order.
+    merged, server = await lists(maya)
+    assert merged == server
+    in_order = [maya.participant_id, *(x.participant_id for x in learners)]
+    assert [p["participant_id"] for p in maya.participants] == in_order
+
+    mark = len(maya.messages)
+    for learner in learners[:6]:
+        await learner.close()
+    gone = {learner.participant_id for learner in learners[:6]}
+    await maya.wait_until(lambda: not gone & {p["participant_id"] for p in maya.participants})
+    merged, server = await lists(maya)
+    assert merged == server
+    assert (await maya.wait_for("participants", lambda m: len(m["participants"]) == 7, since=mark))["attendees"] == 7

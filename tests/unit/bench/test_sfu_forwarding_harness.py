@@ -91,7 +91,7 @@ def test_json_line_starts_with_the_agreed_keys() -> None:
 
 def test_table_shows_ratio_and_worst_subscriber() -> None:
     text = table(with_janus_ratios([row("passthrough", 16, 100.0), row("janus", 16, 40.0)]))
-    assert "| passthrough | frames / uvloop | 16 | 20.0 | 1.25 | 100.0 | 2.5x | 99.5% | 3.0 / 9.5 |" in text
+    assert "| passthrough | frames / uvloop | 1 | 1 | 16 | – | 20.0 | 1.25 | 100.0 | 2.5x | 99.5% | 3.0 / 9.5 |" in text
 
 
 def rtp(marker: bool, timestamp: int, payload: bytes, extension: bytes = b"") -> bytes:
@@ -128,13 +128,33 @@ def test_light_stats_count_frames_and_match_clip_frames() -> None:
     assert stats.frames == 2 and len(sink.samples) == 1
 
 
+def janus_library(folder: Path) -> Path:
+    """A folder laid out like Debian's /usr/lib/<arch>/janus (this test does not need Janus installed)."""
+    for kind, names in {
+        "plugins": ("libjanus_videoroom.so", "libjanus_echotest.so", "libjanus_sip.so"),
+        "transports": ("libjanus_websockets.so", "libjanus_http.so"),
+        "loggers": ("libjanus_jsonlog.so",),
+        "events": (),
+    }.items():
+        (folder / kind).mkdir(parents=True)
+        for name in names:
+            (folder / kind / name).write_bytes(b"")
+    return folder
+
+
 def test_janus_config_keeps_to_the_videoroom_and_the_test_address(tmp_path: Path) -> None:
-    folder = write_config(tmp_path / "janus", ws_port=23456, media_address="192.0.2.2", rtp_ports=(40000, 40100))
+    lib = janus_library(tmp_path / "lib")
+    folder = write_config(
+        tmp_path / "janus", ws_port=23456, media_address="192.0.2.2", rtp_ports=(40000, 40100), lib=lib
+    )
     general = (folder / "janus.jcfg").read_text()
     assert f'configs_folder = "{folder}"' in general
     assert 'ice_enforce_list = "192.0.2.2"' in general and "stun_server" not in general
-    assert "libjanus_videoroom.so" not in general.split("plugins: {")[1].split("}")[0]
-    assert "libjanus_websockets.so" not in general.split("transports: {")[1].split("}")[0]
+    plugins = general.split("plugins: {")[1].split("}")[0]
+    assert "libjanus_videoroom.so" not in plugins and "libjanus_echotest.so,libjanus_sip.so" in plugins
+    transports = general.split("transports: {")[1].split("}")[0]
+    assert "libjanus_websockets.so" not in transports and "libjanus_http.so" in transports
+    assert f'plugins_folder = "{lib / "plugins"}"' in general
     assert 'rtp_port_range = "40000-40100"' in general
     ws = (folder / "janus.transport.websockets.jcfg").read_text()
     assert "ws_port = 23456" in ws and 'ws_ip = "127.0.0.1"' in ws

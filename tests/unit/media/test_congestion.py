@@ -87,3 +87,18 @@ def test_meter_reads_the_worst_loss_and_nack_share() -> None:
     assert second is not None
     assert second.loss == 0.19 and second.rtt == 0.05
     assert abs(second.nack_rate - 30 / 150) < 1e-9
+
+
+def test_a_pause_with_nothing_left_to_measure_by_ends_after_the_hold() -> None:
+    """A viewer of a camera without a microphone: once its video is paused nothing flows, so
+    no reading comes; the pause must not last for ever."""
+    clock = Clock()
+    rule = CongestionRule(POLICY, clock)
+    assert run(rule, clock, BAD, 2.5) == [PAUSED]
+    events = []
+    for _ in range(20):
+        clock.now += 0.5
+        if (event := rule.observe(None)) is not None:
+            events.append(event)
+    assert events == [RESUMED]
+    assert rule.observe(None) is None and not rule.paused, "nothing measured is no reason to pause"

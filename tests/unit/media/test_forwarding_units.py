@@ -109,3 +109,16 @@ def test_after_a_skip_delta_frames_wait_for_the_next_keyframe() -> None:
         forwarder.on_frame(data, i * 3000)
     assert [bytes(p) for p in sub.track.frames] == [KEY, KEY, DELTA]
     assert forwarder.frames_dropped == 2
+
+
+def test_a_subscriber_whose_raw_path_ended_gets_frames_on_its_next_connection() -> None:
+    asks: list[int] = []
+    forwarder = Forwarder(codec_for("camera"))
+    sub = Subscription(CameraSource(asks), "p", 10, raw_history=64)
+    forwarder.add(sub)
+    assert sub.egress is not None and not sub.uses_frames
+    sub.egress.close()  # what the forwarder does to a raw sink that failed
+    sub.rebind()  # the subscriber's peer connection is replaced
+    for data in (KEY, DELTA):
+        forwarder.on_frame(data, 3000)
+    assert [bytes(p) for p in sub.track.frames] == [KEY, DELTA], "the new connection is fed frames"

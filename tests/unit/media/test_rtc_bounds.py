@@ -54,7 +54,11 @@ def test_the_parser_refuses_deep_json_and_quotes_no_more_than_a_prefix() -> None
     assert unknown.value.code == "unknown_type" and len(str(unknown.value)) <= MAX_ECHO
     # Brackets inside strings are text, not depth.
     assert parse(json.dumps({"type": "chat", "text": "[" * 5000}), 1_000_000)["text"] == "[" * 5000
-    assert len(short("y" * 10_000)) == MAX_ECHO
+    assert len(json.dumps(short("y" * 10_000))) - 2 <= MAX_ECHO and short("y" * 10_000).startswith("y" * 190)
+    # Counted as sent: an emoji is 12 characters of JSON, a quote 2.
+    assert len(json.dumps(short("\U0001d494" * 100))) - 2 <= MAX_ECHO
+    assert len(json.dumps(short('"' * 1000))) - 2 <= MAX_ECHO
+    assert short("a short type") == "a short type"
 
 
 def _segment(i: int, stroke_id: str = "s1") -> dict:

@@ -224,11 +224,17 @@ export async function joinCall({ context, media, choices, onFinished }) {
   // paused the video it sends us (audio continues) until the connection recovers.
   const pausedNote = h("div", { class: "video-paused-note", role: "status", hidden: true }, "Video paused: poor connection");
   document.getElementById("call-grid")?.before(pausedNote);
+  // Remote tiles show their initials meanwhile (as for a camera turned off), not a frozen picture.
+  const setVideoPaused = (paused) => {
+    pausedNote.hidden = !paused;
+    const callGrid = document.getElementById("call-grid");
+    if (callGrid) callGrid.toggleAttribute("data-video-paused", paused);
+  };
   on("video_paused", (m) => {
     pausedNote.textContent = m.message || "Video paused: poor connection";
-    pausedNote.hidden = false;
+    setVideoPaused(true);
   });
-  on("video_resumed", () => { pausedNote.hidden = true; });
+  on("video_resumed", () => setVideoPaused(false));
   on("chat", (m) => chat.add(m));
   on("whiteboard", (m) => board.receive(m));
   // The board's history comes in pages after `join` and `resume` (the first one starts afresh).
