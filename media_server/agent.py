@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from media_server import event_codec
+from media_server.cancellation import raise_if_cancelling
 from media_server.events import NodeEvent, RoomEnded
 from media_server.placement import DRAINING, SERVING, NodeReport, Placement
 from media_server.registry import NodeRegistry
@@ -236,6 +237,7 @@ class NodeAgent:
 
     async def _heartbeat_loop(self) -> None:
         while True:
+            raise_if_cancelling()
             await asyncio.sleep(self.interval)
             with contextlib.suppress(Exception):
                 await self._beat()
@@ -266,6 +268,7 @@ class NodeAgent:
 
     async def _event_loop(self) -> None:
         while True:
+            raise_if_cancelling()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=1.0)
             self._wake.clear()
@@ -278,6 +281,7 @@ class NodeAgent:
     async def _command_loop(self) -> None:
         key, last = self.registry.commands_key(self.node.settings.node_id), "$"
         while True:
+            raise_if_cancelling()
             try:
                 replies: Any = await self.registry.redis.xread({key: last}, block=1000, count=50)
             except asyncio.CancelledError:

@@ -28,6 +28,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+from media_server.cancellation import raise_if_cancelling
 from web.realtime.breaker import CircuitBreaker
 from web.realtime.bus import BusUnavailable, EventBus
 
@@ -115,6 +116,7 @@ class EventPublisher:
 
     async def _run(self) -> None:
         while True:
+            raise_if_cancelling()
             if not self._queue and not self._lost:
                 self._idle.set()
                 self._wake.clear()

@@ -31,6 +31,7 @@ from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
+from media_server.cancellation import raise_if_cancelling
 from models.clock import Clock, SystemClock
 from web.realtime.bus import BusUnavailable, HistoryPolicy, Listener, decide_recovery
 from web.realtime.envelope import Envelope, Position, Recovery, millis
@@ -284,6 +285,7 @@ class RedisBus:
         delay = self._reconnect_seconds
         resubscribe = False
         while not self._closed:
+            raise_if_cancelling()
             try:
                 if resubscribe and self._channels:
                     await self._pubsub.subscribe(*(self._live_name(c) for c in self._channels))

@@ -32,6 +32,7 @@ from redis.asyncio import Redis
 
 from media_server import MediaNode
 from media_server.agent import NodeAgent
+from media_server.cancellation import raise_if_cancelling
 from media_server.event_codec import decode
 from media_server.placement import Limits, NodePlacement, NodeReport, NoNodeAvailable
 from media_server.redis_placement import RedisPlacement
@@ -216,6 +217,7 @@ class NodeEventConsumer:
         claimed_at = 0.0
         loop = asyncio.get_running_loop()
         while True:
+            raise_if_cancelling()
             try:
                 await self.ensure_group()
                 if loop.time() - claimed_at > self.claim_idle / 2:

@@ -46,7 +46,8 @@ async def test_events_are_delivered_and_abandoned_ones_taken_over(scale_prefix: 
             assert time.monotonic() < deadline, f"delivered only {seen}"
             await asyncio.sleep(0.1)
         running.cancel()
-        await asyncio.gather(running, return_exceptions=True)
+        # Bounded: a cancel redis-py swallowed once left this await hanging (see media_server/cancellation.py).
+        await asyncio.wait_for(asyncio.gather(running, return_exceptions=True), 10)
         assert sorted(seen, key=lambda e: type(e).__name__) == [first, second]
         pending = await redis.xpending(registry.events_key, GROUP)
         assert pending["pending"] == 0, "every entry, even the unreadable one, is acknowledged"
