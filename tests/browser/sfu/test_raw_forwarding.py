@@ -74,7 +74,11 @@ async def test_chromium_subscriber_statistics_match_what_the_raw_path_sent(brows
             # packets and a long jitter buffer (below), which a busy decoder does not cause.
             assert inbound.get("framesDropped", 0) <= max(8, inbound["framesDecoded"] // 10), inbound
             assert inbound["packetsLost"] == 0
-            assert inbound.get("freezeCount", 0) <= 4, inbound
+            # Freezes likewise (CI saw 3, then 5, with no packet lost): bounded by the share of the
+            # playing time they took, which a stalled forwarder would blow and a busy decoder does not.
+            playing = inbound.get("totalInterFrameDelay") or 1.0
+            frozen = inbound.get("totalFreezesDuration", 0.0)
+            assert inbound.get("freezeCount", 0) <= 8 and frozen / playing < 0.25, inbound
             # No jitter-buffer anomaly: a timestamp jump or a bad RTP/NTP mapping shows as a long buffer.
             emitted = inbound.get("jitterBufferEmittedCount") or 1
             assert inbound["jitterBufferDelay"] / emitted < 0.25, inbound
