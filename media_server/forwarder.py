@@ -135,7 +135,8 @@ class Forwarder:
         self._raw_rebase = True
         self._raw_newest = None
         self._raw_ssrc = None
-        self.sender_line.clear()
+        # The line is kept: the rebased timestamps carry on from it (on the same publisher's
+        # clock) until the new stream's first report redraws it.
         for sink in self._raw:
             sink.restart()
 

@@ -23,7 +23,9 @@ The plain packet is kept in a ring of `history` packets indexed by sequence numb
 a NACK is answered with the same bytes (wrapped in RTX when negotiated). Sender
 reports take their counts from the counters driven here and map RTP time to NTP time on
 the publisher's own line (`rtp_bytes.SenderLine`, from its sender reports); before its
-first report, the last forwarded timestamp to the time it left (extrapolated).
+first report, no report (a subscription on the frame path keeps aiortc's own reports,
+which map to the SFU's clock: a subscriber with one kind on each path gets its two streams
+on two clocks; only a codec mismatch or a failure puts it there).
 
 Hot path (`forward`): no logging, no JSON, no I/O but the one `sendto`, no task, no
 RtpPacket or av.Packet built; one bytearray header copy, one join, one protect.
@@ -346,11 +348,15 @@ class RawEgress:
         if sent_at is None:
             return None
         now = time.monotonic()
-        on_line = self._line.at_time(now, self.clock_rate) if self._line is not None else None
-        if on_line is not None:
+        if self._line is not None:
+            # None before the publisher's first report: no report then, rather than points on
+            # our clock that the receiver would have to unlearn once the publisher's line comes.
+            on_line = self._line.at_time(now, self.clock_rate)
+            if on_line is None:
+                return None
             ntp, timestamp = on_line
             return ntp, (timestamp + self._ts_origin) & 0xFFFFFFFF
-        # Before the publisher's first report: the last packet's timestamp at the time it left.
+        # Without a publisher line (a bare egress): the last packet's timestamp at the time it left.
         rtp = (self._last_ts + int((now - sent_at) * self.clock_rate)) & 0xFFFFFFFF
         return self._clock.ntp64(now), rtp
 

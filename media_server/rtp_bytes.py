@@ -130,8 +130,8 @@ class SenderLine:
     the publisher drew from its capture clock: a receiver lines audio up with video by those
     lines, and a line drawn from when packets reached the SFU would move the video by its
     encoding and pacing delay. Extrapolating both NTP and RTP by the same elapsed time stays on the
-    line whatever our clock says. Empty until the first report, and again after the publisher
-    reconnects (its new stream draws a new line).
+    line whatever our clock says. Empty until the first report; kept when the publisher reconnects
+    (the publication's timestamps carry on across it) until the new stream's first report.
     """
 
     __slots__ = ("at", "ntp", "timestamp")

@@ -46,7 +46,12 @@ class EmbeddedRunner:
         self._wake.set()
 
     async def _loop(self) -> None:
+        task = asyncio.current_task()
         while True:
+            # A cancel that a Redis client or wait_for swallowed must still end the loop (workers
+            # import nothing of media_server, so media_server/cancellation.py's guard is inlined).
+            if task is not None and task.cancelling():
+                raise asyncio.CancelledError
             try:
                 await self.run_due()
             except Exception:

@@ -64,6 +64,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 from sqlalchemy.exc import SQLAlchemyError
 
+from media_server.cancellation import raise_if_cancelling
 from models.db import Database
 from web.http.body import client_address
 from web.http.identity import Identity, current_identity, current_session_token, still_signed_in
@@ -345,6 +346,7 @@ class Hub:
 
     async def reauthorize_forever(self, interval: float) -> None:
         while True:
+            raise_if_cancelling()
             await asyncio.sleep(interval)
             try:
                 await self.reauthorize()
