@@ -300,7 +300,9 @@ async def test_a_viewer_whose_link_cannot_drain_costs_bounded_memory_and_restart
     else:
         # aiortc's sender sends every packet it is given: past the bound they are dropped here.
         assert path.dropped > 0, f"the backlog peaked at {peak} bytes"
-    assert await decoded_frames(good) > before + 100, "the other viewer's video goes on"
+    # The other viewer's video goes on meanwhile (the link stays narrow): 100 more frames, which a
+    # loaded CI machine's camera (95 in the window above once) may take a little longer to make.
+    await wait_for_frames(good, more_than=before + 100, within=20)
 
     link.set_rate(None)
     frames = await decoded_frames(page)
