@@ -27,7 +27,7 @@ import av
 from aiortc.rtp import RtpPacket
 
 from media_server.codecs import CodecChoice, is_keyframe
-from media_server.rtp_bytes import SILENT_LEVEL_BYTE, SendClock, SenderLine, starts_keyframe
+from media_server.rtp_bytes import SILENT_LEVEL_BYTE, SendClock, starts_keyframe
 
 log = logging.getLogger(__name__)
 
@@ -82,10 +82,6 @@ class Forwarder:
         self._raw_rebase = False
         # The publisher's newest sequence number: a late repair of an old keyframe is no start point.
         self._raw_newest: int | None = None
-        # The publisher's current media SSRC (its first packet since the source began) and its
-        # RTP-to-NTP line, which every raw subscription's sender reports map through.
-        self._raw_ssrc: int | None = None
-        self.sender_line = SenderLine()
         self._video = codec.kind == "video"
         self._codec_name = codec.name
         self.packets_in = 0
@@ -134,9 +130,6 @@ class Forwarder:
         self._rebase = True
         self._raw_rebase = True
         self._raw_newest = None
-        self._raw_ssrc = None
-        # The line is kept: the rebased timestamps carry on from it (on the same publisher's
-        # clock) until the new stream's first report redraws it.
         for sink in self._raw:
             sink.restart()
 
@@ -157,8 +150,6 @@ class Forwarder:
         # would, half the sequence space later, make every new packet look old to the next one.
         # A packet reordered behind a newer one counts as old too (no start point).
         newest = self._raw_newest
-        if newest is None:
-            self._raw_ssrc = packet.ssrc
         fresh = newest is None or (seq - newest) & 0xFFFF < 0x8000
         if fresh:
             self._raw_newest = seq
@@ -181,14 +172,6 @@ class Forwarder:
                 failed = [*(failed or []), (sink, exc)]
         if failed:
             self._drop_failed(failed)
-
-    def on_sender_report(self, ssrc: int, ntp: int, timestamp: int) -> None:
-        """The publisher's sender report: its line, moved into the publication's timestamp space.
-        Reports on another SSRC (its retransmission stream) or before the current stream's first
-        packet (whose timestamp offset is not chosen yet) are not this stream's line."""
-        if ssrc != self._raw_ssrc or self._raw_rebase:
-            return
-        self.sender_line.set(ntp, (timestamp + self._raw_offset) & 0xFFFFFFFF, time.monotonic())
 
     def _drop_failed(self, failed: list[tuple[RawSink, Exception]]) -> None:
         """Not the hot path: a raw sink raised; it is closed and the error recorded once

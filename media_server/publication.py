@@ -31,7 +31,6 @@ from media_server.codecs import CodecChoice
 from media_server.forwarder import Forwarder
 from media_server.keyframes import KeyframeRequester
 from media_server.quality.scoring import Sample, StatsSample
-from media_server.rtp_bytes import SenderLine
 from media_server.subscription import Subscription
 
 if TYPE_CHECKING:
@@ -108,11 +107,6 @@ class Publication:
         return self.transceiver.mid if self.transceiver is not None else None
 
     @property
-    def sender_line(self) -> SenderLine:
-        """The publisher's RTP-to-NTP line (its sender reports), for subscribers' reports."""
-        return self.forwarder.sender_line
-
-    @property
     def clock_rate(self) -> int:
         return self.codec.clock_rate
 
@@ -146,12 +140,7 @@ class Publication:
             if generation == self._generation:
                 forwarder.on_packet(packet)
 
-        def on_sender_report(ssrc: int, ntp: int, timestamp: int) -> None:
-            if generation == self._generation:
-                forwarder.on_sender_report(ssrc, ntp, timestamp)
-
         inbound.tap_receiver(transceiver.receiver, self.kind, on_frame, on_end, forwarder.resync, on_packet)
-        inbound.watch_sender_reports(transceiver.receiver, on_sender_report)
         if self.kind == "audio":
             inbound.watch_audio_level(transceiver.receiver, self._heard)
 

@@ -21,11 +21,8 @@ ingress packet after SRTP unprotect and RTX unwrapping):
   selected ICE pair (`aiortc_hooks.outbound.DatagramPath`).
 The plain packet is kept in a ring of `history` packets indexed by sequence number, so
 a NACK is answered with the same bytes (wrapped in RTX when negotiated). Sender
-reports take their counts from the counters driven here and map RTP time to NTP time on
-the publisher's own line (`rtp_bytes.SenderLine`, from its sender reports); before its
-first report, no report (a subscription on the frame path keeps aiortc's own reports,
-which map to the SFU's clock: a subscriber with one kind on each path gets its two streams
-on two clocks; only a codec mismatch or a failure puts it there).
+reports take their counts from the counters driven here and map the last forwarded
+RTP timestamp to NTP time (extrapolated to the report's time).
 
 Hot path (`forward`): no logging, no JSON, no I/O but the one `sendto`, no task, no
 RtpPacket or av.Packet built; one bytearray header copy, one join, one protect.
@@ -43,7 +40,7 @@ from aiortc.rtcrtpparameters import RTCRtpSendParameters
 from aiortc.rtp import RtcpReceiverInfo
 
 from media_server.aiortc_hooks import outbound, srtp
-from media_server.rtp_bytes import HeaderTemplate, SendClock, SenderLine, header_template
+from media_server.rtp_bytes import HeaderTemplate, SendClock, header_template
 
 _PENDING, _WAITING, _FORWARDING, _CLOSED = "pending", "waiting", "forwarding", "closed"
 _pack_seq_ts = struct.Struct(">HI").pack_into
@@ -70,10 +67,8 @@ class RawEgress:
         clock_rate: int,
         history: int,
         request_keyframe: Callable[[], None],
-        sender_line: SenderLine | None = None,
     ) -> None:
         self.kind = kind
-        self._line = sender_line
         self.mime_type = mime_type.lower()
         self.clock_rate = clock_rate
         self.state = _PENDING
@@ -348,15 +343,6 @@ class RawEgress:
         if sent_at is None:
             return None
         now = time.monotonic()
-        if self._line is not None:
-            # None before the publisher's first report: no report then, rather than points on
-            # our clock that the receiver would have to unlearn once the publisher's line comes.
-            on_line = self._line.at_time(now, self.clock_rate)
-            if on_line is None:
-                return None
-            ntp, timestamp = on_line
-            return ntp, (timestamp + self._ts_origin) & 0xFFFFFFFF
-        # Without a publisher line (a bare egress): the last packet's timestamp at the time it left.
         rtp = (self._last_ts + int((now - sent_at) * self.clock_rate)) & 0xFFFFFFFF
         return self._clock.ntp64(now), rtp
 

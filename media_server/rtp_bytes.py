@@ -122,43 +122,6 @@ def _h264_starts_keyframe(p: bytes) -> bool:
     return False
 
 
-class SenderLine:
-    """A publisher's own RTP-to-NTP line for one stream, from its latest sender report, in the
-    publication's (continuous) timestamp space.
-
-    Subscribers' sender reports map through it, so each (NTP, RTP) pair they get lies on the line
-    the publisher drew from its capture clock: a receiver lines audio up with video by those
-    lines, and a line drawn from when packets reached the SFU would move the video by its
-    encoding and pacing delay. Extrapolating both NTP and RTP by the same elapsed time stays on the
-    line whatever our clock says. Empty until the first report; kept when the publisher reconnects
-    (the publication's timestamps carry on across it) until the new stream's first report.
-    """
-
-    __slots__ = ("at", "ntp", "timestamp")
-
-    def __init__(self) -> None:
-        self.at: float | None = None  # monotonic time the report arrived
-        self.ntp = 0
-        self.timestamp = 0
-
-    def set(self, ntp: int, timestamp: int, at: float) -> None:
-        self.ntp, self.timestamp, self.at = ntp, timestamp, at
-
-    def clear(self) -> None:
-        self.at = None
-
-    def at_time(self, now: float, clock_rate: int) -> tuple[int, int] | None:
-        """(NTP 64-bit, publication timestamp) on the line at monotonic `now`; None without a line."""
-        at = self.at
-        if at is None:
-            return None
-        elapsed = now - at
-        return (
-            (self.ntp + int(elapsed * 4294967296.0)) & 0xFFFFFFFFFFFFFFFF,
-            (self.timestamp + int(elapsed * clock_rate)) & 0xFFFFFFFF,
-        )
-
-
 class SendClock:
     """abs-send-time and NTP times from the monotonic clock (no `datetime` per packet).
 

@@ -36,7 +36,6 @@ from aiortc.mediastreams import MediaStreamError
 from media_server.aiortc_hooks import outbound
 from media_server.quality.scoring import Sample, StatsSample
 from media_server.raw_egress import RawEgress
-from media_server.rtp_bytes import SenderLine
 
 if TYPE_CHECKING:
     from aiortc import RTCRtpSender, RTCRtpTransceiver
@@ -86,10 +85,6 @@ class SubscriptionSource(Protocol):
     @property
     def frames_in(self) -> int:
         """Frames the publication has forwarded so far (what a subscriber could have got)."""
-
-    @property
-    def sender_line(self) -> SenderLine:
-        """The publisher's RTP-to-NTP line, which this subscription's sender reports carry on."""
 
     def request_keyframe(self) -> None: ...
 
@@ -148,8 +143,7 @@ class Subscription:
         self.egress: RawEgress | None = None
         if raw_history is not None:
             self.egress = RawEgress(
-                self.kind, source.mime_type, source.clock_rate, raw_history, source.request_keyframe,
-                source.sender_line,
+                self.kind, source.mime_type, source.clock_rate, raw_history, source.request_keyframe
             )
         self.uses_frames = self.egress is None
 

@@ -13,7 +13,6 @@ from aiortc import RTCConfiguration, RTCPeerConnection
 from media_server.aiortc_hooks.ice import GATHERER_CONNECTION, ICE_GATHER_FUNCTION, ICE_RECV, ICE_SEND
 from media_server.aiortc_hooks.inbound import (
     RECEIVER_DECODER_QUEUE,
-    RECEIVER_HANDLE_RTCP,
     RECEIVER_HANDLE_RTP,
     RECEIVER_JITTER_BUFFER,
     RECEIVER_NACK_GENERATOR,
@@ -83,7 +82,6 @@ def check_hooks() -> list[str]:
             (receiver.transport.transport.iceGatherer, GATHERER_CONNECTION),
             (receiver, RECEIVER_REMOTE_STREAMS),
             (receiver, RECEIVER_HANDLE_RTP),
-            (receiver, RECEIVER_HANDLE_RTCP),
             # The raw forwarding path (media_server.raw_egress).
             (sender, SENDER_SEND),
             (sender, SENDER_RETRANSMIT),

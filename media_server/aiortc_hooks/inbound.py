@@ -5,8 +5,7 @@ release a frame as soon as it is whole (and first hand every packet, after SRTP
 unprotect, RTX unwrapping and NACK bookkeeping, to the raw forwarding path), and its
 RTX SSRCs are routed to it. Also
 keyframe (PLI) and NACK requests toward the publisher, the per-SSRC counters the
-quality monitor reads, the audio level each packet carries (active speaker) and the
-publisher's sender reports (its RTP-to-NTP line, which subscribers' reports carry on).
+quality monitor reads, and the audio level each packet carries (active speaker).
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ from typing import Any
 from aiortc import RTCPeerConnection, RTCRtpReceiver
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
-from aiortc.rtp import RtcpSrPacket, RtpPacket
+from aiortc.rtp import RtpPacket
 from aiortc.utils import uint16_gt
 
 RECEIVER_DECODER_QUEUE = "_RTCRtpReceiver__decoder_queue"
@@ -30,7 +29,6 @@ RECEIVER_SEND_NACK = "_send_rtcp_nack"
 RECEIVER_NACK_GENERATOR = "_RTCRtpReceiver__nack_generator"
 RECEIVER_REMOTE_STREAMS = "_RTCRtpReceiver__remote_streams"
 RECEIVER_HANDLE_RTP = "_handle_rtp_packet"
-RECEIVER_HANDLE_RTCP = "_handle_rtcp_packet"
 TRANSPORT_REGISTER_RECEIVER = "_register_rtp_receiver"
 TRANSPORT_ROUTER = "_rtp_router"
 ROUTER_SSRC_TABLE = "ssrc_table"
@@ -229,20 +227,6 @@ def watch_audio_level(receiver: RTCRtpReceiver, on_level: Callable[[int], None])
         return original(packet, arrival_time_ms=arrival_time_ms)
 
     setattr(receiver, RECEIVER_HANDLE_RTP, handle)
-
-
-def watch_sender_reports(receiver: RTCRtpReceiver, on_report: Callable[[int, int, int], None]) -> None:
-    """Call `on_report(ssrc, ntp64, rtp_timestamp)` with each sender report the publisher sends
-    (its own RTP-to-NTP line), before aiortc's handling (remote-outbound-rtp, LSR for its RRs)."""
-    original = getattr(receiver, RECEIVER_HANDLE_RTCP)
-
-    def handle(packet: Any) -> Awaitable[None]:
-        if isinstance(packet, RtcpSrPacket):
-            info = packet.sender_info
-            on_report(packet.ssrc, info.ntp_timestamp, info.rtp_timestamp)
-        return original(packet)  # type: ignore[no-any-return]
-
-    setattr(receiver, RECEIVER_HANDLE_RTCP, handle)
 
 
 async def send_pli(receiver: RTCRtpReceiver, media_ssrc: int) -> None:

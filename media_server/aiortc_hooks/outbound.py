@@ -160,8 +160,7 @@ def fill_sender_reports(
     receiver reports against for the round-trip time.
 
     An audio sender's reports leave at about libwebrtc's audio pace (`AUDIO_REPORT_INTERVAL`):
-    the first at aiortc's first wake-up with a mapping (lip sync needs one per stream; without
-    one, as for any kind, no report leaves), each next one at the
+    the first at aiortc's first wake-up (lip sync needs one per stream), each next one at the
     first wake-up past a deadline drawn after the last. For a skipped wake-up the LSR and its
     send time aiortc just set are put back to the last report's, so the subscriber's receiver
     reports still give the round trip.
@@ -185,22 +184,18 @@ def fill_sender_reports(
                 state[SENDER_LSR], state[SENDER_LSR_TIME] = sent_lsr
                 return
             mapping = fill()
-            if mapping is None:
-                # Nothing to map yet (no packet sent, or no line from the publisher): aiortc's own
-                # values would pair its clock with an RTP timestamp it never sent.
-                state[SENDER_LSR], state[SENDER_LSR_TIME] = sent_lsr
-                return
-            if audio:  # the pace starts with the first report that says something
-                next_report_at = now + AUDIO_REPORT_INTERVAL * (0.5 + random.random())
-            ntp, rtp_timestamp = mapping
-            info = report.sender_info
-            info.ntp_timestamp = ntp
-            info.rtp_timestamp = rtp_timestamp
-            info.packet_count = state[SENDER_PACKET_COUNT] & 0xFFFFFFFF
-            info.octet_count = state[SENDER_OCTET_COUNT] & 0xFFFFFFFF
-            state[SENDER_NTP_TIMESTAMP] = ntp
-            state[SENDER_RTP_TIMESTAMP] = rtp_timestamp
-            state[SENDER_LSR] = (ntp >> 16) & 0xFFFFFFFF
+            if mapping is not None:
+                if audio:  # the pace starts with the first report that says something
+                    next_report_at = now + AUDIO_REPORT_INTERVAL * (0.5 + random.random())
+                ntp, rtp_timestamp = mapping
+                info = report.sender_info
+                info.ntp_timestamp = ntp
+                info.rtp_timestamp = rtp_timestamp
+                info.packet_count = state[SENDER_PACKET_COUNT] & 0xFFFFFFFF
+                info.octet_count = state[SENDER_OCTET_COUNT] & 0xFFFFFFFF
+                state[SENDER_NTP_TIMESTAMP] = ntp
+                state[SENDER_RTP_TIMESTAMP] = rtp_timestamp
+                state[SENDER_LSR] = (ntp >> 16) & 0xFFFFFFFF
             sent_lsr = (state[SENDER_LSR], state[SENDER_LSR_TIME])
             if send_now is not None and send_now(b"".join(bytes(packet) for packet in packets)):
                 return

@@ -1,14 +1,13 @@
 """Forwarder, subscription queues and keyframe throttling without any network."""
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import av
 
 from media_server.codecs import codec_for, is_keyframe, vp8_size
 from media_server.forwarder import Forwarder
 from media_server.keyframes import KeyframeRequester
-from media_server.rtp_bytes import SenderLine
 from media_server.subscription import Subscription
 
 KEY = bytes([0x10, 0x02, 0x00, 0x9D, 0x01, 0x2A, 0x80, 0x02, 0xE0, 0x01]) + b"k" * 20  # 640x480 keyframe
@@ -33,7 +32,6 @@ class CameraSource:
     clock_rate: int = 90000
     frames_in: int = 0
     mime_type: str = "video/VP8"
-    sender_line: SenderLine = field(default_factory=SenderLine)
 
     def request_keyframe(self) -> None:
         self.asks.append(1)

@@ -37,10 +37,8 @@ class Sink:
         self.closed = True
 
 
-def packet(
-    seq: int, ts: int, payload: bytes, marker: int = 0, level: tuple[bool, int] | None = None, ssrc: int = 0
-) -> RtpPacket:
-    p = RtpPacket(payload_type=96, sequence_number=seq, timestamp=ts, marker=marker, ssrc=ssrc)
+def packet(seq: int, ts: int, payload: bytes, marker: int = 0, level: tuple[bool, int] | None = None) -> RtpPacket:
+    p = RtpPacket(payload_type=96, sequence_number=seq, timestamp=ts, marker=marker)
     p.payload = payload
     p.extensions.audio_level = level
     return p
@@ -110,32 +108,3 @@ def test_a_failing_sink_is_logged_with_its_error(caplog: pytest.LogCaptureFixtur
     (record,) = caplog.records
     assert record.exc_info is not None and record.exc_info[0] is ValueError
     assert "broken subscriber" in caplog.text
-
-
-def test_the_publishers_sender_report_line_is_kept_in_the_publications_timestamps() -> None:
-    forwarder = Forwarder(codec_for("camera"))
-    line = forwarder.sender_line
-    forwarder.on_sender_report(1111, 5 << 32, 1000)
-    assert line.at_time(0.0, 90000) is None, "no packet yet: not known to be this stream's report"
-    forwarder.on_packet(packet(10, 1000, KEY_START, marker=1, ssrc=1111))
-    forwarder.on_sender_report(2222, 9 << 32, 77)  # the retransmission stream's report
-    assert line.at_time(0.0, 90000) is None
-    forwarder.on_sender_report(1111, 5 << 32, 4000)
-    assert line.at is not None
-    ntp, timestamp = line.at_time(line.at + 0.5, 90000) or (0, 0)
-    assert (ntp, timestamp) == ((5 << 32) + (1 << 31), 4000 + 45000), "both move on by the same half second"
-
-    drawn_at = line.at
-    forwarder.new_source()  # the publisher reconnects: the old line holds until the new one is drawn
-    assert line.at == drawn_at
-    forwarder.on_sender_report(3333, 7 << 32, 50)
-    assert line.at == drawn_at, "before the new stream's first packet its timestamp offset is unknown"
-    sink = Sink()
-    forwarder.add_raw(sink)
-    forwarder.on_packet(packet(500, 20, KEY_START, marker=1, ssrc=3333))
-    ((_, out_ts, _, _, _),) = sink.got
-    assert out_ts > 1000, "the publication's timestamps go on across the reconnect"
-    forwarder.on_sender_report(3333, 7 << 32, 50)
-    assert line.at is not None
-    _, timestamp = line.at_time(line.at, 90000) or (0, 0)
-    assert timestamp == out_ts + 30, "the report's time, in the timestamps subscribers are sent"
